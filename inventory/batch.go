@@ -1,0 +1,139 @@
+package inventory
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/tana-cmdb/tana/schema"
+)
+
+// Item is one entry of an import or bulk upsert, matched by type and name.
+type Item struct {
+	Type  string         `json:"type" yaml:"type"`
+	Name  string         `json:"name" yaml:"name"`
+	Attrs map[string]any `json:"attrs,omitempty" yaml:"attrs,omitempty"`
+}
+
+// UpsertOptions tune Upsert.
+type UpsertOptions struct {
+	// DryRun validates everything, reports what would change and rolls back.
+	DryRun bool
+}
+
+// errDryRun rolls back a dry run after its results are computed.
+var errDryRun = errors.New("dry run")
+
+// Upsert creates or updates many entries in one transaction: all or none.
+// Items are matched to live entries by type and name; their attributes are
+// merged into the entry (a null value removes one). Errors name the item
+// index and the field.
+func (s *Store) Upsert(ctx context.Context, meta Meta, items []Item, opts UpsertOptions) ([]Result, error) {
+	var out []Result
+	err := s.InTx(ctx, func(tx *Tx) (err error) {
+		if out, err = tx.Upsert(ctx, meta, items); err != nil {
+			return err
+		}
+		if opts.DryRun {
+			return errDryRun
+		}
+		return nil
+	})
+	if errors.Is(err, errDryRun) {
+		err = nil
+	}
+	return out, err
+}
+
+// Upsert creates or updates many entries in the transaction.
+func (tx *Tx) Upsert(ctx context.Context, meta Meta, items []Item) ([]Result, error) {
+	ws := make([]*write, len(items))
+	for i, it := range items {
+		w, err := itemWrite(tx.s.reg, i, it)
+		if err != nil {
+			return nil, err
+		}
+		ws[i] = w
+	}
+	if err := tx.loadExisting(ctx, ws); err != nil {
+		return nil, err
+	}
+	for _, w := range ws {
+		if w.old == nil {
+			dropNils(w.attrs)
+			w.t.ApplyDefaults(w.attrs)
+			continue
+		}
+		merged := maps.Clone(w.old.Attrs)
+		for k, v := range w.attrs {
+			if v == nil {
+				delete(merged, k)
+			} else {
+				merged[k] = v
+			}
+		}
+		w.attrs, w.op = merged, OpUpdate
+	}
+	rs, err := tx.apply(ctx, meta, ws)
+	if err != nil {
+		return nil, err
+	}
+	return sortedResults(rs), nil
+}
+
+func itemWrite(reg *schema.Registry, i int, it Item) (*write, error) {
+	label := fmt.Sprintf("items[%d]", i)
+	t, err := reg.Type(it.Type)
+	if err != nil {
+		return nil, schema.FieldErrorf(schema.EINVALID, label+".type", "unknown entity type %q", it.Type)
+	}
+	if err := schema.ValidName(it.Name); err != nil {
+		return nil, schema.FieldErrorf(schema.EINVALID, label+".name", "%s", err.(*schema.Error).Message)
+	}
+	norm, err := t.NormalizeAttrs(it.Attrs)
+	if err != nil {
+		return nil, schema.FieldErrorf(schema.EINVALID, label+".attrs."+schema.ErrorField(err), "%s", err.(*schema.Error).Message)
+	}
+	return &write{index: i, label: label, t: t, op: OpCreate, name: it.Name, attrs: norm}, nil
+}
+
+// loadExisting finds the live entries the writes name, in one query per
+// type and 500 names, with their references.
+func (tx *Tx) loadExisting(ctx context.Context, ws []*write) error {
+	byType := map[string][]string{}
+	for _, w := range ws {
+		byType[w.t.Name] = append(byType[w.t.Name], w.name)
+	}
+	found := map[refKey]*Entry{}
+	for typ, names := range byType {
+		for _, chunk := range chunks(names, 500) {
+			query, args, err := sqlx.In("SELECT "+entryCols+" FROM entries WHERE type = ? AND deleted_at IS NULL AND name IN (?)", typ, chunk)
+			if err != nil {
+				return err
+			}
+			var rows []row
+			if err := sqlx.SelectContext(ctx, tx, &rows, tx.Rebind(query), args...); err != nil {
+				return fmt.Errorf("load %s entries: %w", typ, mapError(err))
+			}
+			list := make([]*Entry, 0, len(rows))
+			for i := range rows {
+				e, err := tx.s.decode(&rows[i])
+				if err != nil {
+					return err
+				}
+				list = append(list, e)
+				found[refKey{e.Type, e.Name}] = e
+			}
+			if err := tx.s.attachRefs(ctx, tx, list); err != nil {
+				return err
+			}
+		}
+	}
+	for _, w := range ws {
+		w.old = found[refKey{w.t.Name, w.name}]
+	}
+	return nil
+}

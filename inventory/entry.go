@@ -1,0 +1,226 @@
+package inventory
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/tana-cmdb/tana/schema"
+)
+
+// Entry statuses. A stale entry is one its source stopped reporting.
+const (
+	StatusActive = "active"
+	StatusStale  = "stale"
+)
+
+// Entry is an instance of an entity type. Attrs holds canonical values;
+// a reference is the referenced entry's name (a list of names for list
+// references) and RefIDs holds the same references by entry id.
+type Entry struct {
+	ID            int64              `json:"id"`
+	Type          string             `json:"type"`
+	Name          string             `json:"name"`
+	Attrs         map[string]any     `json:"attrs"`
+	RefIDs        map[string][]int64 `json:"-"`
+	Version       int64              `json:"version"`
+	Status        string             `json:"status"`
+	CreatedAt     time.Time          `json:"created_at"`
+	UpdatedAt     time.Time          `json:"updated_at"`
+	DeletedAt     *time.Time         `json:"deleted_at,omitempty"`
+	DeletedReason string             `json:"deleted_reason,omitempty"`
+}
+
+// Deleted reports whether the entry is soft-deleted.
+func (e *Entry) Deleted() bool { return e.DeletedAt != nil }
+
+func (e *Entry) String() string { return e.Type + "/" + e.Name }
+
+// row is an entries row as stored.
+type row struct {
+	ID            int64        `db:"id"`
+	Type          string       `db:"type"`
+	Name          string       `db:"name"`
+	Attrs         string       `db:"attrs"`
+	Version       int64        `db:"version"`
+	Status        string       `db:"status"`
+	CreatedAt     time.Time    `db:"created_at"`
+	UpdatedAt     time.Time    `db:"updated_at"`
+	DeletedAt     sql.NullTime `db:"deleted_at"`
+	DeletedReason string       `db:"deleted_reason"`
+}
+
+const entryCols = "id, type, name, attrs, version, status, created_at, updated_at, deleted_at, deleted_reason"
+
+// decode turns a row into an Entry (without references).
+func (s *Store) decode(r *row) (*Entry, error) {
+	e := &Entry{ID: r.ID, Type: r.Type, Name: r.Name, Version: r.Version, Status: r.Status,
+		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(), DeletedReason: r.DeletedReason}
+	if r.DeletedAt.Valid {
+		t := r.DeletedAt.Time.UTC()
+		e.DeletedAt = &t
+	}
+	attrs, err := decodeAttrs(s.reg, r.Type, r.Attrs)
+	if err != nil {
+		return nil, fmt.Errorf("entry %d: %w", r.ID, err)
+	}
+	e.Attrs = attrs
+	return e, nil
+}
+
+// decodeAttrs parses stored JSON, restoring integers as int64. Attributes
+// the type no longer has (removed from a types file) are kept out of view
+// but stay stored, so re-adding the attribute brings the data back.
+func decodeAttrs(reg *schema.Registry, typ, raw string) (map[string]any, error) {
+	var m map[string]any
+	d := json.NewDecoder(strings.NewReader(raw))
+	d.UseNumber()
+	if err := d.Decode(&m); err != nil {
+		return nil, fmt.Errorf("decode attributes: %w", err)
+	}
+	t, err := reg.Type(typ)
+	if err != nil {
+		return m, nil
+	}
+	for k, v := range m {
+		a := t.Attr(k)
+		if a == nil {
+			delete(m, k)
+			continue
+		}
+		m[k] = fromJSON(a.Type.Kind, v)
+	}
+	return m, nil
+}
+
+func fromJSON(k schema.Kind, v any) any {
+	switch x := v.(type) {
+	case json.Number:
+		if k == schema.KindInteger {
+			if i, err := x.Int64(); err == nil {
+				return i
+			}
+		}
+		f, _ := x.Float64()
+		return f
+	case []any:
+		for i := range x {
+			x[i] = fromJSON(k, x[i])
+		}
+	}
+	return v
+}
+
+// Get returns the entry with the given id, deleted or not.
+func (s *Store) Get(ctx context.Context, id int64) (*Entry, error) {
+	return getEntry(ctx, s.reader(), s, "id = ?", id)
+}
+
+// GetByName returns the live entry of a type with a name.
+func (s *Store) GetByName(ctx context.Context, typ, name string) (*Entry, error) {
+	if _, err := s.reg.Type(typ); err != nil {
+		return nil, err
+	}
+	return getEntry(ctx, s.reader(), s, "type = ? AND name = ? AND deleted_at IS NULL", typ, name)
+}
+
+// GetDeleted returns the most recently deleted entry of a type with a name.
+func (s *Store) GetDeleted(ctx context.Context, typ, name string) (*Entry, error) {
+	return getEntry(ctx, s.reader(), s, "type = ? AND name = ? AND deleted_at IS NOT NULL ORDER BY deleted_at DESC, id DESC LIMIT 1", typ, name)
+}
+
+func getEntry(ctx context.Context, db q, s *Store, where string, args ...any) (*Entry, error) {
+	var r row
+	err := sqlx.GetContext(ctx, db, &r, db.Rebind("SELECT "+entryCols+" FROM entries WHERE "+where), args...)
+	if err == sql.ErrNoRows {
+		return nil, schema.Errorf(schema.ENOTFOUND, "entry not found (%s)", describeArgs(where, args))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load entry: %w", mapError(err))
+	}
+	e, err := s.decode(&r)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.attachRefs(ctx, db, []*Entry{e}); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+func describeArgs(where string, args []any) string {
+	parts := strings.Fields(where)
+	var out []string
+	ai := 0
+	for i, p := range parts {
+		if p == "?" && i >= 2 && ai < len(args) {
+			out = append(out, fmt.Sprintf("%s %v", parts[i-2], args[ai]))
+			ai++
+		}
+	}
+	return strings.Join(out, ", ")
+}
+
+// GetMany returns the entries with the given ids, keyed by id; ids that do
+// not exist are absent. One query for entries, one for their references.
+func (s *Store) GetMany(ctx context.Context, ids []int64) (map[int64]*Entry, error) {
+	out := make(map[int64]*Entry, len(ids))
+	for _, chunk := range chunks(ids, 500) {
+		query, args, err := sqlx.In("SELECT "+entryCols+" FROM entries WHERE id IN (?)", chunk)
+		if err != nil {
+			return nil, err
+		}
+		var rows []row
+		if err := sqlx.SelectContext(ctx, s.db, &rows, s.db.Rebind(query), args...); err != nil {
+			return nil, fmt.Errorf("load entries: %w", mapError(err))
+		}
+		list := make([]*Entry, 0, len(rows))
+		for i := range rows {
+			e, err := s.decode(&rows[i])
+			if err != nil {
+				return nil, err
+			}
+			list = append(list, e)
+			out[e.ID] = e
+		}
+		if err := s.attachRefs(ctx, s.db, list); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+func chunks[T any](xs []T, n int) [][]T {
+	var out [][]T
+	for len(xs) > n {
+		out = append(out, xs[:n])
+		xs = xs[n:]
+	}
+	if len(xs) > 0 {
+		out = append(out, xs)
+	}
+	return out
+}
+
+// indexValue is the text form of a scalar for entry_values, and its number
+// for range queries.
+func indexValue(v any) (string, *float64) {
+	switch x := v.(type) {
+	case string:
+		return x, nil
+	case int64:
+		f := float64(x)
+		return strconv.FormatInt(x, 10), &f
+	case float64:
+		return strconv.FormatFloat(x, 'g', -1, 64), &x
+	case bool:
+		return strconv.FormatBool(x), nil
+	}
+	return fmt.Sprint(v), nil
+}

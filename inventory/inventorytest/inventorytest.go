@@ -1,0 +1,130 @@
+// Package inventorytest opens fresh stores for tests, on SQLite and on
+// PostgreSQL, so every store test runs against both.
+package inventorytest
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/tana-cmdb/tana/inventory"
+	"github.com/tana-cmdb/tana/schema"
+)
+
+// Dialects is the list every store test runs on.
+var Dialects = []string{"sqlite", "postgres"}
+
+// PostgresURL is the server tests use: TANA_TEST_POSTGRES, or the local
+// trust-auth server with database "test".
+func PostgresURL() string {
+	if u := os.Getenv("TANA_TEST_POSTGRES"); u != "" {
+		return u
+	}
+	return "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+}
+
+var (
+	pgOnce sync.Once
+	pgErr  error
+)
+
+// DSN returns a database URL for a fresh, empty database of the dialect:
+// a temporary SQLite file, or a new PostgreSQL schema dropped at cleanup.
+// Without a reachable PostgreSQL the test skips loudly, except in CI
+// (CI=true), where it fails.
+func DSN(tb testing.TB, dialect string) string {
+	tb.Helper()
+	switch dialect {
+	case "sqlite":
+		return "sqlite:" + filepath.Join(tb.TempDir(), "tana.db")
+	case "postgres":
+		base := PostgresURL()
+		pgOnce.Do(func() {
+			db, err := sql.Open("pgx", base)
+			if err == nil {
+				err = db.Ping()
+				db.Close()
+			}
+			pgErr = err
+		})
+		if pgErr != nil {
+			if os.Getenv("CI") != "" {
+				tb.Fatalf("PostgreSQL at %s is not reachable in CI: %v", base, pgErr)
+			}
+			tb.Skipf("!!! SKIPPING PostgreSQL test: %s not reachable: %v !!!", base, pgErr)
+		}
+		b := make([]byte, 6)
+		rand.Read(b)
+		name := "t_" + hex.EncodeToString(b)
+		db, err := sql.Open("pgx", base)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		defer db.Close()
+		if _, err := db.Exec("CREATE SCHEMA " + name); err != nil {
+			tb.Fatalf("create schema: %v", err)
+		}
+		tb.Cleanup(func() {
+			db, err := sql.Open("pgx", base)
+			if err != nil {
+				return
+			}
+			defer db.Close()
+			db.Exec("DROP SCHEMA " + name + " CASCADE")
+		})
+		u, _ := url.Parse(base)
+		qv := u.Query()
+		qv.Set("search_path", name)
+		u.RawQuery = qv.Encode()
+		return u.String()
+	}
+	tb.Fatalf("unknown dialect %q", dialect)
+	return ""
+}
+
+// Open returns a migrated store on a fresh database of the dialect, with
+// the built-in types plus extra types, closed at cleanup.
+func Open(tb testing.TB, dialect string, extra ...*schema.EntityType) *inventory.Store {
+	tb.Helper()
+	reg, err := schema.NewRegistry(append(schema.Builtin(), extra...)...)
+	if err != nil {
+		tb.Fatalf("registry: %v", err)
+	}
+	return OpenWith(tb, DSN(tb, dialect), reg)
+}
+
+// OpenWith opens and migrates a store on dsn with reg.
+func OpenWith(tb testing.TB, dsn string, reg *schema.Registry) *inventory.Store {
+	tb.Helper()
+	ctx := context.Background()
+	s, err := inventory.Open(ctx, dsn, reg, inventory.Options{})
+	if err != nil {
+		tb.Fatalf("open store: %v", err)
+	}
+	tb.Cleanup(func() { s.Close() })
+	if err := s.Migrate(ctx); err != nil {
+		tb.Fatalf("migrate: %v", err)
+	}
+	return s
+}
+
+// ForEach runs fn as a subtest on every dialect with a fresh store.
+func ForEach(t *testing.T, fn func(t *testing.T, s *inventory.Store), extra ...*schema.EntityType) {
+	for _, d := range Dialects {
+		t.Run(d, func(t *testing.T) {
+			fn(t, Open(t, d, extra...))
+		})
+	}
+}
+
+// Meta is a change-set description for tests.
+func Meta(actor string) inventory.Meta {
+	return inventory.Meta{Actor: actor, Source: "test", Reason: fmt.Sprintf("test by %s", actor)}
+}

@@ -1,0 +1,384 @@
+package inventory
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/tana-cmdb/tana/schema"
+)
+
+// FilterOp is a comparison in a search filter.
+type FilterOp string
+
+const (
+	OpEq       FilterOp = "eq"
+	OpIn       FilterOp = "in"
+	OpContains FilterOp = "contains"
+	OpLt       FilterOp = "lt"
+	OpLte      FilterOp = "lte"
+	OpGt       FilterOp = "gt"
+	OpGte      FilterOp = "gte"
+	OpIsNull   FilterOp = "isnull"  // attribute absent
+	OpNotNull  FilterOp = "notnull" // attribute present
+	OpRefID    FilterOp = "ref"     // reference attribute points at one of Values (entry ids)
+)
+
+// Filter is one condition on an attribute ("name" is the entry name). For
+// reference attributes, eq and in compare the referenced entry's name.
+type Filter struct {
+	Attr   string   `json:"attr"`
+	Op     FilterOp `json:"op"`
+	Values []any    `json:"values,omitempty"`
+}
+
+// Query selects entries. Results are ordered by name (or id) with id as tie
+// breaker, and paged with opaque cursors.
+type Query struct {
+	Type           string
+	Filters        []Filter
+	Status         string // "" any, active, stale
+	IncludeDeleted bool
+	OrderBy        string // "name" (default) or "id"
+	Desc           bool
+	After          string // cursor from Page.Next
+	Limit          int    // default 100, max MaxLimit
+}
+
+// MaxLimit bounds a page.
+const MaxLimit = 1000
+
+// Page is one page of results.
+type Page struct {
+	Entries []*Entry `json:"entries"`
+	Next    string   `json:"next,omitempty"` // cursor of the next page; "" at the end
+}
+
+type cursor struct {
+	Name string `json:"n,omitempty"`
+	ID   int64  `json:"i"`
+}
+
+func encodeCursor(e *Entry) string {
+	b, _ := json.Marshal(cursor{Name: e.Name, ID: e.ID})
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func decodeCursor(s string) (cursor, error) {
+	var c cursor
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err == nil {
+		err = json.Unmarshal(b, &c)
+	}
+	if err != nil {
+		return c, schema.FieldErrorf(schema.EINVALID, "after", "bad cursor")
+	}
+	return c, nil
+}
+
+// Find returns one page of entries matching q: one query for the page and
+// one for its references.
+func (s *Store) Find(ctx context.Context, qy Query) (*Page, error) {
+	where, args, err := s.where(qy)
+	if err != nil {
+		return nil, err
+	}
+	limit := qy.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	if limit > MaxLimit {
+		return nil, schema.FieldErrorf(schema.EINVALID, "limit", "page size %d is above the maximum of %d", limit, MaxLimit)
+	}
+	cmp, dir := ">", "ASC"
+	if qy.Desc {
+		cmp, dir = "<", "DESC"
+	}
+	order := "e.name " + dir + ", e.id " + dir
+	if qy.OrderBy == "id" {
+		order = "e.id " + dir
+	} else if qy.OrderBy != "" && qy.OrderBy != "name" {
+		return nil, schema.FieldErrorf(schema.EINVALID, "orderBy", "cannot order by %q (want name or id)", qy.OrderBy)
+	}
+	if qy.After != "" {
+		c, err := decodeCursor(qy.After)
+		if err != nil {
+			return nil, err
+		}
+		if qy.OrderBy == "id" {
+			where = append(where, "e.id "+cmp+" ?")
+			args = append(args, c.ID)
+		} else {
+			where = append(where, "(e.name "+cmp+" ? OR (e.name = ? AND e.id "+cmp+" ?))")
+			args = append(args, c.Name, c.Name, c.ID)
+		}
+	}
+	query := "SELECT " + prefixed("e", entryCols) + " FROM entries e WHERE " + strings.Join(where, " AND ") +
+		" ORDER BY " + order + fmt.Sprintf(" LIMIT %d", limit+1)
+	var rows []row
+	if err := sqlx.SelectContext(ctx, s.db, &rows, s.db.Rebind(query), args...); err != nil {
+		return nil, fmt.Errorf("search entries: %w", mapError(err))
+	}
+	page := &Page{}
+	for i := range rows {
+		if i == limit {
+			page.Next = encodeCursor(page.Entries[limit-1])
+			break
+		}
+		e, err := s.decode(&rows[i])
+		if err != nil {
+			return nil, err
+		}
+		page.Entries = append(page.Entries, e)
+	}
+	if err := s.attachRefs(ctx, s.db, page.Entries); err != nil {
+		return nil, err
+	}
+	return page, nil
+}
+
+// Count returns how many entries match q (cursor and limit ignored).
+func (s *Store) Count(ctx context.Context, qy Query) (int64, error) {
+	where, args, err := s.where(qy)
+	if err != nil {
+		return 0, err
+	}
+	var n int64
+	err = sqlx.GetContext(ctx, s.db, &n, s.db.Rebind("SELECT COUNT(*) FROM entries e WHERE "+strings.Join(where, " AND ")), args...)
+	if err != nil {
+		return 0, fmt.Errorf("count entries: %w", mapError(err))
+	}
+	return n, nil
+}
+
+// where builds the WHERE clauses of q; values are always parameters.
+func (s *Store) where(qy Query) ([]string, []any, error) {
+	where := []string{"1 = 1"}
+	var args []any
+	var t *schema.EntityType
+	if qy.Type != "" {
+		var err error
+		if t, err = s.reg.Type(qy.Type); err != nil {
+			return nil, nil, err
+		}
+		where = append(where, "e.type = ?")
+		args = append(args, qy.Type)
+	}
+	if !qy.IncludeDeleted {
+		where = append(where, "e.deleted_at IS NULL")
+	}
+	if qy.Status != "" {
+		where = append(where, "e.status = ?")
+		args = append(args, qy.Status)
+	}
+	for i, f := range qy.Filters {
+		clause, fargs, err := filterSQL(t, f)
+		if err != nil {
+			return nil, nil, schema.FieldErrorf(schema.EINVALID, fmt.Sprintf("filter[%d].%s", i, f.Attr), "%s", errMessage(err))
+		}
+		where = append(where, clause)
+		args = append(args, fargs...)
+	}
+	return where, args, nil
+}
+
+func errMessage(err error) string {
+	if e, ok := err.(*schema.Error); ok {
+		return e.Message
+	}
+	return err.Error()
+}
+
+func filterSQL(t *schema.EntityType, f Filter) (string, []any, error) {
+	if f.Attr == "name" {
+		return columnFilter("e.name", schema.ValueType{Kind: schema.KindString}, f)
+	}
+	if t == nil {
+		return "", nil, fmt.Errorf("attribute filters need a type")
+	}
+	a := t.Attr(f.Attr)
+	if a == nil {
+		return "", nil, fmt.Errorf("unknown attribute of type %q", t.Name)
+	}
+	if a.Secret {
+		return "", nil, fmt.Errorf("secret attributes cannot be searched")
+	}
+	if a.Type.Kind == schema.KindText {
+		return "", nil, fmt.Errorf("text attributes are not indexed for search")
+	}
+	if a.Type.Kind == schema.KindRef {
+		return refFilter(f)
+	}
+	switch f.Op {
+	case OpIsNull, OpNotNull:
+		c := "EXISTS (SELECT 1 FROM entry_values v WHERE v.entry_id = e.id AND v.attr = ?)"
+		if f.Op == OpIsNull {
+			c = "NOT " + c
+		}
+		return c, []any{f.Attr}, nil
+	}
+	col := "v.value"
+	if (a.Type.Kind == schema.KindInteger || a.Type.Kind == schema.KindNumber) && f.Op != OpEq && f.Op != OpIn {
+		col = "v.num"
+	}
+	inner, args, err := columnFilter(col, schema.ValueType{Kind: a.Type.Kind}, f)
+	if err != nil {
+		return "", nil, err
+	}
+	return "EXISTS (SELECT 1 FROM entry_values v WHERE v.entry_id = e.id AND v.type = ? AND v.attr = ? AND " + inner + ")",
+		append([]any{t.Name, f.Attr}, args...), nil
+}
+
+// columnFilter compares one column with the filter's values, normalised to
+// the attribute's type so that equal values match (IPs, MACs, FQDNs).
+func columnFilter(col string, vt schema.ValueType, f Filter) (string, []any, error) {
+	switch f.Op {
+	case OpContains:
+		if len(f.Values) != 1 {
+			return "", nil, fmt.Errorf("contains takes one value")
+		}
+		s, ok := f.Values[0].(string)
+		if !ok {
+			return "", nil, fmt.Errorf("contains takes a string")
+		}
+		return "LOWER(" + col + ") LIKE ? ESCAPE '\\'", []any{"%" + likeEscape(strings.ToLower(s)) + "%"}, nil
+	case OpIsNull, OpNotNull:
+		return "", nil, fmt.Errorf("%s is not supported on names", f.Op)
+	}
+	if len(f.Values) == 0 {
+		return "", nil, fmt.Errorf("%s needs a value", f.Op)
+	}
+	vals := make([]any, len(f.Values))
+	for i, v := range f.Values {
+		n, err := vt.Normalize(v)
+		if err != nil {
+			return "", nil, err
+		}
+		if col == "v.num" {
+			vals[i] = toFloat(n)
+		} else {
+			vals[i], _ = indexValue(n)
+		}
+	}
+	ops := map[FilterOp]string{OpEq: "=", OpLt: "<", OpLte: "<=", OpGt: ">", OpGte: ">="}
+	if f.Op == OpIn {
+		return col + " IN (" + strings.TrimSuffix(strings.Repeat("?, ", len(vals)), ", ") + ")", vals, nil
+	}
+	op, ok := ops[f.Op]
+	if !ok {
+		return "", nil, fmt.Errorf("unknown operator %q", f.Op)
+	}
+	if len(vals) != 1 {
+		return "", nil, fmt.Errorf("%s takes one value", f.Op)
+	}
+	return col + " " + op + " ?", vals, nil
+}
+
+func toFloat(v any) float64 {
+	switch x := v.(type) {
+	case int64:
+		return float64(x)
+	case float64:
+		return x
+	}
+	return 0
+}
+
+func refFilter(f Filter) (string, []any, error) {
+	base := "SELECT 1 FROM refs r JOIN entries t ON t.id = r.to_id WHERE r.from_id = e.id AND r.attr = ?"
+	args := []any{f.Attr}
+	switch f.Op {
+	case OpIsNull:
+		return "NOT EXISTS (" + base + ")", args, nil
+	case OpNotNull:
+		return "EXISTS (" + base + ")", args, nil
+	case OpRefID:
+		if len(f.Values) == 0 {
+			return "", nil, fmt.Errorf("ref needs entry ids")
+		}
+		return "EXISTS (" + base + " AND r.to_id IN (" + strings.TrimSuffix(strings.Repeat("?, ", len(f.Values)), ", ") + "))", append(args, f.Values...), nil
+	}
+	clause, vals, err := columnFilter("t.name", schema.ValueType{Kind: schema.KindString}, f)
+	if err != nil {
+		return "", nil, err
+	}
+	return "EXISTS (" + base + " AND " + clause + ")", append(args, vals...), nil
+}
+
+func likeEscape(s string) string {
+	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+	return r.Replace(s)
+}
+
+// Each streams every live entry of a type, in id order, with references,
+// to fn: one query for entries and one for references, read side by side,
+// so memory stays flat however many entries there are.
+func (s *Store) Each(ctx context.Context, typ string, fn func(*Entry) error) error {
+	if _, err := s.reg.Type(typ); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	refs, err := s.db.QueryxContext(ctx, s.db.Rebind(`SELECT r.from_id, r.attr, r.pos, r.to_id, t.name AS to_name
+		FROM refs r JOIN entries e ON e.id = r.from_id JOIN entries t ON t.id = r.to_id
+		WHERE e.type = ? AND e.deleted_at IS NULL ORDER BY r.from_id, r.attr, r.pos`), typ)
+	if err != nil {
+		return fmt.Errorf("stream %s references: %w", typ, mapError(err))
+	}
+	defer refs.Close()
+	rows, err := s.db.QueryxContext(ctx, s.db.Rebind("SELECT "+entryCols+" FROM entries WHERE type = ? AND deleted_at IS NULL ORDER BY id"), typ)
+	if err != nil {
+		return fmt.Errorf("stream %s entries: %w", typ, mapError(err))
+	}
+	defer rows.Close()
+	var pending *refRow
+	nextRef := func() (*refRow, error) {
+		if pending != nil {
+			r := pending
+			pending = nil
+			return r, nil
+		}
+		if !refs.Next() {
+			return nil, refs.Err()
+		}
+		var r refRow
+		if err := refs.StructScan(&r); err != nil {
+			return nil, err
+		}
+		return &r, nil
+	}
+	for rows.Next() {
+		var r row
+		if err := rows.StructScan(&r); err != nil {
+			return fmt.Errorf("stream %s entries: %w", typ, err)
+		}
+		e, err := s.decode(&r)
+		if err != nil {
+			return err
+		}
+		for {
+			rr, err := nextRef()
+			if err != nil {
+				return fmt.Errorf("stream %s references: %w", typ, err)
+			}
+			if rr == nil {
+				break
+			}
+			if rr.FromID > e.ID {
+				pending = rr
+				break
+			}
+			if rr.FromID == e.ID {
+				s.addRef(e, *rr)
+			}
+		}
+		if err := fn(e); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}

@@ -1,0 +1,213 @@
+// Package inventory is tana's store: entries of the entity types of package
+// schema, their attribute values, references, history and source bindings,
+// on SQLite (the embedded default) or PostgreSQL. It is the only package
+// that touches the database tables.
+package inventory
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
+	"github.com/jmoiron/sqlx"
+	_ "github.com/mattn/go-sqlite3" // registers "sqlite3"
+
+	"github.com/tana-cmdb/tana/migrations"
+	"github.com/tana-cmdb/tana/schema"
+)
+
+// Options configure a Store. Zero values are sane defaults.
+type Options struct {
+	Logger *slog.Logger
+	Now    func() time.Time
+}
+
+// Store is the inventory store. It is safe for concurrent use.
+type Store struct {
+	db      *sqlx.DB
+	dialect string
+	reg     *schema.Registry
+	log     *slog.Logger
+	now     func() time.Time
+}
+
+// Open connects to the database named by dsn: "sqlite:PATH" or
+// "postgres://…". It does not migrate; call Migrate.
+func Open(ctx context.Context, dsn string, reg *schema.Registry, opts Options) (*Store, error) {
+	driver, source, dialect, err := parseDSN(dsn)
+	if err != nil {
+		return nil, err
+	}
+	db, err := sqlx.Open(driver, source)
+	if err != nil {
+		return nil, fmt.Errorf("open %s database: %w", dialect, err)
+	}
+	if dialect == migrations.SQLite {
+		// One writer at a time is SQLite's model; _txlock=immediate makes
+		// writers queue on the busy timeout instead of failing to upgrade.
+		db.SetMaxOpenConns(8)
+	} else {
+		db.SetMaxOpenConns(20)
+	}
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("connect to %s database: %w", dialect, err)
+	}
+	s := &Store{db: db, dialect: dialect, reg: reg, log: opts.Logger, now: opts.Now}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	return s, nil
+}
+
+// parseDSN maps tana's database URL onto a driver name and its DSN.
+func parseDSN(dsn string) (driver, source, dialect string, err error) {
+	switch {
+	case strings.HasPrefix(dsn, "sqlite:"):
+		path := strings.TrimPrefix(strings.TrimPrefix(dsn, "sqlite:"), "//")
+		if path == "" {
+			return "", "", "", schema.FieldErrorf(schema.EINVALID, "db", "sqlite: needs a file path, e.g. sqlite:tana.db")
+		}
+		q := url.Values{}
+		q.Set("_foreign_keys", "on")
+		q.Set("_journal_mode", "WAL")
+		q.Set("_busy_timeout", "10000")
+		q.Set("_txlock", "immediate")
+		q.Set("_synchronous", "NORMAL")
+		return "sqlite3", "file:" + path + "?" + q.Encode(), migrations.SQLite, nil
+	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
+		return "pgx", dsn, migrations.Postgres, nil
+	}
+	return "", "", "", schema.FieldErrorf(schema.EINVALID, "db", "unknown database %q: want sqlite:PATH or postgres://…", redactDSN(dsn))
+}
+
+// redactDSN hides a password in a database URL, for logs and errors.
+func redactDSN(dsn string) string {
+	u, err := url.Parse(dsn)
+	if err != nil || u.User == nil {
+		return dsn
+	}
+	if _, ok := u.User.Password(); ok {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	return u.String()
+}
+
+// Close closes the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+// Dialect returns "sqlite" or "postgres".
+func (s *Store) Dialect() string { return s.dialect }
+
+// Registry returns the entity types the store validates against.
+func (s *Store) Registry() *schema.Registry { return s.reg }
+
+// DB returns the underlying handle, for health checks and tests.
+func (s *Store) DB() *sqlx.DB { return s.db }
+
+// Now returns the store clock's time, truncated to microseconds (the
+// precision both databases keep).
+func (s *Store) Now() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
+
+// Migrate applies pending migrations, then brings stored data in line with
+// the entity types (attribute renames).
+func (s *Store) Migrate(ctx context.Context) error {
+	applied, err := migrations.Up(ctx, s.db.DB, s.dialect)
+	if err != nil {
+		return err
+	}
+	if len(applied) > 0 {
+		s.log.Info("migrations applied", "dialect", s.dialect, "versions", applied)
+	}
+	return s.SyncTypes(ctx)
+}
+
+// Ready reports whether the store is reachable and fully migrated.
+func (s *Store) Ready(ctx context.Context) error {
+	if err := s.db.PingContext(ctx); err != nil {
+		return fmt.Errorf("store unreachable: %w", err)
+	}
+	pending, err := migrations.Pending(ctx, s.db.DB, s.dialect)
+	if err != nil {
+		return err
+	}
+	if pending {
+		return errors.New("store has pending migrations")
+	}
+	return nil
+}
+
+// Tx is a store transaction. Methods on Tx compose: callers such as the
+// reconcile engine do several writes in one Tx so they land together.
+type Tx struct {
+	*sqlx.Tx
+	s   *Store
+	now time.Time
+	cs  map[Meta]string // change sets opened in this transaction
+}
+
+// Store returns the store the transaction belongs to.
+func (tx *Tx) Store() *Store { return tx.s }
+
+// Now returns the transaction's timestamp: every row it writes carries it.
+func (tx *Tx) Now() time.Time { return tx.now }
+
+// InTx runs fn in a transaction, committing if it returns nil.
+func (s *Store) InTx(ctx context.Context, fn func(*Tx) error) error {
+	t, err := s.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", mapError(err))
+	}
+	defer t.Rollback()
+	tx := &Tx{Tx: t, s: s, now: s.Now(), cs: map[Meta]string{}}
+	if err := fn(tx); err != nil {
+		return err
+	}
+	if err := t.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", mapError(err))
+	}
+	return nil
+}
+
+// q is what both *sqlx.DB and *Tx offer for reads.
+type q interface {
+	sqlx.QueryerContext
+	sqlx.ExecerContext
+	Rebind(string) string
+}
+
+// reader returns a query handle for reads outside a transaction.
+func (s *Store) reader() q { return s.db }
+
+// mapError turns driver errors into coded schema errors where they have a
+// meaning for users (unique violation → conflict, busy → locked).
+func mapError(err error) error {
+	if err == nil {
+		return nil
+	}
+	var se *schema.Error
+	if errors.As(err, &se) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	msg := err.Error()
+	switch {
+	case strings.Contains(msg, "UNIQUE constraint failed"), strings.Contains(msg, "SQLSTATE 23505"):
+		return &schema.Error{Code: schema.ECONFLICT, Message: "duplicate value: " + msg}
+	case strings.Contains(msg, "FOREIGN KEY constraint failed"), strings.Contains(msg, "SQLSTATE 23503"):
+		return &schema.Error{Code: schema.EINVALID, Message: "reference to a missing entry: " + msg}
+	case strings.Contains(msg, "database is locked"), strings.Contains(msg, "SQLSTATE 40001"), strings.Contains(msg, "SQLSTATE 40P01"):
+		return &schema.Error{Code: schema.ELOCKED, Message: "store busy, try again: " + msg}
+	case errors.Is(err, sql.ErrNoRows):
+		return &schema.Error{Code: schema.ENOTFOUND, Message: "not found"}
+	}
+	return err
+}

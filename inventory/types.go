@@ -1,0 +1,118 @@
+package inventory
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/tana-cmdb/tana/schema"
+)
+
+// SyncTypes brings stored data in line with the entity types and records
+// the types' definitions. A renamed attribute (renamed_from in its types
+// file) has its values, references and index rows moved to the new name;
+// a removed attribute's values stay stored, out of view, so nothing is lost.
+func (s *Store) SyncTypes(ctx context.Context) error {
+	return s.InTx(ctx, func(tx *Tx) error {
+		stored := map[string]schema.EntityType{}
+		var rows []struct {
+			Name string `db:"name"`
+			Def  string `db:"definition"`
+		}
+		if err := sqlx.SelectContext(ctx, tx, &rows, "SELECT name, definition FROM entity_types"); err != nil {
+			return fmt.Errorf("load stored types: %w", mapError(err))
+		}
+		for _, r := range rows {
+			var t schema.EntityType
+			if err := json.Unmarshal([]byte(r.Def), &t); err != nil {
+				return fmt.Errorf("decode stored type %q: %w", r.Name, err)
+			}
+			stored[r.Name] = t
+		}
+		for _, t := range s.reg.Types() {
+			if old, ok := stored[t.Name]; ok {
+				if err := tx.renameAttrs(ctx, t, &old); err != nil {
+					return err
+				}
+			}
+			def, err := json.Marshal(t)
+			if err != nil {
+				return err
+			}
+			_, err = tx.ExecContext(ctx, tx.Rebind(`INSERT INTO entity_types (name, definition, updated_at) VALUES (?, ?, ?)
+				ON CONFLICT (name) DO UPDATE SET definition = excluded.definition, updated_at = excluded.updated_at`), t.Name, string(def), tx.now)
+			if err != nil {
+				return fmt.Errorf("record type %q: %w", t.Name, mapError(err))
+			}
+		}
+		return nil
+	})
+}
+
+func hasAttr(t *schema.EntityType, name string) bool {
+	for _, a := range t.Attributes {
+		if a.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// renameAttrs moves data of attributes renamed since the stored definition.
+func (tx *Tx) renameAttrs(ctx context.Context, t *schema.EntityType, old *schema.EntityType) error {
+	for _, a := range t.Attributes {
+		for _, from := range a.RenamedFrom {
+			if !hasAttr(old, from) || hasAttr(old, a.Name) {
+				continue
+			}
+			n, err := tx.renameAttr(ctx, t.Name, from, a.Name)
+			if err != nil {
+				return fmt.Errorf("rename %s.%s to %s: %w", t.Name, from, a.Name, err)
+			}
+			tx.s.log.Info("attribute renamed", "type", t.Name, "from", from, "to", a.Name, "entries", n)
+		}
+	}
+	return nil
+}
+
+func (tx *Tx) renameAttr(ctx context.Context, typ, from, to string) (int, error) {
+	var rows []struct {
+		ID    int64  `db:"id"`
+		Attrs string `db:"attrs"`
+	}
+	if err := sqlx.SelectContext(ctx, tx, &rows, tx.Rebind("SELECT id, attrs FROM entries WHERE type = ?"), typ); err != nil {
+		return 0, mapError(err)
+	}
+	n := 0
+	for _, r := range rows {
+		var m map[string]json.RawMessage
+		if err := json.Unmarshal([]byte(r.Attrs), &m); err != nil {
+			return n, err
+		}
+		v, ok := m[from]
+		if !ok {
+			continue
+		}
+		delete(m, from)
+		m[to] = v
+		b, _ := json.Marshal(m)
+		if _, err := tx.ExecContext(ctx, tx.Rebind("UPDATE entries SET attrs = ? WHERE id = ?"), string(b), r.ID); err != nil {
+			return n, mapError(err)
+		}
+		n++
+	}
+	sub := "(SELECT id FROM entries WHERE type = ?)"
+	for _, stmt := range []string{
+		"UPDATE entry_values SET attr = ? WHERE attr = ? AND type = ?",
+		"UPDATE unique_values SET attr = ? WHERE attr = ? AND type = ?",
+		"UPDATE refs SET attr = ? WHERE attr = ? AND from_id IN " + sub,
+		"UPDATE provenance SET attr = ? WHERE attr = ? AND entry_id IN " + sub,
+	} {
+		if _, err := tx.ExecContext(ctx, tx.Rebind(stmt), to, from, typ); err != nil {
+			return n, mapError(err)
+		}
+	}
+	return n, nil
+}

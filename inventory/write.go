@@ -1,0 +1,548 @@
+package inventory
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"sort"
+	"strings"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/tana-cmdb/tana/schema"
+)
+
+// Meta says who writes and why. Every version one call writes shares a
+// change set made from it.
+type Meta struct {
+	Actor  string // user or token name, "tana" for the system
+	Source string // api, import, vsphere:vc1, dns:example.com., plan:<id>
+	Reason string
+}
+
+// Op is what a write did to an entry.
+type Op string
+
+const (
+	OpCreate    Op = "create"
+	OpUpdate    Op = "update"
+	OpDelete    Op = "delete"
+	OpRestore   Op = "restore"
+	OpUnchanged Op = "unchanged"
+)
+
+// Change is one attribute's old and new value (nil when absent).
+type Change struct {
+	Old any `json:"old"`
+	New any `json:"new"`
+}
+
+// Result is what a write did to one entry.
+type Result struct {
+	Index   int               `json:"index"`
+	ID      int64             `json:"id"`
+	Type    string            `json:"type"`
+	Name    string            `json:"name"`
+	Op      Op                `json:"op"`
+	Version int64             `json:"version"`
+	Changes map[string]Change `json:"changes,omitempty"`
+}
+
+// write is one entry's new state as the batch pipeline takes it.
+type write struct {
+	index   int
+	label   string // "items[3]": how errors name the item
+	t       *schema.EntityType
+	old     *Entry // nil for a create
+	op      Op
+	name    string
+	attrs   map[string]any // complete new state, canonical, refs by name
+	expect  int64          // expected version; 0 skips the check
+	reason  string         // delete reason
+	id      int64
+	changes map[string]Change
+}
+
+func (w *write) errorf(code, field, format string, args ...any) error {
+	f := w.label
+	if field != "" {
+		f += "." + field
+	}
+	return schema.FieldErrorf(code, f, format, args...)
+}
+
+// diff fills w.changes and turns an update without changes into unchanged.
+func (w *write) diff() {
+	w.changes = map[string]Change{}
+	var oldAttrs map[string]any
+	if w.old != nil {
+		oldAttrs = w.old.Attrs
+		if w.old.Name != w.name {
+			w.changes["name"] = Change{Old: w.old.Name, New: w.name}
+		}
+	} else {
+		w.changes["name"] = Change{New: w.name}
+	}
+	for k, v := range w.attrs {
+		if o, ok := oldAttrs[k]; !ok || !reflect.DeepEqual(o, v) {
+			w.changes[k] = Change{Old: o, New: v}
+		}
+	}
+	for k, o := range oldAttrs {
+		if _, ok := w.attrs[k]; !ok {
+			w.changes[k] = Change{Old: o}
+		}
+	}
+	if w.op == OpUpdate && len(w.changes) == 0 {
+		w.op = OpUnchanged
+	}
+}
+
+// apply validates and writes a batch: nothing is written unless every
+// write is valid. Reference and uniqueness checks are set-based.
+func (tx *Tx) apply(ctx context.Context, meta Meta, ws []*write) ([]Result, error) {
+	for _, w := range ws {
+		if w.op == OpCreate || w.op == OpUpdate {
+			w.diff()
+		}
+	}
+	if err := checkBatch(ws); err != nil {
+		return nil, err
+	}
+	refs, err := tx.resolveRefs(ctx, ws)
+	if err != nil {
+		return nil, err
+	}
+	if err := tx.checkUnique(ctx, ws); err != nil {
+		return nil, err
+	}
+	var cs string
+	if hasWork(ws) {
+		if cs, err = tx.changeSet(ctx, meta); err != nil {
+			return nil, err
+		}
+	}
+	if err := tx.insertEntries(ctx, ws); err != nil {
+		return nil, err
+	}
+	if err := tx.updateEntries(ctx, ws); err != nil {
+		return nil, err
+	}
+	if err := tx.reindex(ctx, ws, refs); err != nil {
+		return nil, err
+	}
+	if err := tx.insertVersions(ctx, cs, ws); err != nil {
+		return nil, err
+	}
+	return results(ws), nil
+}
+
+func hasWork(ws []*write) bool {
+	for _, w := range ws {
+		if w.op != OpUnchanged {
+			return true
+		}
+	}
+	return false
+}
+
+func results(ws []*write) []Result {
+	out := make([]Result, len(ws))
+	for i, w := range ws {
+		v := int64(1)
+		if w.old != nil {
+			v = w.old.Version
+			if w.op != OpUnchanged {
+				v++
+			}
+		}
+		out[i] = Result{Index: w.index, ID: w.id, Type: w.t.Name, Name: w.name, Op: w.op, Version: v, Changes: w.changes}
+	}
+	return out
+}
+
+// checkBatch validates what needs no database: required attributes and
+// duplicates inside the batch.
+func checkBatch(ws []*write) error {
+	names := map[refKey]string{}
+	uniq := map[string]string{}
+	for _, w := range ws {
+		if w.op == OpDelete || w.op == OpUnchanged {
+			continue
+		}
+		if err := schema.ValidName(w.name); err != nil {
+			return w.errorf(schema.EINVALID, "name", "%s", err.(*schema.Error).Message)
+		}
+		if err := w.t.CheckRequired(w.attrs); err != nil {
+			return w.errorf(schema.EINVALID, schema.ErrorField(err), "required attribute is missing")
+		}
+		k := refKey{w.t.Name, w.name}
+		if prev, ok := names[k]; ok {
+			return w.errorf(schema.ECONFLICT, "name", "%s %q appears twice in the batch (also %s)", w.t.Name, w.name, prev)
+		}
+		names[k] = w.label
+		for _, a := range w.t.Attributes {
+			if !a.Unique {
+				continue
+			}
+			for _, v := range scalars(w.attrs[a.Name]) {
+				s, _ := indexValue(v)
+				key := w.t.Name + "\x00" + a.Name + "\x00" + s
+				if prev, ok := uniq[key]; ok {
+					return w.errorf(schema.ECONFLICT, a.Name, "unique value %q appears twice in the batch (also %s)", s, prev)
+				}
+				uniq[key] = w.label
+			}
+		}
+	}
+	return nil
+}
+
+func scalars(v any) []any {
+	switch x := v.(type) {
+	case nil:
+		return nil
+	case []any:
+		return x
+	}
+	return []any{v}
+}
+
+// resolveRefs maps every reference name of the batch to an entry id. Names
+// created or renamed in the batch resolve to that write (ids are filled in
+// after insert); the rest are looked up. A dangling reference fails.
+func (tx *Tx) resolveRefs(ctx context.Context, ws []*write) (map[refKey]int64, error) {
+	keys := map[refKey]int64{}
+	inBatch := map[refKey]bool{}
+	for _, w := range ws {
+		if w.op == OpCreate || w.op == OpUpdate {
+			inBatch[refKey{w.t.Name, w.name}] = true
+		}
+	}
+	for _, w := range ws {
+		if w.op != OpCreate && w.op != OpUpdate {
+			continue
+		}
+		for _, a := range w.t.Refs() {
+			for _, v := range scalars(w.attrs[a.Name]) {
+				k := refKey{a.Type.RefType, v.(string)}
+				if !inBatch[k] {
+					keys[k] = 0
+				}
+			}
+		}
+	}
+	if err := resolveNames(ctx, tx, keys); err != nil {
+		return nil, err
+	}
+	for _, w := range ws {
+		if w.op != OpCreate && w.op != OpUpdate {
+			continue
+		}
+		for _, a := range w.t.Refs() {
+			for _, v := range scalars(w.attrs[a.Name]) {
+				k := refKey{a.Type.RefType, v.(string)}
+				if !inBatch[k] && keys[k] == 0 {
+					return nil, w.errorf(schema.EINVALID, a.Name, "references %s %q, which does not exist", k.typ, k.name)
+				}
+			}
+		}
+	}
+	return keys, nil
+}
+
+// checkUnique reports a unique value already held by another entry, naming
+// the attribute, the value and the holder. One query per 500 values.
+func (tx *Tx) checkUnique(ctx context.Context, ws []*write) error {
+	type claim struct{ typ, attr, value string }
+	claims := map[claim]*write{}
+	byAttr := map[[2]string][]string{}
+	for _, w := range ws {
+		if w.op == OpDelete || w.op == OpUnchanged {
+			continue
+		}
+		for _, a := range w.t.Attributes {
+			if !a.Unique {
+				continue
+			}
+			for _, v := range scalars(w.attrs[a.Name]) {
+				s, _ := indexValue(v)
+				claims[claim{w.t.Name, a.Name, s}] = w
+				byAttr[[2]string{w.t.Name, a.Name}] = append(byAttr[[2]string{w.t.Name, a.Name}], s)
+			}
+		}
+	}
+	for ta, values := range byAttr {
+		for _, chunk := range chunks(values, 500) {
+			query, args, err := sqlx.In(`SELECT u.value, u.entry_id, e.name FROM unique_values u
+				JOIN entries e ON e.id = u.entry_id WHERE u.type = ? AND u.attr = ? AND u.value IN (?)`, ta[0], ta[1], chunk)
+			if err != nil {
+				return err
+			}
+			var held []struct {
+				Value string `db:"value"`
+				ID    int64  `db:"entry_id"`
+				Name  string `db:"name"`
+			}
+			if err := sqlx.SelectContext(ctx, tx, &held, tx.Rebind(query), args...); err != nil {
+				return fmt.Errorf("check unique %s.%s: %w", ta[0], ta[1], mapError(err))
+			}
+			for _, h := range held {
+				w := claims[claim{ta[0], ta[1], h.Value}]
+				if w.old == nil || h.ID != w.old.ID {
+					return w.errorf(schema.ECONFLICT, ta[1], "value %q is unique and already held by %s %q", h.Value, ta[0], h.Name)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// storedAttrs is the JSON kept in entries.attrs: every attribute but the
+// references, which live in refs. An empty reference list is kept here so
+// that "none" stays distinct from "not reported".
+func storedAttrs(t *schema.EntityType, attrs map[string]any) (string, error) {
+	m := make(map[string]any, len(attrs))
+	for k, v := range attrs {
+		a := t.Attr(k)
+		if a == nil {
+			continue
+		}
+		if a.Type.Kind == schema.KindRef {
+			if l, ok := v.([]any); !ok || len(l) > 0 {
+				continue
+			}
+		}
+		m[k] = v
+	}
+	b, err := json.Marshal(m)
+	return string(b), err
+}
+
+func (tx *Tx) insertEntries(ctx context.Context, ws []*write) error {
+	var creates []*write
+	for _, w := range ws {
+		if w.op == OpCreate {
+			creates = append(creates, w)
+		}
+	}
+	for _, chunk := range chunks(creates, 500) {
+		rows := make([][]any, 0, len(chunk))
+		byKey := map[refKey]*write{}
+		for _, w := range chunk {
+			js, err := storedAttrs(w.t, w.attrs)
+			if err != nil {
+				return w.errorf(schema.EINVALID, "attrs", "%v", err)
+			}
+			rows = append(rows, []any{w.t.Name, w.name, js, 1, StatusActive, tx.now, tx.now})
+			byKey[refKey{w.t.Name, w.name}] = w
+		}
+		query := insertSQL("entries", []string{"type", "name", "attrs", "version", "status", "created_at", "updated_at"}, len(rows)) + " RETURNING id, type, name"
+		var ids []struct {
+			ID   int64  `db:"id"`
+			Type string `db:"type"`
+			Name string `db:"name"`
+		}
+		if err := sqlx.SelectContext(ctx, tx, &ids, tx.Rebind(query), flatten(rows)...); err != nil {
+			return fmt.Errorf("insert entries: %w", nameConflict(mapError(err), chunk))
+		}
+		for _, r := range ids {
+			byKey[refKey{r.Type, r.Name}].id = r.ID
+		}
+	}
+	return nil
+}
+
+// nameConflict explains a unique violation on insert: a name taken by a
+// concurrent writer.
+func nameConflict(err error, ws []*write) error {
+	if schema.ErrorCode(err) == schema.ECONFLICT && len(ws) == 1 {
+		return ws[0].errorf(schema.ECONFLICT, "name", "%s %q already exists", ws[0].t.Name, ws[0].name)
+	}
+	return err
+}
+
+func (tx *Tx) updateEntries(ctx context.Context, ws []*write) error {
+	for _, w := range ws {
+		if w.op == OpCreate || w.op == OpUnchanged {
+			continue
+		}
+		w.id = w.old.ID
+		js, err := storedAttrs(w.t, w.attrs)
+		if err != nil {
+			return w.errorf(schema.EINVALID, "attrs", "%v", err)
+		}
+		var deletedAt any
+		status := StatusActive
+		if w.op == OpDelete {
+			deletedAt = tx.now
+			status = w.old.Status
+		} else if w.op == OpUpdate {
+			status = w.old.Status
+		}
+		expect := w.old.Version
+		if w.expect != 0 {
+			expect = w.expect
+		}
+		res, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE entries SET name = ?, attrs = ?, version = version + 1,
+			status = ?, updated_at = ?, deleted_at = ?, deleted_reason = ? WHERE id = ? AND version = ?`),
+			w.name, js, status, tx.now, deletedAt, w.reason, w.id, expect)
+		if err != nil {
+			if schema.ErrorCode(mapError(err)) == schema.ECONFLICT {
+				return w.errorf(schema.ECONFLICT, "name", "%s %q already exists", w.t.Name, w.name)
+			}
+			return fmt.Errorf("update %s %q: %w", w.t.Name, w.name, mapError(err))
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return w.errorf(schema.ECONFLICT, "version", "%s %q was changed by someone else: you read version %d, it is now newer; reload and retry", w.t.Name, w.old.Name, expect)
+		}
+	}
+	return nil
+}
+
+// reindex rewrites the search, reference and uniqueness rows of the batch.
+// A delete only frees unique values; a restore takes them back. References
+// of deleted entries stay, so a restore brings them back unchanged.
+func (tx *Tx) reindex(ctx context.Context, ws []*write, refs map[refKey]int64) error {
+	var clear, unclaim []int64
+	var values, refRows, uniq [][]any
+	for _, w := range ws {
+		if w.id == 0 {
+			continue
+		}
+		refs[refKey{w.t.Name, w.name}] = w.id
+	}
+	for _, w := range ws {
+		switch w.op {
+		case OpUnchanged:
+			continue
+		case OpDelete:
+			unclaim = append(unclaim, w.id)
+			continue
+		case OpUpdate:
+			clear = append(clear, w.id)
+		}
+		for _, a := range w.t.Attributes {
+			v, ok := w.attrs[a.Name]
+			if !ok {
+				continue
+			}
+			for pos, x := range scalars(v) {
+				s, num := indexValue(x)
+				if a.Unique {
+					uniq = append(uniq, []any{w.t.Name, a.Name, s, w.id})
+				}
+				if w.op == OpRestore {
+					continue
+				}
+				switch {
+				case a.Type.Kind == schema.KindRef:
+					refRows = append(refRows, []any{w.id, a.Name, pos, refs[refKey{a.Type.RefType, s}]})
+				case a.Type.Kind != schema.KindText && !a.Secret:
+					values = append(values, []any{w.id, w.t.Name, a.Name, s, num})
+				}
+			}
+		}
+	}
+	for _, table := range []string{"entry_values", "refs", "unique_values"} {
+		col := "entry_id"
+		if table == "refs" {
+			col = "from_id"
+		}
+		if err := tx.deleteIn(ctx, table, col, clear); err != nil {
+			return err
+		}
+	}
+	if err := tx.deleteIn(ctx, "unique_values", "entry_id", unclaim); err != nil {
+		return err
+	}
+	if err := tx.insertMany(ctx, "entry_values", []string{"entry_id", "type", "attr", "value", "num"}, values); err != nil {
+		return err
+	}
+	if err := tx.insertMany(ctx, "refs", []string{"from_id", "attr", "pos", "to_id"}, refRows); err != nil {
+		return err
+	}
+	if err := tx.insertMany(ctx, "unique_values", []string{"type", "attr", "value", "entry_id"}, uniq); err != nil {
+		if schema.ErrorCode(err) == schema.ECONFLICT {
+			return schema.Errorf(schema.ECONFLICT, "a unique value is already held by another entry: %v", err)
+		}
+		return err
+	}
+	return nil
+}
+
+func (tx *Tx) deleteIn(ctx context.Context, table, col string, ids []int64) error {
+	for _, chunk := range chunks(ids, 500) {
+		query, args, err := sqlx.In("DELETE FROM "+table+" WHERE "+col+" IN (?)", chunk)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, tx.Rebind(query), args...); err != nil {
+			return fmt.Errorf("clear %s: %w", table, mapError(err))
+		}
+	}
+	return nil
+}
+
+// insertMany inserts rows with multi-row INSERTs of at most ~30,000
+// parameters (SQLite's and PostgreSQL's limits are above that).
+func (tx *Tx) insertMany(ctx context.Context, table string, cols []string, rows [][]any) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	per := 30000 / len(cols)
+	for _, chunk := range chunks(rows, per) {
+		query := insertSQL(table, cols, len(chunk))
+		if _, err := tx.ExecContext(ctx, tx.Rebind(query), flatten(chunk)...); err != nil {
+			return fmt.Errorf("insert %s: %w", table, mapError(err))
+		}
+	}
+	return nil
+}
+
+func insertSQL(table string, cols []string, n int) string {
+	var b strings.Builder
+	b.WriteString("INSERT INTO " + table + " (" + strings.Join(cols, ", ") + ") VALUES ")
+	one := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", ") + ")"
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(one)
+	}
+	return b.String()
+}
+
+func flatten(rows [][]any) []any {
+	var out []any
+	for _, r := range rows {
+		out = append(out, r...)
+	}
+	return out
+}
+
+func (tx *Tx) insertVersions(ctx context.Context, cs string, ws []*write) error {
+	var rows [][]any
+	for _, w := range ws {
+		if w.op == OpUnchanged {
+			continue
+		}
+		b, err := json.Marshal(w.changes)
+		if err != nil {
+			return err
+		}
+		v := int64(1)
+		if w.old != nil {
+			v = w.old.Version + 1
+		}
+		rows = append(rows, []any{w.id, v, cs, string(w.op), w.name, string(b)})
+	}
+	return tx.insertMany(ctx, "versions", []string{"entry_id", "version", "changeset_id", "op", "name", "changes"}, rows)
+}
+
+// sortedResults orders results by index for stable output.
+func sortedResults(rs []Result) []Result {
+	sort.Slice(rs, func(i, j int) bool { return rs[i].Index < rs[j].Index })
+	return rs
+}

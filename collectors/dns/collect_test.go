@@ -21,7 +21,7 @@ func testLogger(t testing.TB) *slog.Logger {
 func configFor(srv *dnstest.Server) Config {
 	return Config{
 		Name: "dns1", Server: srv.Addr, Zones: srv.Zones, Timeout: 3 * time.Second,
-		TSIG: &TSIG{Name: srv.KeyName, Algorithm: dnstest.KeyAlgorithm, Secret: srv.KeySecret},
+		TSIG: &TSIG{Name: srv.KeyName, Algorithm: srv.KeyAlgorithm, Secret: srv.KeySecret},
 	}
 }
 

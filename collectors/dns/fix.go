@@ -86,7 +86,8 @@ func (f *Fixer) applyZone(ctx context.Context, zone string, fixes []collectors.F
 	if len(changes) == 0 {
 		return
 	}
-	if err := f.update(ctx, zone, changes); err != nil {
+	ignored, err := f.update(ctx, zone, changes)
+	if err != nil {
 		err = f.s.zoneErr(zone, err)
 		f.log.Warn("dns update failed", "zone", zone, "fixes", len(changes), "err", err)
 		for _, ch := range changes {
@@ -94,7 +95,10 @@ func (f *Fixer) applyZone(ctx context.Context, zone string, fixes []collectors.F
 		}
 		return
 	}
-	f.log.Info("dns update applied", "zone", zone, "fixes", len(changes))
+	for i, err := range ignored {
+		errs[i] = f.s.zoneErr(zone, fmt.Errorf("%s: %w", fixes[i], err))
+	}
+	f.log.Info("dns update applied", "zone", zone, "fixes", len(changes), "ignored", len(ignored))
 }
 
 func planFix(zone string, fx collectors.Fix) (change, error) {

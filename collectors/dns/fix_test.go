@@ -182,3 +182,50 @@ func TestFixerWrongKeyAndBadFixes(t *testing.T) {
 		t.Errorf("local validation error looks like a server rcode: %v", errs[0])
 	}
 }
+
+func TestFixerReportsIgnoredAdditions(t *testing.T) {
+	srv := dnstest.StartBIND(t, dnstest.Options{})
+	f := newTestFixer(t, configFor(srv))
+	const scope = "dns:example.com."
+	fixes := []collectors.Fix{
+		// www has A and AAAA records: BIND drops the CNAME but says NOERROR.
+		{Scope: scope, Op: collectors.OpCreate, Object: record("www.example.com.", "CNAME", "other.example.com.", nil)},
+		{Scope: scope, Op: collectors.OpCreate, Object: record("db.example.com.", "A", "192.0.2.50", nil)},
+		{Scope: scope, Op: collectors.OpUpdate, Object: record("mail.example.com.", "A", "192.0.2.20", int64(300)),
+			Attr: "ttl", Old: int64(300), New: int64(900)},
+	}
+	errs := f.Apply(context.Background(), fixes)
+	if errs[0] == nil || !strings.Contains(errs[0].Error(), "did not add www.example.com. CNAME other.example.com.") {
+		t.Errorf("ignored CNAME: got %v", errs[0])
+	}
+	if errs[1] != nil || errs[2] != nil {
+		t.Errorf("other fixes: %v, %v", errs[1], errs[2])
+	}
+	if got := lookup(t, srv, "db.example.com.", dns.TypeA); !slices.Equal(got, []string{"192.0.2.50 ttl=3600"}) {
+		t.Errorf("db: %q", got)
+	}
+	if got := lookup(t, srv, "mail.example.com.", dns.TypeA); !slices.Equal(got, []string{"192.0.2.20 ttl=900"}) {
+		t.Errorf("ttl update: %q", got)
+	}
+}
+
+// Every supported TSIG algorithm against named: a transfer and an update.
+func TestTSIGAlgorithms(t *testing.T) {
+	for _, alg := range []string{"hmac-md5", "hmac-sha1", "hmac-sha224", "hmac-sha256", "hmac-sha384", "hmac-sha512"} {
+		t.Run(alg, func(t *testing.T) {
+			srv := dnstest.StartBIND(t, dnstest.Options{KeyAlgorithm: alg})
+			cfg := configFor(srv)
+			cfg.Zones = []string{"example.com."}
+			errs := newTestFixer(t, cfg).Apply(context.Background(), []collectors.Fix{
+				{Scope: "dns:example.com.", Op: collectors.OpCreate, Object: record("db.example.com.", "A", "192.0.2.50", nil)},
+			})
+			if errs[0] != nil {
+				t.Fatalf("update: %v", errs[0])
+			}
+			snaps := collectAll(t, newTestCollector(t, cfg))
+			if _, ok := recordsOf(snaps["dns:example.com."])["db.example.com. A 192.0.2.50"]; !ok {
+				t.Error("update not seen by the transfer")
+			}
+		})
+	}
+}

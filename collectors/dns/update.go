@@ -12,15 +12,15 @@ import (
 // (RFC 2136 2.4.2, value dependent) with the record in it, so a record
 // already gone, or an RRset changed by someone in between, makes the
 // server refuse the whole message with NXRRSET and nothing changes.
-func (f *Fixer) update(ctx context.Context, zone string, changes []change) error {
+func (f *Fixer) update(ctx context.Context, zone string, changes []change) (ignored map[int]error, err error) {
 	conn, err := f.s.dial(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer conn.Close()
 	prereq, err := currentRRsets(conn, changes)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	m := new(dns.Msg)
 	m.SetUpdate(zone)
@@ -35,9 +35,42 @@ func (f *Fixer) update(ctx context.Context, zone string, changes []change) error
 	}
 	if _, err := conn.exchange(m); err != nil {
 		if isRcode(err) {
-			return fmt.Errorf("update refused (%w)", err)
+			return nil, fmt.Errorf("update refused (%w)", err)
 		}
-		return fmt.Errorf("update: %w", err)
+		return nil, fmt.Errorf("update: %w", err)
+	}
+	ignored = map[int]error{}
+	if err := verifyAdds(conn, changes, ignored); err != nil {
+		return nil, fmt.Errorf("update sent, but reading back the added records failed: %w", err)
+	}
+	return ignored, nil
+}
+
+// verifyAdds reads back every added record. BIND answers NOERROR yet
+// ignores some additions (a CNAME beside other data, a record beside a
+// CNAME); those fixes must not be reported as made.
+func verifyAdds(conn *conn, changes []change, errs map[int]error) error {
+	type key struct {
+		name  string
+		rtype uint16
+	}
+	sets := map[key][]dns.RR{}
+	for _, ch := range changes {
+		if ch.add == nil {
+			continue
+		}
+		k := key{dns.CanonicalName(ch.add.Header().Name), ch.add.Header().Rrtype}
+		if _, seen := sets[k]; !seen {
+			rrs, err := queryRRset(conn, k.name, k.rtype)
+			if err != nil {
+				return err
+			}
+			sets[k] = rrs
+		}
+		if !containsRR(sets[k], ch.add) {
+			errs[ch.fix] = fmt.Errorf("the server accepted the update but did not add %s %s %s (a CNAME and other data at one name?)",
+				k.name, dns.Type(k.rtype), Value(ch.add))
+		}
 	}
 	return nil
 }

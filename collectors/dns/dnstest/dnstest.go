@@ -24,7 +24,7 @@ import (
 // NamedPath is where the BIND server is expected (Debian's bind9 package).
 const NamedPath = "/usr/sbin/named"
 
-// KeyAlgorithm is the TSIG algorithm of the harness key.
+// KeyAlgorithm is the default TSIG algorithm of the harness key.
 const KeyAlgorithm = "hmac-sha256"
 
 // Zone is one zone named serves: its name and zone-file text.
@@ -39,6 +39,11 @@ type Options struct {
 	Zones []Zone
 	// KeyName defaults to "tana-key."; the secret is random per server.
 	KeyName string
+	// KeyAlgorithm defaults to KeyAlgorithm (hmac-sha256).
+	KeyAlgorithm string
+	// NotifyAddr, when set (127.0.0.1:port), receives a NOTIFY at once
+	// after every change of every zone.
+	NotifyAddr string
 	// ExtraOptions is appended inside the options { } block.
 	ExtraOptions string
 	// StartTimeout bounds the wait for the first SOA answer (default 20s,
@@ -48,11 +53,12 @@ type Options struct {
 
 // Server is a running named.
 type Server struct {
-	Addr      string // 127.0.0.1:port, TCP and UDP
-	KeyName   string // absolute, "tana-key."
-	KeySecret string // base64
-	Zones     []string
-	Dir       string // working directory: named.conf, zone files, journals, named.log
+	Addr         string // 127.0.0.1:port, TCP and UDP
+	KeyName      string // absolute, "tana-key."
+	KeyAlgorithm string // "hmac-sha256"
+	KeySecret    string // base64
+	Zones        []string
+	Dir          string // working directory: named.conf, zone files, journals, named.log
 
 	cmd      *exec.Cmd
 	exited   chan struct{}
@@ -73,10 +79,13 @@ func StartBIND(tb testing.TB, opts Options) *Server {
 	if opts.KeyName == "" {
 		opts.KeyName = "tana-key."
 	}
+	if opts.KeyAlgorithm == "" {
+		opts.KeyAlgorithm = KeyAlgorithm
+	}
 	if opts.StartTimeout == 0 {
 		opts.StartTimeout = 20 * time.Second
 	}
-	s := &Server{KeyName: dns.Fqdn(opts.KeyName), KeySecret: randomSecret(tb), Dir: tb.TempDir()}
+	s := &Server{KeyName: dns.Fqdn(opts.KeyName), KeyAlgorithm: opts.KeyAlgorithm, KeySecret: randomSecret(tb), Dir: tb.TempDir()}
 	for _, z := range opts.Zones {
 		s.Zones = append(s.Zones, dns.CanonicalName(z.Name))
 	}
@@ -171,7 +180,7 @@ func (s *Server) NSUpdate(tb testing.TB, script string) {
 	tb.Helper()
 	host, port, _ := net.SplitHostPort(s.Addr)
 	full := fmt.Sprintf("server %s %s\n%s\n", host, port, strings.TrimSpace(script))
-	cmd := exec.Command("nsupdate", "-v", "-y", KeyAlgorithm+":"+strings.TrimSuffix(s.KeyName, ".")+":"+s.KeySecret)
+	cmd := exec.Command("nsupdate", "-v", "-y", s.KeyAlgorithm+":"+strings.TrimSuffix(s.KeyName, ".")+":"+s.KeySecret)
 	cmd.Stdin = strings.NewReader(full)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		tb.Fatalf("nsupdate: %v\n%s\nscript:\n%s", err, out, full)
@@ -189,13 +198,13 @@ func (s *Server) writeConfig(port int, opts Options) error {
 	listen-on-v6 { none; };
 	recursion no;
 	dnssec-validation no;
-	notify no;
+	%s
 	%s
 };
 controls { };
 key %q { algorithm %s; secret %q; };
 `, s.Dir, filepath.Join(s.Dir, "named.pid"), filepath.Join(s.Dir, "session.key"), s.Dir, port,
-		opts.ExtraOptions, strings.TrimSuffix(s.KeyName, "."), KeyAlgorithm, s.KeySecret)
+		notifyOptions(opts.NotifyAddr), opts.ExtraOptions, strings.TrimSuffix(s.KeyName, "."), s.KeyAlgorithm, s.KeySecret)
 	for i, z := range opts.Zones {
 		file := fmt.Sprintf("zone%d.db", i)
 		if err := os.WriteFile(filepath.Join(s.Dir, file), []byte(z.Data), 0o644); err != nil {
@@ -212,6 +221,14 @@ key %q { algorithm %s; secret %q; };
 `, strings.TrimSuffix(dns.CanonicalName(z.Name), "."), file, file+".jnl", key, key)
 	}
 	return os.WriteFile(filepath.Join(s.Dir, "named.conf"), []byte(b.String()), 0o644)
+}
+
+func notifyOptions(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if addr == "" || err != nil {
+		return "notify no;"
+	}
+	return fmt.Sprintf("notify explicit; notify-delay 0; also-notify { %s port %s; };", host, port)
 }
 
 // freePort finds a loopback port free for both TCP and UDP.

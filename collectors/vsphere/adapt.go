@@ -65,7 +65,7 @@ type adapter struct {
 	vc     string
 	inv    inventory
 	tags   map[types.ManagedObjectReference][]string
-	fields map[int32]string           // custom field key → name
+	fields map[int32]string            // custom field key → name
 	vlans  map[string]map[string]int64 // datacenter moref → port group name → VLAN
 }
 
@@ -143,12 +143,15 @@ func (a *adapter) cluster(ref types.ManagedObjectReference, attrs map[string]any
 	a.setInt(attrs, "cpu_cores", ref, "summary.numCpuCores", 1)
 	a.setInt(attrs, "memory_mb", ref, "summary.totalMemory", mib)
 	v, _ := a.inv.get(ref, "configurationEx")
-	if cfg, ok := v.(*types.ClusterConfigInfoEx); ok {
+	if p, ok := v.(*types.ClusterConfigInfoEx); ok && p != nil {
+		v = *p
+	}
+	if cfg, ok := v.(types.ClusterConfigInfoEx); ok {
 		if b, ok := asBool(cfg.DasConfig.Enabled); ok {
 			attrs["ha_enabled"] = b
 		}
-		if cfg.DrsConfig.Enabled != nil {
-			attrs["drs_enabled"] = *cfg.DrsConfig.Enabled
+		if b, ok := asBool(cfg.DrsConfig.Enabled); ok {
+			attrs["drs_enabled"] = b
 		}
 	}
 }

@@ -78,7 +78,7 @@ func dial(ctx context.Context, cfg Config, log *slog.Logger, wrap func(http.Roun
 		}
 		return nil, fmt.Errorf("vsphere %s: login: %w", cfg.Name, err)
 	}
-	log.Info("vsphere connected", "url", u.Redacted(), "api", vc.ServiceContent.About.ApiType, "version", vc.ServiceContent.About.Version)
+	log.Info("vsphere connected", "url", (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}).String(), "api", vc.ServiceContent.About.ApiType, "version", vc.ServiceContent.About.Version)
 	return c, nil
 }
 

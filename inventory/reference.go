@@ -9,11 +9,12 @@ import (
 )
 
 type refRow struct {
-	FromID int64  `db:"from_id"`
-	Attr   string `db:"attr"`
-	Pos    int    `db:"pos"`
-	ToID   int64  `db:"to_id"`
-	ToName string `db:"to_name"`
+	FromName string `db:"from_name"`
+	FromID   int64  `db:"from_id"`
+	Attr     string `db:"attr"`
+	Pos      int    `db:"pos"`
+	ToID     int64  `db:"to_id"`
+	ToName   string `db:"to_name"`
 }
 
 // attachRefs loads the references of entries in one query per 500 entries

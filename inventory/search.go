@@ -9,6 +9,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	"github.com/tana-cmdb/tana/migrations"
 	"github.com/tana-cmdb/tana/schema"
 )
 
@@ -98,7 +99,8 @@ func (s *Store) Find(ctx context.Context, qy Query) (*Page, error) {
 	if qy.Desc {
 		cmp, dir = "<", "DESC"
 	}
-	order := "e.name " + dir + ", e.id " + dir
+	name := s.collate("e.name")
+	order := name + " " + dir + ", e.id " + dir
 	if qy.OrderBy == "id" {
 		order = "e.id " + dir
 	} else if qy.OrderBy != "" && qy.OrderBy != "name" {
@@ -113,7 +115,7 @@ func (s *Store) Find(ctx context.Context, qy Query) (*Page, error) {
 			where = append(where, "e.id "+cmp+" ?")
 			args = append(args, c.ID)
 		} else {
-			where = append(where, "(e.name "+cmp+" ? OR (e.name = ? AND e.id "+cmp+" ?))")
+			where = append(where, "("+name+" "+cmp+" ? OR (e.name = ? AND e.id "+cmp+" ?))")
 			args = append(args, c.Name, c.Name, c.ID)
 		}
 	}
@@ -314,7 +316,7 @@ func likeEscape(s string) string {
 	return r.Replace(s)
 }
 
-// Each streams every live entry of a type, in id order, with references,
+// Each streams every live entry of a type, in name order, with references,
 // to fn: one query for entries and one for references, read side by side,
 // so memory stays flat however many entries there are.
 func (s *Store) Each(ctx context.Context, typ string, fn func(*Entry) error) error {
@@ -323,14 +325,14 @@ func (s *Store) Each(ctx context.Context, typ string, fn func(*Entry) error) err
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	refs, err := s.db.QueryxContext(ctx, s.db.Rebind(`SELECT r.from_id, r.attr, r.pos, r.to_id, t.name AS to_name
+	refs, err := s.db.QueryxContext(ctx, s.db.Rebind(`SELECT e.name AS from_name, r.from_id, r.attr, r.pos, r.to_id, t.name AS to_name
 		FROM refs r JOIN entries e ON e.id = r.from_id JOIN entries t ON t.id = r.to_id
-		WHERE e.type = ? AND e.deleted_at IS NULL ORDER BY r.from_id, r.attr, r.pos`), typ)
+		WHERE e.type = ? AND e.deleted_at IS NULL ORDER BY `+s.collate("e.name")+`, e.id, r.attr, r.pos`), typ)
 	if err != nil {
 		return fmt.Errorf("stream %s references: %w", typ, mapError(err))
 	}
 	defer refs.Close()
-	rows, err := s.db.QueryxContext(ctx, s.db.Rebind("SELECT "+entryCols+" FROM entries WHERE type = ? AND deleted_at IS NULL ORDER BY id"), typ)
+	rows, err := s.db.QueryxContext(ctx, s.db.Rebind("SELECT "+entryCols+" FROM entries WHERE type = ? AND deleted_at IS NULL ORDER BY "+s.collate("name")+", id"), typ)
 	if err != nil {
 		return fmt.Errorf("stream %s entries: %w", typ, mapError(err))
 	}
@@ -368,7 +370,7 @@ func (s *Store) Each(ctx context.Context, typ string, fn func(*Entry) error) err
 			if rr == nil {
 				break
 			}
-			if rr.FromID > e.ID {
+			if rr.FromName > e.Name || rr.FromName == e.Name && rr.FromID > e.ID {
 				pending = rr
 				break
 			}
@@ -381,4 +383,14 @@ func (s *Store) Each(ctx context.Context, typ string, fn func(*Entry) error) err
 		}
 	}
 	return rows.Err()
+}
+
+// collate makes name order byte order on both databases (PostgreSQL would
+// otherwise sort by the database's locale), so that output is identical
+// whichever store it came from.
+func (s *Store) collate(col string) string {
+	if s.dialect == migrations.Postgres {
+		return col + ` COLLATE "C"`
+	}
+	return col
 }

@@ -83,6 +83,7 @@ func parseDSN(dsn string) (driver, source, dialect string, err error) {
 		q.Set("_busy_timeout", "10000")
 		q.Set("_txlock", "immediate")
 		q.Set("_synchronous", "NORMAL")
+		q.Set("_cache_size", "-65536") // 64 MiB: bulk writes rebuild large index pages
 		return "sqlite3", "file:" + path + "?" + q.Encode(), migrations.SQLite, nil
 	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
 		return "pgx", dsn, migrations.Postgres, nil

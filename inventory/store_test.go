@@ -222,7 +222,7 @@ func TestUpsertMergesAndDryRun(t *testing.T) {
 			{Type: "vm", Name: "vm000", Attrs: map[string]any{"cpus": 1}},           // unchanged
 			{Type: "vm", Name: "vm001", Attrs: map[string]any{"cpus": 16}},          // changed
 			{Type: "vm", Name: "new", Attrs: map[string]any{"owner": "team-a"}},     // created
-			{Type: "vm", Name: "vm002", Attrs: map[string]any{"host": "esx02"}},      // created with ref
+			{Type: "vm", Name: "vm002", Attrs: map[string]any{"host": "esx02"}},     // created with ref
 			{Type: "host", Name: "esx01", Attrs: map[string]any{"memory_mb": 1024}}, // changed
 		}
 		rs, err := s.Upsert(ctx, inventorytest.Meta("t"), items, inventory.UpsertOptions{DryRun: true})

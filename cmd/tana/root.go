@@ -1,0 +1,137 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tana-cmdb/tana/config"
+	"github.com/tana-cmdb/tana/inventory"
+	"github.com/tana-cmdb/tana/schema"
+)
+
+// cli holds global flags and the process environment, passed to every
+// command (no globals).
+type cli struct {
+	dbURL      string
+	configPath string
+	logLevel   string
+	logFormat  string
+
+	stdout, stderr io.Writer
+	getenv         func(string) string
+}
+
+func newCLI(stdout, stderr io.Writer, getenv func(string) string) *cli {
+	return &cli{stdout: stdout, stderr: stderr, getenv: getenv}
+}
+
+func newRootCmd(c *cli) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "tana",
+		Short: "Inventory / CMDB with drift reconciliation for vSphere and DNS",
+		Long: `tana keeps an entity/attribute store of your infrastructure (what people declare),
+collects the actual state from vSphere and DNS, reports drift between the two and
+applies or proposes fixes, and exports Ansible inventories, GraphQL and drift reports.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	pf := root.PersistentFlags()
+	pf.StringVar(&c.dbURL, "db", "", "database: sqlite:PATH or postgres://… (env TANA_DB; default sqlite:tana.db)")
+	pf.StringVar(&c.configPath, "config", "", "tana.yaml configuration file (env TANA_CONFIG)")
+	pf.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	pf.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
+	root.AddCommand(
+		newMigrateCmd(c), newTypesCmd(c), newImportCmd(c), newExportCmd(c), newGetCmd(c),
+		newHistoryCmd(c), newDeleteCmd(c), newRestoreCmd(c),
+	)
+	root.AddCommand(extraCommands(c)...)
+	return root
+}
+
+// logger returns the structured logger for the chosen level and format,
+// writing to stderr so stdout stays clean for data.
+func (c *cli) logger() *slog.Logger {
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(c.logLevel)); err != nil {
+		lvl = slog.LevelInfo
+	}
+	opts := &slog.HandlerOptions{Level: lvl}
+	if c.logFormat == "json" {
+		return slog.New(slog.NewJSONHandler(c.stderr, opts))
+	}
+	return slog.New(slog.NewTextHandler(c.stderr, opts))
+}
+
+// config loads tana.yaml (flag, then TANA_CONFIG, then ./tana.yaml if it
+// exists) or the defaults, then applies TANA_DB and --db over it.
+func (c *cli) config() (*config.Config, error) {
+	path := c.configPath
+	if path == "" {
+		path = c.getenv("TANA_CONFIG")
+	}
+	if path == "" {
+		if _, err := os.Stat("tana.yaml"); err == nil {
+			path = "tana.yaml"
+		}
+	}
+	cfg := config.Default()
+	if path != "" {
+		var err error
+		if cfg, err = config.Load(path); err != nil {
+			return nil, err
+		}
+	}
+	if v := c.getenv("TANA_DB"); v != "" {
+		cfg.DB = v
+	}
+	if c.dbURL != "" {
+		cfg.DB = c.dbURL
+	}
+	return cfg, nil
+}
+
+// registry loads the built-in types plus the configured types directory.
+func (c *cli) registry(cfg *config.Config) (*schema.Registry, error) {
+	reg, err := schema.Load(cfg.Types)
+	if err != nil {
+		return nil, fmt.Errorf("load entity types: %w", err)
+	}
+	return reg, nil
+}
+
+// openStore opens and migrates the configured store.
+func (c *cli) openStore(ctx context.Context) (*inventory.Store, *config.Config, error) {
+	cfg, err := c.config()
+	if err != nil {
+		return nil, nil, err
+	}
+	reg, err := c.registry(cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	s, err := inventory.Open(ctx, cfg.DB, reg, inventory.Options{Logger: c.logger()})
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := s.Migrate(ctx); err != nil {
+		s.Close()
+		return nil, nil, err
+	}
+	return s, cfg, nil
+}
+
+// actor names the person running the CLI, for history.
+func (c *cli) actor() string {
+	for _, k := range []string{"TANA_ACTOR", "USER", "LOGNAME"} {
+		if v := strings.TrimSpace(c.getenv(k)); v != "" {
+			return v
+		}
+	}
+	return "cli"
+}

@@ -1,0 +1,257 @@
+// Package config reads tana.yaml: the database, listener, user types,
+// sources, schedules, reconcile policies and the Ansible inventory shape.
+// Secrets are never in the file: a source names the environment variable
+// that holds them (password_env, secret_env).
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/tana-cmdb/tana/schema"
+)
+
+// Config is tana.yaml.
+type Config struct {
+	DB        string            `yaml:"db"`
+	Listen    string            `yaml:"listen"`
+	Types     string            `yaml:"types"`
+	Sources   []Source          `yaml:"sources"`
+	Schedules []Schedule        `yaml:"schedules"`
+	Policies  map[string]Policy `yaml:"policies"`
+	Ansible   Ansible           `yaml:"ansible"`
+	Server    Server            `yaml:"server"`
+}
+
+// Source is one collector's configuration.
+type Source struct {
+	Name string `yaml:"name"`
+	Type string `yaml:"type"` // vsphere | dns
+	// vsphere
+	URL         string   `yaml:"url"`
+	Username    string   `yaml:"username"`
+	PasswordEnv string   `yaml:"password_env"`
+	Insecure    bool     `yaml:"insecure"`
+	Thumbprint  string   `yaml:"thumbprint"`
+	CAFile      string   `yaml:"ca_file"`
+	Timeout     Duration `yaml:"timeout"`
+	// dns
+	Server string   `yaml:"server"`
+	Zones  []string `yaml:"zones"`
+	TSIG   *TSIG    `yaml:"tsig"`
+}
+
+// TSIG names a DNS transaction signature key; the secret is in SecretEnv.
+type TSIG struct {
+	Name      string `yaml:"name"`
+	Algorithm string `yaml:"algorithm"`
+	SecretEnv string `yaml:"secret_env"`
+}
+
+// Schedule runs collections and reports on a cron schedule.
+type Schedule struct {
+	Name    string      `yaml:"name"`
+	Cron    string      `yaml:"cron"`
+	Collect []string    `yaml:"collect"`
+	Report  *ReportSpec `yaml:"report"`
+}
+
+// ReportSpec says which report formats a schedule stores and where the
+// JSON report is POSTed.
+type ReportSpec struct {
+	Formats []string `yaml:"formats"`
+	Webhook string   `yaml:"webhook"`
+	// SecretEnv holds the HMAC key that signs webhook bodies.
+	SecretEnv string `yaml:"secret_env"`
+}
+
+// Policy says, per entity type, what reconcile does with drift and where
+// its safety limits are.
+type Policy struct {
+	Observed         string   `yaml:"observed"` // apply | propose
+	Declared         string   `yaml:"declared"` // propose | apply | ignore
+	MaxDeletes       int      `yaml:"max_deletes"`
+	MaxChangePercent float64  `yaml:"max_change_percent"`
+	StaleAfter       Duration `yaml:"stale_after"`  // unseen this long: stale (default: first complete collection without it)
+	DeleteAfter      Duration `yaml:"delete_after"` // stale this long: soft-deleted
+}
+
+// Ansible shapes the dynamic inventory.
+type Ansible struct {
+	Hosts             []string         `yaml:"hosts"`
+	HostAddress       []string         `yaml:"host_address"`
+	HostvarsPrefix    string           `yaml:"hostvars_prefix"`
+	RefAttrs          []string         `yaml:"ref_attrs"` // e.g. cluster.datacenter → hostvar cluster_datacenter
+	KeyedGroups       []KeyedGroup     `yaml:"keyed_groups"`
+	Groups            map[string]Group `yaml:"groups"`
+	GroupVarsFrom     []string         `yaml:"group_vars_from"` // entity types whose entries become group vars
+	IncludeSecrets    bool             `yaml:"include_secrets"`
+	IncludePoweredOff bool             `yaml:"include_powered_off"`
+	IncludeTemplates  bool             `yaml:"include_templates"`
+}
+
+// KeyedGroup follows Ansible's constructed plugin: a group per value of key.
+type KeyedGroup struct {
+	Key       string  `yaml:"key"`
+	Prefix    string  `yaml:"prefix"`
+	Separator *string `yaml:"separator"`
+	Default   string  `yaml:"default_value"`
+}
+
+// Group is a user-defined group: hosts whose attributes match all Filters
+// (attribute → value).
+type Group struct {
+	Filters map[string]any `yaml:"filters"`
+	Vars    map[string]any `yaml:"vars"`
+}
+
+// Server tunes the HTTP server.
+type Server struct {
+	MaxDepth         int      `yaml:"max_depth"`
+	MaxComplexity    int      `yaml:"max_complexity"`
+	MaxPageSize      int      `yaml:"max_page_size"`
+	MaxBodyBytes     int64    `yaml:"max_body_bytes"`
+	RequestTimeout   Duration `yaml:"request_timeout"`
+	NoIntrospection  bool     `yaml:"no_introspection"`
+	AllowOpenNonLoop bool     `yaml:"allow_open_non_loopback"`
+}
+
+// Duration is a time.Duration written as "90s", "24h", "7d".
+type Duration time.Duration
+
+// UnmarshalYAML accepts Go durations plus a "d" (days) suffix.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	s := strings.TrimSpace(n.Value)
+	mult := time.Duration(1)
+	if strings.HasSuffix(s, "d") {
+		s, mult = strings.TrimSuffix(s, "d")+"h", 24
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("line %d: bad duration %q (e.g. 90s, 12h, 7d)", n.Line, n.Value)
+	}
+	*d = Duration(v * mult)
+	return nil
+}
+
+// D returns the duration as a time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
+
+// Default returns the configuration tana runs with when there is no file.
+func Default() *Config {
+	return &Config{
+		DB:     "sqlite:tana.db",
+		Listen: "127.0.0.1:8080",
+		Ansible: Ansible{
+			Hosts:       []string{"vm"},
+			HostAddress: []string{"ip", "name"},
+		},
+	}
+}
+
+// Load reads a tana.yaml file over the defaults.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	return Parse(path, data)
+}
+
+// Parse decodes tana.yaml strictly (unknown keys are errors with their
+// line) and validates it.
+func Parse(name string, data []byte) (*Config, error) {
+	c := Default()
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
+		return nil, schema.FieldErrorf(schema.EINVALID, name, "%s", strings.TrimPrefix(err.Error(), "yaml: "))
+	}
+	if err := c.Validate(); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return c, nil
+}
+
+// Validate checks what the YAML types cannot.
+func (c *Config) Validate() error {
+	names := map[string]bool{}
+	for i, s := range c.Sources {
+		f := fmt.Sprintf("sources[%d]", i)
+		if s.Name == "" {
+			return schema.FieldErrorf(schema.EINVALID, f+".name", "missing")
+		}
+		if names[s.Name] {
+			return schema.FieldErrorf(schema.EINVALID, f+".name", "source %q defined twice", s.Name)
+		}
+		names[s.Name] = true
+		switch s.Type {
+		case "vsphere":
+			if s.URL == "" {
+				return schema.FieldErrorf(schema.EINVALID, f+".url", "a vsphere source needs url")
+			}
+		case "dns":
+			if s.Server == "" || len(s.Zones) == 0 {
+				return schema.FieldErrorf(schema.EINVALID, f, "a dns source needs server and zones")
+			}
+			for j, z := range s.Zones {
+				if _, err := schema.NormalizeFQDN(z); err != nil {
+					return schema.FieldErrorf(schema.EINVALID, fmt.Sprintf("%s.zones[%d]", f, j), "%v", err)
+				}
+			}
+		default:
+			return schema.FieldErrorf(schema.EINVALID, f+".type", "unknown source type %q (want vsphere or dns)", s.Type)
+		}
+	}
+	for i, s := range c.Schedules {
+		f := fmt.Sprintf("schedules[%d]", i)
+		if s.Name == "" || s.Cron == "" {
+			return schema.FieldErrorf(schema.EINVALID, f, "a schedule needs name and cron")
+		}
+		for _, n := range s.Collect {
+			if !names[n] {
+				return schema.FieldErrorf(schema.EINVALID, f+".collect", "unknown source %q", n)
+			}
+		}
+	}
+	for t, p := range c.Policies {
+		f := "policies." + t
+		if p.Observed != "" && p.Observed != "apply" && p.Observed != "propose" {
+			return schema.FieldErrorf(schema.EINVALID, f+".observed", "want apply or propose, got %q", p.Observed)
+		}
+		if p.Declared != "" && p.Declared != "apply" && p.Declared != "propose" && p.Declared != "ignore" {
+			return schema.FieldErrorf(schema.EINVALID, f+".declared", "want propose, apply or ignore, got %q", p.Declared)
+		}
+	}
+	return nil
+}
+
+// Source returns the named source.
+func (c *Config) Source(name string) (*Source, error) {
+	for i := range c.Sources {
+		if c.Sources[i].Name == name {
+			return &c.Sources[i], nil
+		}
+	}
+	return nil, schema.Errorf(schema.ENOTFOUND, "no source named %q in the configuration", name)
+}
+
+// Secret reads a secret from the environment variable env names, with an
+// error that says which variable is missing (never its value).
+func Secret(field, env string) (string, error) {
+	if env == "" {
+		return "", nil
+	}
+	v, ok := os.LookupEnv(env)
+	if !ok || v == "" {
+		return "", schema.FieldErrorf(schema.EINVALID, field, "environment variable %s is not set", env)
+	}
+	return v, nil
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/vmware/govmomi/vapi/rest"
@@ -89,6 +90,7 @@ func (c *conn) vmTags(ctx context.Context, vms []types.ManagedObjectReference) (
 					out[ref] = append(out[ref], n)
 				}
 			}
+			slices.Sort(out[ref]) // a set; sorted for stable snapshots
 		}
 		return nil
 	})

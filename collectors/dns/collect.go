@@ -166,7 +166,10 @@ func (c *Collector) ixfr(ctx context.Context, zone string, old *zoneState) (*zon
 		return nil, fmt.Errorf("IXFR from serial %d: %w", old.soa.Serial, err)
 	}
 	if res.upToDate {
-		return old, nil
+		// Only a serial older than ours gets here (refresh saw it differ):
+		// the zone went back, e.g. restored from a backup. Our copy is not
+		// the server's; read it whole.
+		return nil, fmt.Errorf("%w: server serial %d is not newer than ours", errIXFRMismatch, res.soa.Serial)
 	}
 	if res.full { // the server answered AXFR-style
 		records := make(map[string]collectors.Object, len(res.rrs))

@@ -212,11 +212,15 @@ func TestCollectWrongKey(t *testing.T) {
 		{"wrong secret", TSIG{Name: srv.KeyName, Secret: "c2VjcmV0IHRoYXQgaXMgd3Jvbmc="}, "TSIG BADSIG"},
 		{"unknown key", TSIG{Name: "other-key.", Secret: srv.KeySecret}, "TSIG BADKEY"},
 		{"wrong algorithm", TSIG{Name: srv.KeyName, Algorithm: "hmac-sha512", Secret: srv.KeySecret}, "TSIG BADKEY"},
+		{"clock off by an hour", TSIG{Name: srv.KeyName, Secret: srv.KeySecret}, "TSIG BADTIME"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := configFor(srv)
 			cfg.TSIG = &tc.tsig
+			if tc.want == "TSIG BADTIME" {
+				cfg.Now = func() time.Time { return time.Now().Add(-time.Hour) }
+			}
 			snaps, err := newTestCollector(t, cfg).Collect(context.Background())
 			if err == nil {
 				t.Error("no error")

@@ -217,3 +217,32 @@ func TestCollectFailureKeepsCache(t *testing.T) {
 		t.Errorf("stats %+v", st)
 	}
 }
+
+// A zone whose serial went back (restored from a backup) is read whole:
+// the IXFR answer "nothing newer than yours" must not keep the old copy.
+func TestCollectSerialWentBack(t *testing.T) {
+	f := startFake(t, func(f *fakeServer, c *dns.Conn, q *dns.Msg) bool {
+		if q.Question[0].Qtype == dns.TypeIXFR {
+			reply(c, q, f.soa()) // RFC 1995: the client is up to date
+			return true
+		}
+		reply(c, q, append(append([]dns.RR{f.soa()}, fakeRecords(t, int(f.serial.Load()))...), f.soa())...)
+		return true
+	})
+	f.serial.Store(5)
+	c := fakeCollector(t, f)
+	if snaps, err := c.Collect(context.Background()); err != nil || len(snaps[0].Objects) != 6 {
+		t.Fatalf("first collect: %v", err)
+	}
+	f.serial.Store(2)
+	snaps, err := c.Collect(context.Background())
+	if err != nil || !snaps[0].Complete || len(snaps[0].Objects) != 3 {
+		t.Fatalf("after the serial went back: %v, %d objects", err, len(snaps[0].Objects))
+	}
+	if got := snaps[0].Objects[0].Attrs["serial"]; got != int64(2) {
+		t.Errorf("serial %v", got)
+	}
+	if f.queries(dns.TypeIXFR) != 1 || f.queries(dns.TypeAXFR) != 2 {
+		t.Errorf("IXFR %d AXFR %d", f.queries(dns.TypeIXFR), f.queries(dns.TypeAXFR))
+	}
+}

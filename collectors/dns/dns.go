@@ -96,8 +96,8 @@ func (cfg Config) settings() (*settings, error) {
 	return s, nil
 }
 
-// handles reports whether scope is "dns:<zone>" of a configured zone and
-// returns the zone.
+// zoneOf returns the zone of scope "dns:<zone>" and whether it is a
+// configured zone.
 func (s *settings) zoneOf(scope string) (string, bool) {
 	z, ok := strings.CutPrefix(scope, "dns:")
 	if !ok {
@@ -162,7 +162,10 @@ func (c *Collector) count(f func(*Stats)) {
 	f(&c.stats)
 }
 
-// Collect returns one snapshot per zone; see collect.go.
+// Collect returns one snapshot per configured zone, in configuration
+// order: zone object first, then records sorted by ID. A zone that failed
+// is incomplete with its error; the error return is set, with the
+// snapshots, only when no zone could be read at all.
 func (c *Collector) Collect(ctx context.Context) ([]*collectors.Snapshot, error) {
 	return c.collect(ctx)
 }

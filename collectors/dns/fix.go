@@ -2,6 +2,7 @@ package dns
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -168,6 +169,13 @@ func ttlOf(v any) (uint32, error) {
 		n = int64(t)
 	case int64:
 		n = t
+	case uint32:
+		n = int64(t)
+	case json.Number:
+		var err error
+		if n, err = t.Int64(); err != nil {
+			return 0, fmt.Errorf("bad ttl %q", t)
+		}
 	case float64:
 		n = int64(t)
 		if float64(n) != t {

@@ -109,13 +109,15 @@ func (c *Collector) refresh(ctx context.Context, zone string) (*zoneState, error
 	return st, nil
 }
 
-// fallbackToAXFR: the server declined IXFR or sent a history we cannot
-// apply. Cut-off transfers and signature failures are not retried.
+// fallbackToAXFR: the server declined IXFR, or sent a history that is
+// malformed or does not fit our copy. Cut-off transfers and signature
+// failures would fail again and are not retried.
 func fallbackToAXFR(err error) bool {
 	if re, ok := errors.AsType[*RcodeError](err); ok {
 		return re.TSIGError == 0 && re.Rcode != dns.RcodeNotAuth
 	}
-	return errors.Is(err, errIXFRMismatch)
+	return errors.Is(err, errIXFRMismatch) ||
+		errors.Is(err, errMalformed) && !errors.Is(err, errNoClosingSOA)
 }
 
 func (c *Collector) querySOA(ctx context.Context, zone string) (*dns.SOA, error) {

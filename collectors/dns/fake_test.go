@@ -246,3 +246,29 @@ func TestCollectSerialWentBack(t *testing.T) {
 		t.Errorf("IXFR %d AXFR %d", f.queries(dns.TypeIXFR), f.queries(dns.TypeAXFR))
 	}
 }
+
+// An IXFR history that does not apply is replaced by a full transfer.
+func TestCollectBadIXFRFallsBackToAXFR(t *testing.T) {
+	f := startFake(t, func(f *fakeServer, c *dns.Conn, q *dns.Msg) bool {
+		if q.Question[0].Qtype == dns.TypeIXFR {
+			// Deletes a record the client never had.
+			old := q.Ns[0].(*dns.SOA)
+			reply(c, q, f.soa(), old, mustRR(t, "ghost.example.com. 60 IN A 192.0.2.99"), f.soa(), f.soa())
+			return true
+		}
+		reply(c, q, append(append([]dns.RR{f.soa()}, fakeRecords(t, int(f.serial.Load()))...), f.soa())...)
+		return true
+	})
+	c := fakeCollector(t, f)
+	if _, err := c.Collect(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	f.serial.Store(4)
+	snaps, err := c.Collect(context.Background())
+	if err != nil || !snaps[0].Complete || len(snaps[0].Objects) != 5 {
+		t.Fatalf("got %v, %d objects", err, len(snaps[0].Objects))
+	}
+	if st := c.Stats(); st.AXFR != 2 || st.IXFR != 0 {
+		t.Errorf("stats %+v", st)
+	}
+}

@@ -62,7 +62,7 @@ func wireInventory() inventory {
 			IpAddress: []string{"192.0.2.50", "2001:DB8::0050", "fe80::1%ens192"},
 		}}},
 		"resourcePool": pool, "datastore": types.ArrayOfManagedObjectReference{ManagedObjectReference: []types.ManagedObjectReference{ds}},
-		"network":     types.ArrayOfManagedObjectReference{ManagedObjectReference: []types.ManagedObjectReference{pg}},
+		"network": types.ArrayOfManagedObjectReference{ManagedObjectReference: []types.ManagedObjectReference{pg}},
 		"customValue": types.ArrayOfCustomFieldValue{CustomFieldValue: []types.BaseCustomFieldValue{
 			&types.CustomFieldStringValue{CustomFieldValue: types.CustomFieldValue{Key: 101}, Value: "alice"},
 			&types.CustomFieldStringValue{CustomFieldValue: types.CustomFieldValue{Key: 102}, Value: ""},

@@ -1,7 +1,16 @@
-// Package dns collects DNS zones by zone transfer (AXFR, IXFR when the
-// server offers it) and changes them by RFC 2136 dynamic update, both
-// TSIG-signed. The wire side (miekg/dns RRs) stays in xfr.go and adapt.go;
-// adapt.go alone turns RRs into snapshot objects.
+// Package dns collects DNS zones by zone transfer and changes them by
+// RFC 2136 dynamic update, both TSIG-signed when a key is configured.
+//
+// Collect asks each zone's SOA first and serves an unchanged serial from
+// the last complete transfer; otherwise it asks IXFR from that serial and
+// falls back to AXFR. A transfer that is refused, badly signed, cut off,
+// malformed or late makes the zone's snapshot incomplete, never partial.
+// Every message of a signed answer must carry a valid TSIG (BIND signs
+// each one; RFC 8945 would allow up to 99 unsigned in between).
+//
+// The wire side (miekg/dns messages and RRs) is in wire.go and xfr.go;
+// adapt.go alone turns RRs into snapshot objects. The Fixer is in fix.go
+// and update.go, the NOTIFY listener in notify.go.
 package dns
 
 import (

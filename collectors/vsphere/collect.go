@@ -3,7 +3,6 @@ package vsphere
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/tana-cmdb/tana/collectors"
 	"github.com/vmware/govmomi/fault"
@@ -177,7 +176,7 @@ func (c *Collector) Collect(ctx context.Context) ([]*collectors.Snapshot, error)
 		snap.Fail(err)
 	}
 	snap.Objects = adapt(c.cfg.Name, inv, c.readTags(ctx, cn, inv))
-	snap.FinishedAt = time.Now().UTC()
+	snap.FinishedAt = c.now().UTC()
 	c.log.Info("vsphere collection", "complete", snap.Complete, "objects", len(snap.Objects),
 		"duration", snap.FinishedAt.Sub(snap.StartedAt), "errors", snap.Errors)
 	return []*collectors.Snapshot{snap}, nil

@@ -19,8 +19,10 @@ import (
 // Kind is the source kind of every snapshot this package takes.
 const Kind = "vsphere"
 
-// Types are the entity types a vSphere snapshot covers, in a stable order.
-var entityTypes = []string{"datacenter", "cluster", "host", "datastore", "network", "folder", "vm"}
+// entityTypes are the entity types a vSphere snapshot covers.
+func entityTypes() []string {
+	return []string{"datacenter", "cluster", "host", "datastore", "network", "folder", "vm"}
+}
 
 // Config configures one vCenter source.
 type Config struct {
@@ -51,6 +53,7 @@ var (
 type Collector struct {
 	cfg Config
 	log *slog.Logger
+	now func() time.Time // the clock; time.Now unless a test sets it
 
 	// wrap, when set (tests), wraps the HTTP transport of every connection,
 	// SOAP and REST, e.g. to count round trips.
@@ -79,7 +82,7 @@ func New(cfg Config, log *slog.Logger) (*Collector, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Collector{cfg: cfg, log: log.With("source", cfg.Name, "kind", Kind)}, nil
+	return &Collector{cfg: cfg, log: log.With("source", cfg.Name, "kind", Kind), now: time.Now}, nil
 }
 
 // Name is the configured source name.
@@ -120,7 +123,7 @@ func (c *Collector) newSnapshot() *collectors.Snapshot {
 		Source:    c.cfg.Name,
 		Kind:      Kind,
 		Scope:     c.Scope(),
-		Types:     append([]string(nil), entityTypes...),
-		StartedAt: time.Now().UTC(),
+		Types:     entityTypes(),
+		StartedAt: c.now().UTC(),
 	}
 }

@@ -148,7 +148,7 @@ func (w *watchState) initial(ctx context.Context, full func(*collectors.Snapshot
 	}
 	sortObjects(snap.Objects)
 	snap.Complete = true
-	snap.FinishedAt = time.Now().UTC()
+	snap.FinishedAt = w.c.now().UTC()
 	w.c.log.Info("vsphere watch synced", "objects", len(snap.Objects), "duration", snap.FinishedAt.Sub(snap.StartedAt))
 	if err := full(snap); err != nil {
 		return &callbackError{err}
@@ -265,7 +265,7 @@ func (w *watchState) refetch(ctx context.Context, refs []types.ManagedObjectRefe
 
 // diff adapts what may have changed and keeps only what did.
 func (w *watchState) diff(d delta) collectors.Change {
-	ch := collectors.Change{Scope: w.c.Scope(), Types: append([]string(nil), entityTypes...)}
+	ch := collectors.Change{Scope: w.c.Scope(), Types: entityTypes()}
 	for _, ref := range d.left {
 		if prev, ok := w.objs[ref]; ok {
 			ch.Deletes = append(ch.Deletes, collectors.Ref{Type: prev.Type, ID: prev.ID})

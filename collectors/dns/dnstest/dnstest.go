@@ -92,7 +92,7 @@ func StartBIND(tb testing.TB, opts Options) *Server {
 	var err error
 	// A port found free can be taken before named binds it; try again then.
 	for range 3 {
-		if err = s.start(tb, opts); err == nil {
+		if err = s.start(opts); err == nil {
 			tb.Cleanup(s.Stop)
 			return s
 		}
@@ -101,11 +101,15 @@ func StartBIND(tb testing.TB, opts Options) *Server {
 	return nil
 }
 
-func (s *Server) start(tb testing.TB, opts Options) error {
+func (s *Server) start(opts Options) error {
 	port, err := freePort()
 	if err != nil {
 		return err
 	}
+	return s.startOn(port, opts)
+}
+
+func (s *Server) startOn(port int, opts Options) error {
 	s.Addr = fmt.Sprintf("127.0.0.1:%d", port)
 	if err := s.writeConfig(port, opts); err != nil {
 		return err
@@ -130,9 +134,24 @@ func (s *Server) start(tb testing.TB, opts Options) error {
 	return nil
 }
 
-// waitReady polls until every zone answers SOA.
+// waitReady waits for named to finish starting, then polls until every
+// zone answers SOA. named keeps running when it cannot bind its port, and
+// whoever holds the port might answer, so its log is checked first.
 func (s *Server) waitReady(timeout time.Duration, exited <-chan struct{}) error {
 	deadline := time.Now().Add(timeout)
+	for !strings.Contains(s.log.String(), " running\n") {
+		select {
+		case <-exited:
+			return fmt.Errorf("named exited while starting")
+		case <-time.After(20 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("named did not finish starting within %v", timeout)
+		}
+	}
+	if strings.Contains(s.log.String(), "address in use") {
+		return fmt.Errorf("port of %s taken before named could bind it", s.Addr)
+	}
 	c := &dns.Client{Net: "tcp", Timeout: time.Second}
 	for _, z := range s.Zones {
 		for {
@@ -197,6 +216,7 @@ func (s *Server) writeConfig(port int, opts Options) error {
 	listen-on port %d { 127.0.0.1; };
 	listen-on-v6 { none; };
 	recursion no;
+	reuseport no; // a second named on our port must fail, not share it
 	dnssec-validation no;
 	%s
 	%s

@@ -8,6 +8,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	"github.com/tana-cmdb/tana/migrations"
 	"github.com/tana-cmdb/tana/schema"
 )
 
@@ -43,9 +44,29 @@ func (s *Store) Upsert(ctx context.Context, meta Meta, items []Item, opts Upsert
 		return nil
 	})
 	if errors.Is(err, errDryRun) {
-		err = nil
+		return out, nil
+	}
+	if err == nil && len(items) >= analyzeAfter {
+		s.Analyze(ctx)
 	}
 	return out, err
+}
+
+// analyzeAfter is the batch size after which planner statistics are
+// refreshed: without them both databases plan value and back-reference
+// lookups as scans of the whole type.
+const analyzeAfter = 5000
+
+// Analyze refreshes the query planner's statistics. Failures are logged,
+// not returned: stale statistics make queries slower, not wrong.
+func (s *Store) Analyze(ctx context.Context) {
+	stmt := "ANALYZE entries, entry_values, refs, unique_values"
+	if s.dialect != migrations.Postgres {
+		stmt = "PRAGMA analysis_limit = 1000; ANALYZE"
+	}
+	if _, err := s.db.ExecContext(ctx, stmt); err != nil {
+		s.log.Warn("refresh planner statistics", "err", err)
+	}
 }
 
 // Upsert creates or updates many entries in the transaction.

@@ -213,26 +213,27 @@ func filterSQL(t *schema.EntityType, f Filter) (string, []any, error) {
 		return "", nil, fmt.Errorf("text attributes are not indexed for search")
 	}
 	if a.Type.Kind == schema.KindRef {
-		return refFilter(f)
+		return refFilter(a.Type.RefType, f)
 	}
+	// IN (subquery) lets the planner start from the value index instead of
+	// probing every entry of the type.
+	sub := "SELECT v.entry_id FROM entry_values v WHERE v.type = ? AND v.attr = ?"
+	args := []any{t.Name, f.Attr}
 	switch f.Op {
-	case OpIsNull, OpNotNull:
-		c := "EXISTS (SELECT 1 FROM entry_values v WHERE v.entry_id = e.id AND v.attr = ?)"
-		if f.Op == OpIsNull {
-			c = "NOT " + c
-		}
-		return c, []any{f.Attr}, nil
+	case OpIsNull:
+		return "e.id NOT IN (" + sub + ")", args, nil
+	case OpNotNull:
+		return "e.id IN (" + sub + ")", args, nil
 	}
 	col := "v.value"
 	if (a.Type.Kind == schema.KindInteger || a.Type.Kind == schema.KindNumber) && f.Op != OpEq && f.Op != OpIn {
 		col = "v.num"
 	}
-	inner, args, err := columnFilter(col, schema.ValueType{Kind: a.Type.Kind}, f)
+	inner, vals, err := columnFilter(col, schema.ValueType{Kind: a.Type.Kind}, f)
 	if err != nil {
 		return "", nil, err
 	}
-	return "EXISTS (SELECT 1 FROM entry_values v WHERE v.entry_id = e.id AND v.type = ? AND v.attr = ? AND " + inner + ")",
-		append([]any{t.Name, f.Attr}, args...), nil
+	return "e.id IN (" + sub + " AND " + inner + ")", append(args, vals...), nil
 }
 
 // columnFilter compares one column with the filter's values, normalised to
@@ -290,25 +291,26 @@ func toFloat(v any) float64 {
 	return 0
 }
 
-func refFilter(f Filter) (string, []any, error) {
-	base := "SELECT 1 FROM refs r JOIN entries t ON t.id = r.to_id WHERE r.from_id = e.id AND r.attr = ?"
+func refFilter(refType string, f Filter) (string, []any, error) {
+	sub := "SELECT r.from_id FROM refs r WHERE r.attr = ?"
 	args := []any{f.Attr}
 	switch f.Op {
 	case OpIsNull:
-		return "NOT EXISTS (" + base + ")", args, nil
+		return "e.id NOT IN (" + sub + ")", args, nil
 	case OpNotNull:
-		return "EXISTS (" + base + ")", args, nil
+		return "e.id IN (" + sub + ")", args, nil
 	case OpRefID:
 		if len(f.Values) == 0 {
 			return "", nil, fmt.Errorf("ref needs entry ids")
 		}
-		return "EXISTS (" + base + " AND r.to_id IN (" + strings.TrimSuffix(strings.Repeat("?, ", len(f.Values)), ", ") + "))", append(args, f.Values...), nil
+		return "e.id IN (" + sub + " AND r.to_id IN (" + strings.TrimSuffix(strings.Repeat("?, ", len(f.Values)), ", ") + "))", append(args, f.Values...), nil
 	}
 	clause, vals, err := columnFilter("t.name", schema.ValueType{Kind: schema.KindString}, f)
 	if err != nil {
 		return "", nil, err
 	}
-	return "EXISTS (" + base + " AND " + clause + ")", append(args, vals...), nil
+	return "e.id IN (SELECT r.from_id FROM refs r JOIN entries t ON t.id = r.to_id WHERE r.attr = ? AND t.type = ? AND " + clause + ")",
+		append([]any{f.Attr, refType}, vals...), nil
 }
 
 func likeEscape(s string) string {

@@ -129,6 +129,12 @@ func (s *Store) Migrate(ctx context.Context) error {
 	if len(applied) > 0 {
 		s.log.Info("migrations applied", "dialect", s.dialect, "versions", applied)
 	}
+	if s.dialect == migrations.SQLite {
+		// SQLite never gathers statistics by itself.
+		if _, err := s.db.ExecContext(ctx, "PRAGMA optimize"); err != nil {
+			s.log.Warn("sqlite optimize", "err", err)
+		}
+	}
 	return s.SyncTypes(ctx)
 }
 
@@ -151,9 +157,10 @@ func (s *Store) Ready(ctx context.Context) error {
 // reconcile engine do several writes in one Tx so they land together.
 type Tx struct {
 	*sqlx.Tx
-	s   *Store
-	now time.Time
-	cs  map[Meta]string // change sets opened in this transaction
+	s    *Store
+	conn *sqlx.Conn // the transaction's connection, for COPY on PostgreSQL
+	now  time.Time
+	cs   map[Meta]string // change sets opened in this transaction
 }
 
 // Store returns the store the transaction belongs to.
@@ -164,12 +171,17 @@ func (tx *Tx) Now() time.Time { return tx.now }
 
 // InTx runs fn in a transaction, committing if it returns nil.
 func (s *Store) InTx(ctx context.Context, fn func(*Tx) error) error {
-	t, err := s.db.BeginTxx(ctx, nil)
+	conn, err := s.db.Connx(ctx)
+	if err != nil {
+		return fmt.Errorf("connect: %w", mapError(err))
+	}
+	defer conn.Close()
+	t, err := conn.BeginTxx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", mapError(err))
 	}
 	defer t.Rollback()
-	tx := &Tx{Tx: t, s: s, now: s.Now(), cs: map[Meta]string{}}
+	tx := &Tx{Tx: t, s: s, conn: conn, now: s.Now(), cs: map[Meta]string{}}
 	if err := fn(tx); err != nil {
 		return err
 	}

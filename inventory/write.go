@@ -10,6 +10,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	"github.com/tana-cmdb/tana/migrations"
 	"github.com/tana-cmdb/tana/schema"
 )
 
@@ -327,37 +328,52 @@ func (tx *Tx) insertEntries(ctx context.Context, ws []*write) error {
 			creates = append(creates, w)
 		}
 	}
-	for _, chunk := range chunks(creates, 500) {
-		rows := make([][]any, 0, len(chunk))
-		byKey := map[refKey]*write{}
-		for _, w := range chunk {
-			js, err := storedAttrs(w.t, w.attrs)
-			if err != nil {
-				return w.errorf(schema.EINVALID, "attrs", "%v", err)
-			}
-			rows = append(rows, []any{w.t.Name, w.name, js, 1, StatusActive, tx.now, tx.now})
-			byKey[refKey{w.t.Name, w.name}] = w
-		}
-		query := insertSQL("entries", []string{"type", "name", "attrs", "version", "status", "created_at", "updated_at"}, len(rows)) + " RETURNING id, type, name"
-		var ids []struct {
-			ID   int64  `db:"id"`
-			Type string `db:"type"`
-			Name string `db:"name"`
-		}
-		if err := sqlx.SelectContext(ctx, tx, &ids, tx.Rebind(query), flatten(rows)...); err != nil {
-			return fmt.Errorf("insert entries: %w", nameConflict(mapError(err), chunk))
-		}
-		for _, r := range ids {
-			byKey[refKey{r.Type, r.Name}].id = r.ID
-		}
+	if len(creates) == 0 {
+		return nil
 	}
-	return nil
+	ids, err := tx.allocIDs(ctx, len(creates))
+	if err != nil {
+		return err
+	}
+	rows := make([][]any, 0, len(creates))
+	for i, w := range creates {
+		js, err := storedAttrs(w.t, w.attrs)
+		if err != nil {
+			return w.errorf(schema.EINVALID, "attrs", "%v", err)
+		}
+		w.id = ids[i]
+		rows = append(rows, []any{w.id, w.t.Name, w.name, js, 1, StatusActive, tx.now, tx.now})
+	}
+	err = tx.insertMany(ctx, "entries", []string{"id", "type", "name", "attrs", "version", "status", "created_at", "updated_at"}, rows)
+	return nameConflict(err, creates)
+}
+
+// allocIDs reserves n entry ids. Preallocating lets bulk inserts skip
+// RETURNING (and use COPY on PostgreSQL). On SQLite the transaction holds
+// the write lock (BEGIN IMMEDIATE), so MAX(id) cannot move under us.
+func (tx *Tx) allocIDs(ctx context.Context, n int) ([]int64, error) {
+	ids := make([]int64, 0, n)
+	if tx.s.dialect == migrations.Postgres {
+		err := sqlx.SelectContext(ctx, tx, &ids, "SELECT nextval(pg_get_serial_sequence('entries', 'id')) FROM generate_series(1, $1)", n)
+		if err != nil {
+			return nil, fmt.Errorf("allocate ids: %w", mapError(err))
+		}
+		return ids, nil
+	}
+	var max int64
+	if err := sqlx.GetContext(ctx, tx, &max, "SELECT COALESCE(MAX(id), 0) FROM entries"); err != nil {
+		return nil, fmt.Errorf("allocate ids: %w", mapError(err))
+	}
+	for i := 1; i <= n; i++ {
+		ids = append(ids, max+int64(i))
+	}
+	return ids, nil
 }
 
 // nameConflict explains a unique violation on insert: a name taken by a
 // concurrent writer.
 func nameConflict(err error, ws []*write) error {
-	if schema.ErrorCode(err) == schema.ECONFLICT && len(ws) == 1 {
+	if err != nil && schema.ErrorCode(err) == schema.ECONFLICT && len(ws) == 1 {
 		return ws[0].errorf(schema.ECONFLICT, "name", "%s %q already exists", ws[0].t.Name, ws[0].name)
 	}
 	return err
@@ -401,12 +417,21 @@ func (tx *Tx) updateEntries(ctx context.Context, ws []*write) error {
 	return nil
 }
 
+// maxIndexed is the longest value kept in the search index (B-tree keys
+// have a size limit on PostgreSQL); longer values are stored, not searchable.
+const maxIndexed = 512
+
 // reindex rewrites the search, reference and uniqueness rows of the batch.
 // A delete only frees unique values; a restore takes them back. References
 // of deleted entries stay, so a restore brings them back unchanged.
 func (tx *Tx) reindex(ctx context.Context, ws []*write, refs map[refKey]int64) error {
 	var clear, unclaim []int64
 	var values, refRows, uniq [][]any
+	type valueKey struct {
+		id         int64
+		attr, text string
+	}
+	seen := map[valueKey]bool{}
 	for _, w := range ws {
 		if w.id == 0 {
 			continue
@@ -439,7 +464,8 @@ func (tx *Tx) reindex(ctx context.Context, ws []*write, refs map[refKey]int64) e
 				switch {
 				case a.Type.Kind == schema.KindRef:
 					refRows = append(refRows, []any{w.id, a.Name, pos, refs[refKey{a.Type.RefType, s}]})
-				case a.Type.Kind != schema.KindText && !a.Secret:
+				case a.Type.Kind != schema.KindText && !a.Secret && len(s) <= maxIndexed && !seen[valueKey{w.id, a.Name, s}]:
+					seen[valueKey{w.id, a.Name, s}] = true
 					values = append(values, []any{w.id, w.t.Name, a.Name, s, num})
 				}
 			}
@@ -490,6 +516,9 @@ func (tx *Tx) deleteIn(ctx context.Context, table, col string, ids []int64) erro
 func (tx *Tx) insertMany(ctx context.Context, table string, cols []string, rows [][]any) error {
 	if len(rows) == 0 {
 		return nil
+	}
+	if tx.s.dialect == migrations.Postgres && len(rows) > 100 {
+		return tx.copyRows(ctx, table, cols, rows)
 	}
 	per := 30000 / len(cols)
 	for _, chunk := range chunks(rows, per) {

@@ -30,18 +30,17 @@ CREATE TABLE entries (
     deleted_reason TEXT NOT NULL DEFAULT ''
 );
 CREATE UNIQUE INDEX entries_type_name ON entries (type, name) WHERE deleted_at IS NULL;
-CREATE INDEX entries_name ON entries (name);
 
 CREATE TABLE entry_values (
     entry_id BIGINT NOT NULL REFERENCES entries (id) ON DELETE CASCADE,
     type     TEXT NOT NULL,
     attr     TEXT NOT NULL,
     value    TEXT NOT NULL,
-    num      DOUBLE PRECISION
+    num      DOUBLE PRECISION,
+    PRIMARY KEY (entry_id, attr, value)
 );
 CREATE INDEX entry_values_lookup ON entry_values (type, attr, value);
 CREATE INDEX entry_values_num ON entry_values (type, attr, num) WHERE num IS NOT NULL;
-CREATE INDEX entry_values_entry ON entry_values (entry_id);
 
 CREATE TABLE refs (
     from_id BIGINT NOT NULL REFERENCES entries (id) ON DELETE CASCADE,
@@ -62,14 +61,13 @@ CREATE TABLE unique_values (
 CREATE INDEX unique_values_entry ON unique_values (entry_id);
 
 CREATE TABLE versions (
-    id           BIGSERIAL PRIMARY KEY,
     entry_id     BIGINT NOT NULL REFERENCES entries (id) ON DELETE CASCADE,
     version      INTEGER NOT NULL,
     changeset_id TEXT NOT NULL REFERENCES changesets (id),
     op           TEXT NOT NULL,
     name         TEXT NOT NULL,
     changes      TEXT NOT NULL,
-    UNIQUE (entry_id, version)
+    PRIMARY KEY (entry_id, version)
 );
 CREATE INDEX versions_changeset ON versions (changeset_id);
 

@@ -30,18 +30,19 @@ CREATE TABLE entries (
     deleted_reason TEXT NOT NULL DEFAULT ''
 );
 CREATE UNIQUE INDEX entries_type_name ON entries (type, name) WHERE deleted_at IS NULL;
-CREATE INDEX entries_name ON entries (name);
 
+-- Clustered by entry (WITHOUT ROWID): one B-tree fewer to maintain on bulk
+-- writes; the lookup index serves searches by value.
 CREATE TABLE entry_values (
     entry_id INTEGER NOT NULL REFERENCES entries (id) ON DELETE CASCADE,
     type     TEXT NOT NULL,
     attr     TEXT NOT NULL,
     value    TEXT NOT NULL,
-    num      REAL
-);
+    num      REAL,
+    PRIMARY KEY (entry_id, attr, value)
+) WITHOUT ROWID;
 CREATE INDEX entry_values_lookup ON entry_values (type, attr, value);
 CREATE INDEX entry_values_num ON entry_values (type, attr, num) WHERE num IS NOT NULL;
-CREATE INDEX entry_values_entry ON entry_values (entry_id);
 
 CREATE TABLE refs (
     from_id INTEGER NOT NULL REFERENCES entries (id) ON DELETE CASCADE,
@@ -49,7 +50,7 @@ CREATE TABLE refs (
     pos     INTEGER NOT NULL,
     to_id   INTEGER NOT NULL REFERENCES entries (id),
     PRIMARY KEY (from_id, attr, pos)
-);
+) WITHOUT ROWID;
 CREATE INDEX refs_to ON refs (to_id, attr);
 
 CREATE TABLE unique_values (
@@ -58,19 +59,18 @@ CREATE TABLE unique_values (
     value    TEXT NOT NULL,
     entry_id INTEGER NOT NULL REFERENCES entries (id) ON DELETE CASCADE,
     PRIMARY KEY (type, attr, value)
-);
+) WITHOUT ROWID;
 CREATE INDEX unique_values_entry ON unique_values (entry_id);
 
 CREATE TABLE versions (
-    id           INTEGER PRIMARY KEY,
     entry_id     INTEGER NOT NULL REFERENCES entries (id) ON DELETE CASCADE,
     version      INTEGER NOT NULL,
     changeset_id TEXT NOT NULL REFERENCES changesets (id),
     op           TEXT NOT NULL,
     name         TEXT NOT NULL,
     changes      TEXT NOT NULL,
-    UNIQUE (entry_id, version)
-);
+    PRIMARY KEY (entry_id, version)
+) WITHOUT ROWID;
 CREATE INDEX versions_changeset ON versions (changeset_id);
 
 -- Which source object an entry stands for, per scope, and when it was seen.
@@ -81,7 +81,7 @@ CREATE TABLE entry_sources (
     first_seen TIMESTAMP NOT NULL,
     last_seen  TIMESTAMP NOT NULL,
     PRIMARY KEY (scope, object_id)
-);
+) WITHOUT ROWID;
 CREATE INDEX entry_sources_entry ON entry_sources (entry_id);
 
 -- Provenance of observed values: which source wrote each attribute, when it
@@ -93,7 +93,7 @@ CREATE TABLE provenance (
     value    TEXT NOT NULL,
     seen_at  TIMESTAMP NOT NULL,
     PRIMARY KEY (entry_id, attr, source)
-);
+) WITHOUT ROWID;
 
 -- +goose Down
 DROP TABLE provenance;

@@ -1,0 +1,30 @@
+# tana — see README.md. `make demo` runs the embedded default, `make test` the suite.
+GO      ?= go
+BIN     ?= bin/tana
+PKGS    ?= ./...
+STATICCHECK_VERSION ?= 2025.1.1
+
+.PHONY: build test bench lint demo clean
+
+build:
+	$(GO) build -o $(BIN) ./cmd/tana
+
+# The whole suite: SQLite and PostgreSQL (TANA_TEST_POSTGRES, default the local
+# trust-auth server), the govmomi simulator, a real named, real ansible-inventory.
+test:
+	$(GO) test -count=1 -timeout 20m $(PKGS)
+
+# Speed targets, proven by Go benchmarks (heavy ones take minutes).
+bench:
+	$(GO) test -run '^$$' -bench . -benchtime 3x -timeout 60m $(PKGS)
+
+lint:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
+	$(GO) vet $(PKGS)
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) $(PKGS)
+
+demo: build
+	$(BIN) demo
+
+clean:
+	rm -rf bin

@@ -329,11 +329,14 @@ func (iw *itemWriter) write(it inventory.Item) error {
 		iw.w.WriteString(sep)
 		iw.w.Write(b)
 	} else {
-		b, err := yaml.Marshal([]inventory.Item{it})
-		if err != nil {
+		enc := yaml.NewEncoder(iw.w)
+		enc.SetIndent(2)
+		if err := enc.Encode([]inventory.Item{it}); err != nil {
 			return err
 		}
-		iw.w.Write(b)
+		if err := enc.Close(); err != nil {
+			return err
+		}
 	}
 	iw.n++
 	return nil

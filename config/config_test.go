@@ -1,0 +1,89 @@
+package config
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+const full = `
+db: sqlite:tana.db
+listen: 127.0.0.1:8080
+types: ./types/
+sources:
+  - name: vc1
+    type: vsphere
+    url: https://vcenter.example.com/sdk
+    username: inventory@vsphere.local
+    password_env: TANA_VC1_PASSWORD
+    insecure: false
+  - name: dns1
+    type: dns
+    server: 192.0.2.53:53
+    zones: [example.com., 2.0.192.in-addr.arpa.]
+    tsig: {name: tana-key., algorithm: hmac-sha256, secret_env: TANA_DNS1_TSIG}
+schedules:
+  - name: nightly-drift
+    cron: "0 3 * * *"
+    collect: [vc1, dns1]
+    report: {formats: [md, json], webhook: https://st2.example.com/api/v1/webhooks/tana}
+policies:
+  vm: {observed: apply, declared: propose, delete_after: 7d}
+  dns_record: {declared: propose, max_deletes: 10}
+ansible:
+  hosts: [vm]
+  host_address: [ip, name]
+  keyed_groups: [{key: cluster, prefix: cluster}, {key: power_state}]
+`
+
+func TestParseDesignExample(t *testing.T) {
+	c, err := Parse("tana.yaml", []byte(full))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Sources) != 2 || c.Sources[1].TSIG.SecretEnv != "TANA_DNS1_TSIG" || c.Policies["vm"].DeleteAfter.D() != 7*24*time.Hour {
+		t.Fatalf("parsed %+v", c)
+	}
+	if c.Policies["dns_record"].MaxDeletes != 10 || len(c.Ansible.KeyedGroups) != 2 {
+		t.Fatalf("parsed %+v", c)
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	cases := []struct{ name, yaml, want string }{
+		{"unknown key", "lisen: x\n", "line 1: field lisen not found"},
+		{"bad source type", "sources: [{name: a, type: ldap}]\n", `sources[0].type: unknown source type "ldap"`},
+		{"duplicate source", "sources: [{name: a, type: vsphere, url: x}, {name: a, type: vsphere, url: y}]\n", `sources[1].name: source "a" defined twice`},
+		{"dns without zones", "sources: [{name: d, type: dns, server: x}]\n", "sources[0]: a dns source needs server and zones"},
+		{"bad zone", "sources: [{name: d, type: dns, server: x, zones: ['bad zone']}]\n", "sources[0].zones[0]"},
+		{"schedule unknown source", "schedules: [{name: n, cron: '* * * * *', collect: [nope]}]\n", `schedules[0].collect: unknown source "nope"`},
+		{"bad policy", "policies: {vm: {observed: maybe}}\n", "policies.vm.observed: want apply or propose"},
+		{"bad duration", "policies: {vm: {stale_after: soon}}\n", `bad duration "soon"`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := Parse("tana.yaml", []byte(c.yaml))
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("got %v, want %q", err, c.want)
+			}
+		})
+	}
+}
+
+func TestEmptyFileIsDefaults(t *testing.T) {
+	c, err := Parse("tana.yaml", nil)
+	if err != nil || c.DB != "sqlite:tana.db" || c.Listen != "127.0.0.1:8080" {
+		t.Fatalf("%+v %v", c, err)
+	}
+}
+
+func TestSecretNamesTheVariableNotTheValue(t *testing.T) {
+	t.Setenv("TANA_TEST_SECRET", "hunter2")
+	if v, err := Secret("sources[0].password_env", "TANA_TEST_SECRET"); err != nil || v != "hunter2" {
+		t.Fatal(v, err)
+	}
+	_, err := Secret("sources[0].password_env", "TANA_TEST_MISSING")
+	if err == nil || !strings.Contains(err.Error(), "TANA_TEST_MISSING is not set") {
+		t.Fatal(err)
+	}
+}

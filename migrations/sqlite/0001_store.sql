@@ -1,5 +1,10 @@
 -- +goose Up
--- The entity/attribute store. Attribute values live as JSON in entries.attrs;
+-- The entity/attribute store. entry_values, unique_values, versions,
+-- entry_sources and provenance are rows derived from an entry and written
+-- with it in one transaction; entries are never hard-deleted, so they carry
+-- no foreign keys (per-row FK checks tripled bulk-import time). refs keeps
+-- its foreign keys: a reference to a missing entry is real corruption.
+-- Attribute values live as JSON in entries.attrs;
 -- entry_values indexes scalar values for search, refs holds references (both
 -- directions indexed), unique_values enforces unique attributes, versions
 -- is the history.
@@ -34,7 +39,7 @@ CREATE UNIQUE INDEX entries_type_name ON entries (type, name) WHERE deleted_at I
 -- Clustered by entry (WITHOUT ROWID): one B-tree fewer to maintain on bulk
 -- writes; the lookup index serves searches by value.
 CREATE TABLE entry_values (
-    entry_id INTEGER NOT NULL REFERENCES entries (id) ON DELETE CASCADE,
+    entry_id INTEGER NOT NULL,
     type     TEXT NOT NULL,
     attr     TEXT NOT NULL,
     value    TEXT NOT NULL,
@@ -57,15 +62,15 @@ CREATE TABLE unique_values (
     type     TEXT NOT NULL,
     attr     TEXT NOT NULL,
     value    TEXT NOT NULL,
-    entry_id INTEGER NOT NULL REFERENCES entries (id) ON DELETE CASCADE,
+    entry_id INTEGER NOT NULL,
     PRIMARY KEY (type, attr, value)
 ) WITHOUT ROWID;
 CREATE INDEX unique_values_entry ON unique_values (entry_id);
 
 CREATE TABLE versions (
-    entry_id     INTEGER NOT NULL REFERENCES entries (id) ON DELETE CASCADE,
+    entry_id     INTEGER NOT NULL,
     version      INTEGER NOT NULL,
-    changeset_id TEXT NOT NULL REFERENCES changesets (id),
+    changeset_id TEXT NOT NULL,
     op           TEXT NOT NULL,
     name         TEXT NOT NULL,
     changes      TEXT NOT NULL,
@@ -77,7 +82,7 @@ CREATE INDEX versions_changeset ON versions (changeset_id);
 CREATE TABLE entry_sources (
     scope      TEXT NOT NULL,
     object_id  TEXT NOT NULL,
-    entry_id   INTEGER NOT NULL REFERENCES entries (id) ON DELETE CASCADE,
+    entry_id   INTEGER NOT NULL,
     first_seen TIMESTAMP NOT NULL,
     last_seen  TIMESTAMP NOT NULL,
     PRIMARY KEY (scope, object_id)
@@ -87,7 +92,7 @@ CREATE INDEX entry_sources_entry ON entry_sources (entry_id);
 -- Provenance of observed values: which source wrote each attribute, when it
 -- was last seen, and the value that source reported.
 CREATE TABLE provenance (
-    entry_id INTEGER NOT NULL REFERENCES entries (id) ON DELETE CASCADE,
+    entry_id INTEGER NOT NULL,
     attr     TEXT NOT NULL,
     source   TEXT NOT NULL,
     value    TEXT NOT NULL,

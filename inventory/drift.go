@@ -1,0 +1,151 @@
+package inventory
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jmoiron/sqlx"
+)
+
+// DriftRecord is one drift item as stored. Key identifies the same drift
+// across runs (kind, type, object, attribute), so an item keeps its first
+// seen time while it persists and gets a resolved time when it goes away.
+// Data is the reconcile engine's full item as JSON.
+type DriftRecord struct {
+	ID         string     `json:"id" db:"id"`
+	Key        string     `json:"key" db:"key"`
+	Kind       string     `json:"kind" db:"kind"`
+	Type       string     `json:"type" db:"type"`
+	Scope      string     `json:"scope" db:"scope"`
+	EntryID    *int64     `json:"entry_id,omitempty" db:"entry_id"`
+	EntryName  string     `json:"entry_name" db:"entry_name"`
+	Attr       string     `json:"attr,omitempty" db:"attr"`
+	Data       string     `json:"-" db:"data"`
+	FirstSeen  time.Time  `json:"first_seen" db:"first_seen"`
+	LastSeen   time.Time  `json:"last_seen" db:"last_seen"`
+	ResolvedAt *time.Time `json:"resolved_at,omitempty" db:"resolved_at"`
+}
+
+// DriftFilter selects drift records. Zero fields match everything.
+type DriftFilter struct {
+	Scope    string
+	Type     string
+	Kind     string
+	EntryID  int64
+	Resolved bool // resolved items instead of open ones
+	Since    time.Time
+	Limit    int
+}
+
+const driftCols = "id, key, kind, type, scope, entry_id, entry_name, attr, data, first_seen, last_seen, resolved_at"
+
+// SyncDrift makes items the open drift of scope: items already open keep
+// their first-seen time and get the new data; new ones are opened; open
+// items of the scope not among them are resolved now.
+func (tx *Tx) SyncDrift(ctx context.Context, scope string, items []DriftRecord) error {
+	var open []DriftRecord
+	if err := sqlx.SelectContext(ctx, tx, &open, tx.Rebind("SELECT "+driftCols+" FROM drift WHERE scope = ? AND resolved_at IS NULL"), scope); err != nil {
+		return fmt.Errorf("load open drift of %s: %w", scope, mapError(err))
+	}
+	byKey := make(map[string]*DriftRecord, len(open))
+	for i := range open {
+		byKey[open[i].Key] = &open[i]
+	}
+	var inserts [][]any
+	for i := range items {
+		it := &items[i]
+		if prev := byKey[it.Key]; prev != nil {
+			delete(byKey, it.Key)
+			it.ID, it.FirstSeen, it.LastSeen = prev.ID, prev.FirstSeen.UTC(), tx.now
+			if prev.Data == it.Data {
+				continue // unchanged: last_seen is refreshed in bulk below
+			}
+			if _, err := tx.ExecContext(ctx, tx.Rebind("UPDATE drift SET data = ?, entry_id = ?, entry_name = ?, last_seen = ? WHERE id = ?"),
+				it.Data, nullID(it.EntryID), it.EntryName, tx.now, it.ID); err != nil {
+				return fmt.Errorf("update drift: %w", mapError(err))
+			}
+			continue
+		}
+		it.ID, it.FirstSeen, it.LastSeen = uuid.Must(uuid.NewV7()).String(), tx.now, tx.now
+		inserts = append(inserts, []any{it.ID, it.Key, it.Kind, it.Type, scope, nullID(it.EntryID), it.EntryName, it.Attr, it.Data, tx.now, tx.now})
+	}
+	if err := tx.insertMany(ctx, "drift", strings.Split(strings.ReplaceAll(driftCols, " ", ""), ",")[:11], inserts); err != nil {
+		return fmt.Errorf("open drift: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, tx.Rebind("UPDATE drift SET last_seen = ? WHERE scope = ? AND resolved_at IS NULL"), tx.now, scope); err != nil {
+		return fmt.Errorf("refresh drift: %w", mapError(err))
+	}
+	gone := make([]string, 0, len(byKey))
+	for _, r := range byKey {
+		gone = append(gone, r.ID)
+	}
+	return tx.ResolveDrift(ctx, gone)
+}
+
+// ResolveDrift marks drift items resolved now.
+func (tx *Tx) ResolveDrift(ctx context.Context, ids []string) error {
+	for _, chunk := range chunks(ids, 500) {
+		query, args, err := sqlx.In("UPDATE drift SET resolved_at = ? WHERE resolved_at IS NULL AND id IN (?)", tx.now, chunk)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, tx.Rebind(query), args...); err != nil {
+			return fmt.Errorf("resolve drift: %w", mapError(err))
+		}
+	}
+	return nil
+}
+
+// Drift returns drift records matching f, oldest first.
+func (s *Store) Drift(ctx context.Context, f DriftFilter) ([]DriftRecord, error) {
+	where, args := []string{"resolved_at IS NULL"}, []any{}
+	if f.Resolved {
+		where[0] = "resolved_at IS NOT NULL"
+	}
+	add := func(cond string, v any) {
+		where = append(where, cond)
+		args = append(args, v)
+	}
+	if f.Scope != "" {
+		add("scope = ?", f.Scope)
+	}
+	if f.Type != "" {
+		add("type = ?", f.Type)
+	}
+	if f.Kind != "" {
+		add("kind = ?", f.Kind)
+	}
+	if f.EntryID != 0 {
+		add("entry_id = ?", f.EntryID)
+	}
+	if !f.Since.IsZero() {
+		add("COALESCE(resolved_at, last_seen) >= ?", f.Since.UTC())
+	}
+	query := "SELECT " + driftCols + " FROM drift WHERE " + strings.Join(where, " AND ") + " ORDER BY first_seen, key"
+	if f.Limit > 0 {
+		query += fmt.Sprintf(" LIMIT %d", f.Limit)
+	}
+	var out []DriftRecord
+	if err := sqlx.SelectContext(ctx, s.db, &out, s.db.Rebind(query), args...); err != nil && err != sql.ErrNoRows {
+		return nil, fmt.Errorf("load drift: %w", mapError(err))
+	}
+	for i := range out {
+		out[i].FirstSeen, out[i].LastSeen = out[i].FirstSeen.UTC(), out[i].LastSeen.UTC()
+		if r := out[i].ResolvedAt; r != nil {
+			t := r.UTC()
+			out[i].ResolvedAt = &t
+		}
+	}
+	return out, nil
+}
+
+func nullID(p *int64) any {
+	if p == nil {
+		return nil
+	}
+	return *p
+}

@@ -1,0 +1,123 @@
+package inventory_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/tana-cmdb/tana/inventory"
+	"github.com/tana-cmdb/tana/inventory/inventorytest"
+	"github.com/tana-cmdb/tana/schema"
+)
+
+func TestReconcileRecords(t *testing.T) {
+	inventorytest.ForEach(t, func(t *testing.T, s *inventory.Store) {
+		ctx := context.Background()
+		now := time.Now().UTC()
+		err := s.InTx(ctx, func(tx *inventory.Tx) error {
+			if err := tx.SaveSnapshot(ctx, &inventory.SnapshotRecord{ID: "s1", Scope: "dns:a.", Source: "d", Kind: "dns",
+				Complete: true, Objects: 3, StartedAt: now, FinishedAt: now, Data: "{}"}); err != nil {
+				return err
+			}
+			return tx.SyncDrift(ctx, "dns:a.", []inventory.DriftRecord{
+				{Key: "k1", Kind: "changed", Type: "vm", Data: "1"}, {Key: "k2", Kind: "conflict", Type: "vm", Data: "2"}})
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		last, err := s.LastSnapshot(ctx, "dns:a.", true)
+		if err != nil || last.ID != "s1" || !last.Complete || last.Objects != 3 {
+			t.Fatalf("last snapshot = %+v, %v", last, err)
+		}
+		// k1 persists with new data, k2 goes away, k3 is new.
+		err = s.InTx(ctx, func(tx *inventory.Tx) error {
+			return tx.SyncDrift(ctx, "dns:a.", []inventory.DriftRecord{
+				{Key: "k1", Kind: "changed", Type: "vm", Data: "1b"}, {Key: "k3", Kind: "changed", Type: "vm", Data: "3"}})
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		open, err := s.Drift(ctx, inventory.DriftFilter{Scope: "dns:a."})
+		if err != nil || len(open) != 2 || open[0].Key != "k1" || open[0].Data != "1b" {
+			t.Fatalf("open drift = %+v, %v", open, err)
+		}
+		done, err := s.Drift(ctx, inventory.DriftFilter{Resolved: true})
+		if err != nil || len(done) != 1 || done[0].Key != "k2" || done[0].ResolvedAt == nil {
+			t.Fatalf("resolved drift = %+v, %v", done, err)
+		}
+
+		err = s.InTx(ctx, func(tx *inventory.Tx) error {
+			return tx.SavePlan(ctx, &inventory.PlanRecord{ID: "p1", Actor: "me", Status: inventory.PlanProposed, Fixes: 2, Data: "{}"})
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.InTx(ctx, func(tx *inventory.Tx) error { return tx.SetPlanStatus(ctx, "p1", inventory.PlanApplied, "") }); err != nil {
+			t.Fatal(err)
+		}
+		p, err := s.Plan(ctx, "p1")
+		if err != nil || p.Status != inventory.PlanApplied || p.AppliedAt == nil {
+			t.Fatalf("plan = %+v, %v", p, err)
+		}
+		if _, err := s.Plan(ctx, "nope"); schema.ErrorCode(err) != schema.ENOTFOUND {
+			t.Fatalf("missing plan: %v", err)
+		}
+
+		if err := s.RecordRun(ctx, &inventory.RunRecord{Kind: "collect", Source: "vc1", Status: "ok", StartedAt: now,
+			Duration: 1500 * time.Millisecond, Objects: 10, Errors: []string{"x"}}); err != nil {
+			t.Fatal(err)
+		}
+		runs, err := s.Runs(ctx, inventory.RunFilter{Kind: "collect"})
+		if err != nil || len(runs) != 1 || runs[0].Duration != 1500*time.Millisecond || runs[0].Errors[0] != "x" {
+			t.Fatalf("runs = %+v, %v", runs, err)
+		}
+
+		if err := s.SaveReport(ctx, &inventory.ReportRecord{Summary: "2 open", Data: `{"a":1}`}); err != nil {
+			t.Fatal(err)
+		}
+		rs, err := s.Reports(ctx, 0)
+		if err != nil || len(rs) != 1 {
+			t.Fatalf("reports = %+v, %v", rs, err)
+		}
+		if r, err := s.Report(ctx, rs[0].ID); err != nil || r.Data != `{"a":1}` {
+			t.Fatalf("report = %+v, %v", r, err)
+		}
+	})
+}
+
+func TestLock(t *testing.T) {
+	inventorytest.ForEach(t, func(t *testing.T, s *inventory.Store) {
+		ctx := context.Background()
+		release, err := s.Lock(ctx, "apply:dns:a.", "plan A", time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = s.Lock(ctx, "apply:dns:a.", "plan B", time.Minute)
+		if schema.ErrorCode(err) != schema.ELOCKED {
+			t.Fatalf("second lock: %v, want locked", err)
+		}
+		if want := "locked by plan A"; err == nil || !contains(err.Error(), want) {
+			t.Fatalf("second lock error %q does not say %q", err, want)
+		}
+		other, err := s.Lock(ctx, "apply:dns:b.", "plan B", time.Minute)
+		if err != nil {
+			t.Fatalf("other scope: %v", err)
+		}
+		other()
+		release()
+		again, err := s.Lock(ctx, "apply:dns:a.", "plan B", time.Minute)
+		if err != nil {
+			t.Fatalf("after release: %v", err)
+		}
+		again()
+	})
+}
+
+func contains(s, sub string) bool {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if s[i:i+len(sub)] == sub {
+			return true
+		}
+	}
+	return false
+}

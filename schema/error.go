@@ -64,16 +64,3 @@ func ErrorField(err error) string {
 	}
 	return ""
 }
-
-// prefixField returns err with its field prefixed by prefix (e.g. "attrs.").
-func prefixField(err error, prefix string) error {
-	var e *Error
-	if !errors.As(err, &e) {
-		return err
-	}
-	f := prefix
-	if e.Field != "" {
-		f = prefix + "." + e.Field
-	}
-	return &Error{Code: e.Code, Field: f, Message: e.Message}
-}

@@ -394,6 +394,12 @@ func TestConnectErrors(t *testing.T) {
 		cfg.Thumbprint = s.srv.CertificateInfo().ThumbprintSHA1
 		collectOne(t, newCollector(t, cfg, nil))
 	})
+	t.Run("thumbprint pinned, lower case without colons", func(t *testing.T) {
+		cfg := good
+		cfg.CAFile = ""
+		cfg.Thumbprint = strings.ToLower(strings.ReplaceAll(s.srv.CertificateInfo().ThumbprintSHA256, ":", ""))
+		collectOne(t, newCollector(t, cfg, nil))
+	})
 	t.Run("insecure", func(t *testing.T) {
 		cfg := good
 		cfg.CAFile = ""

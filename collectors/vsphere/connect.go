@@ -50,20 +50,10 @@ func dial(ctx context.Context, cfg Config, log *slog.Logger, wrap func(http.Roun
 	if err != nil || u == nil {
 		return nil, fmt.Errorf("vsphere %s: bad url %q: %v", cfg.Name, cfg.URL, err)
 	}
-	sc := soap.NewClient(u, cfg.Insecure)
-	if cfg.CAFile != "" {
-		if err := sc.SetRootCAs(cfg.CAFile); err != nil {
-			return nil, fmt.Errorf("vsphere %s: ca_file: %w", cfg.Name, err)
-		}
+	sc, err := newSOAP(cfg, u, wrap)
+	if err != nil {
+		return nil, err
 	}
-	if cfg.Thumbprint != "" {
-		sc.SetThumbprint(u.Host, strings.ToUpper(cfg.Thumbprint))
-	}
-	sc.Client.Timeout = cfg.Timeout
-	if wrap != nil {
-		sc.Client.Transport = wrap(sc.Client.Transport)
-	}
-
 	vc, err := vim25.NewClient(ctx, sc)
 	if err != nil {
 		return nil, connectError(ctx, cfg.Name, u.Host, err)
@@ -80,6 +70,36 @@ func dial(ctx context.Context, cfg Config, log *slog.Logger, wrap func(http.Roun
 	}
 	log.Info("vsphere connected", "url", (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}).String(), "api", vc.ServiceContent.About.ApiType, "version", vc.ServiceContent.About.Version)
 	return c, nil
+}
+
+// newSOAP makes the SOAP client: TLS verified unless Insecure, trusting
+// CAFile or the pinned Thumbprint, every request bounded by Timeout.
+func newSOAP(cfg Config, u *url.URL, wrap func(http.RoundTripper) http.RoundTripper) (*soap.Client, error) {
+	sc := soap.NewClient(u, cfg.Insecure)
+	if cfg.CAFile != "" {
+		if err := sc.SetRootCAs(cfg.CAFile); err != nil {
+			return nil, fmt.Errorf("vsphere %s: ca_file: %w", cfg.Name, err)
+		}
+	}
+	if cfg.Thumbprint != "" {
+		sc.SetThumbprint(u.Host, normalThumbprint(cfg.Thumbprint))
+	}
+	sc.Client.Timeout = cfg.Timeout
+	if wrap != nil {
+		sc.Client.Transport = wrap(sc.Client.Transport)
+	}
+	return sc, nil
+}
+
+// normalThumbprint writes a thumbprint as govmomi compares it: upper case
+// hex pairs joined by colons.
+func normalThumbprint(tp string) string {
+	hex := strings.ToUpper(strings.NewReplacer(":", "", "-", "", " ", "").Replace(tp))
+	pairs := make([]string, 0, len(hex)/2)
+	for i := 0; i+1 < len(hex); i += 2 {
+		pairs = append(pairs, hex[i:i+2])
+	}
+	return strings.Join(pairs, ":")
 }
 
 // connectError says whether the server was unreachable or not trusted.

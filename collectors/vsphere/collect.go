@@ -2,6 +2,7 @@ package vsphere
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/tana-cmdb/tana/collectors"
@@ -187,7 +188,11 @@ func (c *Collector) Collect(ctx context.Context) ([]*collectors.Snapshot, error)
 func (c *Collector) readTags(ctx context.Context, cn *conn, inv inventory) map[types.ManagedObjectReference][]string {
 	vms := inv.refsOf("VirtualMachine")
 	t, err := cn.vmTags(ctx, vms)
-	if err != nil {
+	switch {
+	case errors.Is(err, errNoTagging):
+		c.log.Debug("vsphere tags not read", "err", err) // ESXi: expected, every time
+		return nil
+	case err != nil:
 		c.log.Warn("vsphere tags not read", "err", err)
 		return nil
 	}

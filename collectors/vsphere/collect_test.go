@@ -2,6 +2,7 @@ package vsphere
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"strings"
 	"testing"
@@ -11,6 +12,7 @@ import (
 	"github.com/vmware/govmomi/find"
 	"github.com/vmware/govmomi/object"
 	"github.com/vmware/govmomi/session"
+	"github.com/vmware/govmomi/simulator"
 	"github.com/vmware/govmomi/vapi/rest"
 	"github.com/vmware/govmomi/vapi/tags"
 	"github.com/vmware/govmomi/vim25/types"
@@ -406,4 +408,24 @@ func TestConnectErrors(t *testing.T) {
 		cfg.Insecure = true
 		collectOne(t, newCollector(t, cfg, nil))
 	})
+}
+
+func TestCollectStandaloneESXi(t *testing.T) {
+	m := simulator.ESX()
+	must(t, m.Create())
+	m.Service.TLS = new(tls.Config)
+	srv := m.Service.NewServer()
+	t.Cleanup(func() { srv.Close(); m.Remove() })
+	u := *srv.URL
+	u.User = nil
+	c := newCollector(t, Config{Name: "esx1", URL: u.String(), Username: "root", Password: "x", Insecure: true}, nil)
+	snap := collectOne(t, c)
+	if !snap.Complete || snap.Scope != "vsphere:esx1" {
+		t.Fatalf("esxi snapshot: complete=%v errors=%v", snap.Complete, snap.Errors)
+	}
+	vm := mustObject(t, snap, "vm", "ha-host_VM0")
+	if h, ok := vm.Attrs["host"].(collectors.Ref); !ok || h.Type != "host" {
+		t.Errorf("esxi vm host = %#v", vm.Attrs["host"])
+	}
+	mustObject(t, snap, "datacenter", "ha-datacenter")
 }

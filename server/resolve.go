@@ -1,0 +1,140 @@
+package server
+
+import (
+	"context"
+	"time"
+
+	"github.com/graphql-go/graphql"
+
+	"github.com/tana-cmdb/tana/inventory"
+	"github.com/tana-cmdb/tana/schema"
+)
+
+// metaFields are the fields of every entry object.
+func (b *builder) metaFields() graphql.Fields {
+	str := graphql.NewNonNull(graphql.String)
+	e := func(get func(*inventory.Entry) any) graphql.FieldResolveFn { return prop(get) }
+	return graphql.Fields{
+		"id":            {Type: graphql.NewNonNull(graphql.ID), Resolve: e(func(e *inventory.Entry) any { return idString(e.ID) })},
+		"type":          {Type: str, Resolve: e(func(e *inventory.Entry) any { return e.Type })},
+		"name":          {Type: str, Resolve: e(func(e *inventory.Entry) any { return e.Name })},
+		"version":       {Type: graphql.NewNonNull(graphql.Int), Description: "The entry's version: pass it to update and delete.", Resolve: e(func(e *inventory.Entry) any { return e.Version })},
+		"status":        {Type: str, Resolve: e(func(e *inventory.Entry) any { return e.Status })},
+		"createdAt":     {Type: str, Resolve: e(func(e *inventory.Entry) any { return timeString(e.CreatedAt) })},
+		"updatedAt":     {Type: str, Resolve: e(func(e *inventory.Entry) any { return timeString(e.UpdatedAt) })},
+		"deletedAt":     {Type: graphql.String, Resolve: e(func(e *inventory.Entry) any { return timePtr(e.DeletedAt) })},
+		"deletedReason": {Type: graphql.String, Resolve: e(func(e *inventory.Entry) any { return e.DeletedReason })},
+		"attrs": {Type: b.json, Description: "Every attribute as JSON (references by name; secrets only for admins).",
+			Resolve: func(p graphql.ResolveParams) (any, error) {
+				e, ok := p.Source.(*inventory.Entry)
+				if !ok {
+					return nil, nil
+				}
+				return b.visibleAttrs(p.Context, e), nil
+			}},
+	}
+}
+
+func timeString(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+
+func timePtr(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return timeString(*t)
+}
+
+// visibleAttrs returns the attributes the caller may see: secrets only for
+// admins.
+func (b *builder) visibleAttrs(ctx context.Context, e *inventory.Entry) map[string]any {
+	if principalFrom(ctx).can(inventory.RoleAdmin) {
+		return e.Attrs
+	}
+	t, err := b.reg.Type(e.Type)
+	if err != nil {
+		return e.Attrs
+	}
+	out := make(map[string]any, len(e.Attrs))
+	for k, v := range e.Attrs {
+		if a := t.Attr(k); a == nil || !a.Secret {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+func hidden(ctx context.Context, a *schema.Attribute) bool {
+	return a.Secret && !principalFrom(ctx).can(inventory.RoleAdmin)
+}
+
+func attrResolver(a *schema.Attribute) graphql.FieldResolveFn {
+	return func(p graphql.ResolveParams) (any, error) {
+		e, ok := p.Source.(*inventory.Entry)
+		if !ok || hidden(p.Context, a) {
+			return nil, nil
+		}
+		return e.Attrs[a.Name], nil
+	}
+}
+
+// refResolver returns a thunk: the loader fetches every reference of the
+// current level in one batch.
+func (b *builder) refResolver(a *schema.Attribute) graphql.FieldResolveFn {
+	return func(p graphql.ResolveParams) (any, error) {
+		e, ok := p.Source.(*inventory.Entry)
+		if !ok || hidden(p.Context, a) {
+			return nil, nil
+		}
+		ids := e.RefIDs[a.Name]
+		l := loaderFrom(p.Context, b.store)
+		if a.Type.List {
+			return b.thunk(l.refs(ids)), nil
+		}
+		if len(ids) == 0 {
+			return nil, nil
+		}
+		return b.thunk(l.ref(ids[0])), nil
+	}
+}
+
+func (b *builder) backrefResolver(br schema.BackRef) graphql.FieldResolveFn {
+	key := backrefKey{From: br.From.Name, Attr: br.Attr.Name}
+	return func(p graphql.ResolveParams) (any, error) {
+		e, ok := p.Source.(*inventory.Entry)
+		if !ok {
+			return nil, nil
+		}
+		return b.thunk(loaderFrom(p.Context, b.store).referrers(key, e.ID)), nil
+	}
+}
+
+// thunk wraps a loader thunk so its errors carry codes like resolver errors.
+func (b *builder) thunk(th func() (any, error)) func() (any, error) {
+	return func() (any, error) {
+		v, err := th()
+		if err != nil {
+			return nil, b.fail(err)
+		}
+		return v, nil
+	}
+}
+
+// fail logs internal errors (their text may hold SQL) and gives GraphQL a
+// coded error.
+func (b *builder) fail(err error) error {
+	if schema.ErrorCode(err) == schema.EINTERNAL {
+		b.log.Error("graphql resolver", "err", err)
+	}
+	return codedError{err: err}
+}
+
+// resolver wraps a resolver so every error it returns is coded.
+func (b *builder) resolver(fn graphql.FieldResolveFn) graphql.FieldResolveFn {
+	return func(p graphql.ResolveParams) (any, error) {
+		v, err := fn(p)
+		if err != nil {
+			return nil, b.fail(err)
+		}
+		return v, nil
+	}
+}

@@ -1,0 +1,221 @@
+// Package server is tana's HTTP face: GraphQL generated from the entity
+// types (typed, writable, batched), the Ansible inventory endpoint, metrics,
+// health and token authentication.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/graphql-go/graphql"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/tana-cmdb/tana/config"
+	"github.com/tana-cmdb/tana/inventory"
+)
+
+// Options configure a Server. Store is required; the rest have defaults.
+type Options struct {
+	Listen string // default 127.0.0.1:8080
+	Store  *inventory.Store
+	Logger *slog.Logger
+	// Registerer takes the server's metrics and Gatherer serves /metrics;
+	// both default to a fresh registry.
+	Registerer prometheus.Registerer
+	Gatherer   prometheus.Gatherer
+	Limits     config.Server
+	// Ansible serves /ansible/inventory; nil answers 404.
+	Ansible http.Handler
+	// ExtraQueries and ExtraMutations are added to the generated root types
+	// (drift, plans, reports, collect, applyPlan from reconcile).
+	ExtraQueries   graphql.Fields
+	ExtraMutations graphql.Fields
+}
+
+// Limits defaults.
+const (
+	DefaultMaxDepth       = 10
+	DefaultMaxComplexity  = 5000
+	DefaultMaxPageSize    = 1000
+	DefaultMaxBodyBytes   = 1 << 20
+	DefaultRequestTimeout = 30 * time.Second
+	defaultListen         = "127.0.0.1:8080"
+)
+
+// Server serves tana over HTTP.
+type Server struct {
+	opts    Options
+	store   *inventory.Store
+	log     *slog.Logger
+	metrics *Metrics
+	gather  prometheus.Gatherer
+	schema  atomic.Pointer[graphql.Schema]
+	handler http.Handler
+}
+
+// New builds the server and its GraphQL schema from the store's entity
+// types.
+func New(opts Options) (*Server, error) {
+	if opts.Store == nil {
+		return nil, errors.New("server: no store")
+	}
+	opts.Limits = withDefaults(opts.Limits)
+	if opts.Listen == "" {
+		opts.Listen = defaultListen
+	}
+	s := &Server{opts: opts, store: opts.Store, log: opts.Logger}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	reg, gather := opts.Registerer, opts.Gatherer
+	if reg == nil {
+		r := prometheus.NewRegistry()
+		reg, gather = r, r
+	} else if gather == nil {
+		gather = prometheus.DefaultGatherer
+		if g, ok := reg.(prometheus.Gatherer); ok {
+			gather = g
+		}
+	}
+	m, err := NewMetrics(reg)
+	if err != nil {
+		return nil, err
+	}
+	s.metrics, s.gather = m, gather
+	if err := s.Rebuild(); err != nil {
+		return nil, err
+	}
+	s.handler = s.routes()
+	return s, nil
+}
+
+func withDefaults(l config.Server) config.Server {
+	if l.MaxDepth <= 0 {
+		l.MaxDepth = DefaultMaxDepth
+	}
+	if l.MaxComplexity <= 0 {
+		l.MaxComplexity = DefaultMaxComplexity
+	}
+	if l.MaxPageSize <= 0 {
+		l.MaxPageSize = DefaultMaxPageSize
+	}
+	if l.MaxBodyBytes <= 0 {
+		l.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if l.RequestTimeout <= 0 {
+		l.RequestTimeout = config.Duration(DefaultRequestTimeout)
+	}
+	return l
+}
+
+// Rebuild regenerates the GraphQL schema from the store's entity types;
+// requests already running finish on the old one.
+func (s *Server) Rebuild() error {
+	sch, err := buildSchema(s.store.Registry(), s.opts)
+	if err != nil {
+		return fmt.Errorf("build graphql schema: %w", err)
+	}
+	s.schema.Store(sch)
+	return nil
+}
+
+// Schema returns the current GraphQL schema.
+func (s *Server) Schema() *graphql.Schema { return s.schema.Load() }
+
+// Metrics returns the collectors others (reconcile) update.
+func (s *Server) Metrics() *Metrics { return s.metrics }
+
+// Handler returns the HTTP handler with every route and middleware.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/graphql", s.instrument("graphql", s.authenticate(http.HandlerFunc(s.graphql))))
+	mux.Handle("/graphiql", s.instrument("graphiql", http.HandlerFunc(s.graphiql)))
+	mux.Handle("/healthz", s.instrument("healthz", http.HandlerFunc(s.healthz)))
+	mux.Handle("/readyz", s.instrument("readyz", http.HandlerFunc(s.readyz)))
+	mux.Handle("/metrics", s.instrument("metrics", s.authenticate(promhttp.HandlerFor(s.gather, promhttp.HandlerOpts{}))))
+	ansible := s.opts.Ansible
+	if ansible == nil {
+		ansible = http.NotFoundHandler()
+	}
+	mux.Handle("/ansible/inventory", s.instrument("ansible", s.authenticate(ansible)))
+	mux.Handle("/", s.instrument("other", http.NotFoundHandler()))
+	return mux
+}
+
+// Run listens on Options.Listen and serves until ctx is cancelled.
+func (s *Server) Run(ctx context.Context) error {
+	ln, err := net.Listen("tcp", s.opts.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", s.opts.Listen, err)
+	}
+	return s.Serve(ctx, ln)
+}
+
+// ListenAndServe is Run, under the name net/http users expect.
+func (s *Server) ListenAndServe(ctx context.Context) error { return s.Run(ctx) }
+
+// Serve serves on ln until ctx is cancelled, then shuts down gracefully:
+// requests in flight get up to 10 s to finish.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	defer ln.Close()
+	if err := s.checkOpen(ctx, ln.Addr()); err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	s.log.Info("listening", "addr", ln.Addr().String(), "graphql", "http://"+ln.Addr().String()+"/graphql")
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	s.log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}
+
+// checkOpen refuses to serve a non-loopback address without tokens: that
+// would hand the whole inventory, writable, to the network.
+func (s *Server) checkOpen(ctx context.Context, addr net.Addr) error {
+	if isLoopback(addr) || s.opts.Limits.AllowOpenNonLoop {
+		return nil
+	}
+	has, err := s.store.HasTokens(ctx)
+	if err != nil {
+		return err
+	}
+	if !has {
+		return fmt.Errorf("refusing to listen on non-loopback %s with no API tokens: create one with `tana token create --role admin`, or set server.allow_open_non_loopback", addr)
+	}
+	return nil
+}
+
+func isLoopback(addr net.Addr) bool {
+	if ta, ok := addr.(*net.TCPAddr); ok {
+		return ta.IP.IsLoopback()
+	}
+	host, _, err := net.SplitHostPort(addr.String())
+	if err != nil {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}

@@ -1,9 +1,133 @@
 package main
 
-import "github.com/spf13/cobra"
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tana-cmdb/tana/config"
+	"github.com/tana-cmdb/tana/inventory"
+	"github.com/tana-cmdb/tana/inventory/ansible"
+)
 
 // Owned by the Ansible work (issue 8).
 
 func newInventoryCmd(c *cli) *cobra.Command {
-	return notYet("inventory", "Ansible dynamic inventory")
+	var list bool
+	var host string
+	cmd := &cobra.Command{
+		Use:   "inventory --list | --host NAME",
+		Short: "Ansible dynamic inventory (use as ansible-inventory -i contrib/tana-inventory)",
+		Long: `inventory answers Ansible's dynamic-inventory contract: --list prints every host
+with its vars under _meta.hostvars and every group; --host NAME prints one host's vars.
+It reads the store (--db, TANA_DB, tana.yaml) or, when TANA_URL is set, a running
+tana server's /ansible/inventory, with TANA_TOKEN as a bearer token.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			hostSet := cmd.Flags().Changed("host")
+			if list == hostSet {
+				return fmt.Errorf("inventory: give exactly one of --list or --host NAME")
+			}
+			if hostSet && host == "" {
+				return fmt.Errorf("inventory: --host needs a host name")
+			}
+			if u := c.getenv("TANA_URL"); u != "" {
+				return c.inventoryFromServer(cmd.Context(), u, hostSet, host)
+			}
+			return c.inventoryFromStore(cmd.Context(), hostSet, host)
+		},
+	}
+	cmd.Flags().BoolVar(&list, "list", false, "print the whole inventory")
+	cmd.Flags().StringVar(&host, "host", "", "print the vars of one host")
+	return cmd
+}
+
+// inventoryFromStore builds the inventory from the configured store.
+func (c *cli) inventoryFromStore(ctx context.Context, hostSet bool, host string) error {
+	s, cfg, err := c.openStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	inv, err := ansible.New(s, c.ansibleOptions(cfg.Ansible))
+	if err != nil {
+		return err
+	}
+	if hostSet {
+		return inv.Host(ctx, c.stdout, host)
+	}
+	return inv.List(ctx, c.stdout)
+}
+
+// inventoryFromServer copies a server's answer to stdout.
+func (c *cli) inventoryFromServer(ctx context.Context, base string, hostSet bool, host string) error {
+	u := strings.TrimRight(base, "/") + "/ansible/inventory"
+	if hostSet {
+		u += "?host=" + url.QueryEscape(host)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return fmt.Errorf("inventory: TANA_URL: %w", err)
+	}
+	if tok := c.getenv("TANA_TOKEN"); tok != "" {
+		req.Header.Set("Authorization", "Bearer "+tok)
+	}
+	req.Header.Set("Accept", "application/json")
+	resp, err := (&http.Client{Timeout: 5 * time.Minute}).Do(req)
+	if err != nil {
+		return fmt.Errorf("inventory: ask server: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 2048))
+		return fmt.Errorf("inventory: server %s answered %s: %s", u, resp.Status, strings.TrimSpace(string(body)))
+	}
+	if _, err := io.Copy(c.stdout, resp.Body); err != nil {
+		return fmt.Errorf("inventory: read server answer: %w", err)
+	}
+	return nil
+}
+
+// ansibleHandler is the /ansible/inventory endpoint the server mounts. A
+// configuration the store's types reject answers 500 with the reason.
+func (c *cli) ansibleHandler(s *inventory.Store, cfg *config.Config) http.Handler {
+	inv, err := ansible.New(s, c.ansibleOptions(cfg.Ansible))
+	if err != nil {
+		msg := err.Error()
+		return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			http.Error(w, "ansible inventory misconfigured: "+msg, http.StatusInternalServerError)
+		})
+	}
+	return ansible.Handler(inv)
+}
+
+// ansibleOptions converts tana.yaml's ansible section.
+func (c *cli) ansibleOptions(a config.Ansible) ansible.Options {
+	o := ansible.Options{
+		Hosts:             a.Hosts,
+		HostAddress:       a.HostAddress,
+		HostvarsPrefix:    a.HostvarsPrefix,
+		RefAttrs:          a.RefAttrs,
+		GroupVarsFrom:     a.GroupVarsFrom,
+		IncludeSecrets:    a.IncludeSecrets,
+		IncludePoweredOff: a.IncludePoweredOff,
+		IncludeTemplates:  a.IncludeTemplates,
+		Warn:              func(msg string) { c.logger().Warn(msg) },
+	}
+	for _, k := range a.KeyedGroups {
+		o.KeyedGroups = append(o.KeyedGroups, ansible.KeyedGroup{Key: k.Key, Prefix: k.Prefix, Separator: k.Separator, Default: k.Default})
+	}
+	if len(a.Groups) > 0 {
+		o.Groups = make(map[string]ansible.Group, len(a.Groups))
+		for n, g := range a.Groups {
+			o.Groups[n] = ansible.Group{Filters: g.Filters, Vars: g.Vars}
+		}
+	}
+	return o
 }

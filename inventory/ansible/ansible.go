@@ -1,0 +1,236 @@
+// Package ansible builds Ansible dynamic inventories (the --list / --host
+// contract of inventory scripts) from the store: hosts are entries of the
+// configured types, groups follow Ansible's constructed plugin, group vars
+// may come from CMDB entries. Output is streamed, sorted and deterministic.
+package ansible
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/tana-cmdb/tana/inventory"
+	"github.com/tana-cmdb/tana/schema"
+)
+
+// Options shape the inventory. They mirror tana.yaml's ansible section; cmd
+// converts, so this package does not depend on config.
+type Options struct {
+	Hosts          []string // entity types that become hosts (default vm)
+	HostAddress    []string // first non-empty becomes ansible_host (default ip, name)
+	HostvarsPrefix string   // put before every attribute hostvar
+	// RefAttrs are attributes of referenced entries, "cluster.datacenter",
+	// which become the hostvar cluster_datacenter.
+	RefAttrs      []string
+	KeyedGroups   []KeyedGroup
+	Groups        map[string]Group
+	GroupVarsFrom []string // types whose entries' attributes become vars of the group of their name
+
+	IncludeSecrets    bool
+	IncludePoweredOff bool
+	IncludeTemplates  bool
+
+	// Warn, when set, receives problems that do not stop the inventory
+	// (a host name used by two host types).
+	Warn func(msg string)
+}
+
+// KeyedGroup makes a group per value of Key, named as Ansible's
+// constructed plugin does: Prefix + Separator (default "_") + value,
+// sanitised; Default replaces an empty value. One deviation: an empty
+// Prefix means the key itself, so {key: power_state} gives
+// power_state_poweredOn rather than _poweredOn.
+type KeyedGroup struct {
+	Key       string // attribute, "name", or a reference path "cluster.datacenter"
+	Prefix    string
+	Separator *string
+	Default   string
+}
+
+// Group is a user-defined group: the hosts whose attributes match every
+// filter (a list value matches any of its elements), with vars.
+type Group struct {
+	Filters map[string]any
+	Vars    map[string]any
+}
+
+// Inventory builds inventories from one store with fixed options. It is
+// safe for concurrent use.
+type Inventory struct {
+	store     *inventory.Store
+	opts      Options
+	hostTypes []*hostType
+	refTypes  map[string][]string // referenced type → attributes needed from it
+	groups    []userGroup         // sorted by name
+}
+
+// hostType is the compiled plan for one host entity type.
+type hostType struct {
+	t       *schema.EntityType
+	fields  []field // hostvars in key order
+	address []getter
+	keyed   []keyedGroup
+	filters [][]filter // per Inventory.groups entry; nil: the group cannot match this type
+}
+
+// field is one hostvar: its pre-encoded `"key":` and where the value is.
+type field struct {
+	key []byte
+	get getter
+}
+
+// New checks opts against the store's types and compiles them.
+func New(s *inventory.Store, opts Options) (*Inventory, error) {
+	if len(opts.Hosts) == 0 {
+		opts.Hosts = []string{"vm"}
+	}
+	if len(opts.HostAddress) == 0 {
+		opts.HostAddress = []string{"ip", "name"}
+	}
+	inv := &Inventory{store: s, opts: opts, refTypes: map[string][]string{}}
+	reg := s.Registry()
+	for _, typ := range opts.GroupVarsFrom {
+		if _, err := reg.Type(typ); err != nil {
+			return nil, fmt.Errorf("ansible group_vars_from: %w", err)
+		}
+	}
+	if err := inv.compileGroups(); err != nil {
+		return nil, err
+	}
+	for _, name := range opts.Hosts {
+		t, err := reg.Type(name)
+		if err != nil {
+			return nil, fmt.Errorf("ansible hosts: %w", err)
+		}
+		ht, err := inv.compileType(reg, t)
+		if err != nil {
+			return nil, fmt.Errorf("ansible inventory of %s: %w", name, err)
+		}
+		inv.hostTypes = append(inv.hostTypes, ht)
+	}
+	for i, ug := range inv.groups {
+		if !inv.groupUsable(i) {
+			return nil, schema.FieldErrorf(schema.EINVALID, "groups."+ug.name, "filters name attributes no host type has")
+		}
+	}
+	return inv, nil
+}
+
+// compileType builds the hostvars, address, keyed-group and filter plan of
+// one host type.
+func (inv *Inventory) compileType(reg *schema.Registry, t *schema.EntityType) (*hostType, error) {
+	ht := &hostType{t: t}
+	vars := map[string]getter{}
+	for _, a := range t.Attributes {
+		if a.Secret && !inv.opts.IncludeSecrets {
+			continue
+		}
+		vars[inv.opts.HostvarsPrefix+a.Name] = getter{attr: a.Name}
+	}
+	for _, p := range inv.opts.RefAttrs {
+		g, err := inv.resolve(reg, t, p)
+		if err != nil {
+			return nil, fmt.Errorf("ref_attrs: %w", err)
+		}
+		if g.target == "" {
+			return nil, fmt.Errorf("ref_attrs: %q is not a reference path (want ref.attribute)", p)
+		}
+		vars[inv.opts.HostvarsPrefix+strings.ReplaceAll(p, ".", "_")] = g
+	}
+	vars["ansible_host"] = getter{address: true}
+	keys := make([]string, 0, len(vars))
+	for k := range vars {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		ht.fields = append(ht.fields, field{key: append(appendString(nil, k), ':'), get: vars[k]})
+	}
+	for _, p := range inv.opts.HostAddress {
+		g, err := inv.resolve(reg, t, p)
+		if err != nil {
+			return nil, fmt.Errorf("host_address: %w", err)
+		}
+		ht.address = append(ht.address, g)
+	}
+	for i, kg := range inv.opts.KeyedGroups {
+		k, err := inv.compileKeyed(reg, t, kg)
+		if err != nil {
+			return nil, fmt.Errorf("keyed_groups[%d]: %w", i, err)
+		}
+		ht.keyed = append(ht.keyed, k)
+	}
+	for _, ug := range inv.groups {
+		fs, err := inv.compileFilters(reg, t, ug)
+		if err != nil {
+			return nil, err
+		}
+		ht.filters = append(ht.filters, fs)
+	}
+	return ht, nil
+}
+
+// resolve turns "attr", "name" or "ref.attr" into a getter, recording the
+// attributes needed from referenced types. Secret attributes are refused
+// unless secrets are included: they would leak through names and vars.
+func (inv *Inventory) resolve(reg *schema.Registry, t *schema.EntityType, path string) (getter, error) {
+	head, tail, isRef := strings.Cut(path, ".")
+	if head == "name" && !isRef {
+		return getter{name: true}, nil
+	}
+	a := t.Attr(head)
+	if a == nil {
+		return getter{}, schema.FieldErrorf(schema.EINVALID, path, "type %s has no attribute %q", t.Name, head)
+	}
+	if a.Secret && !inv.opts.IncludeSecrets {
+		return getter{}, schema.FieldErrorf(schema.EINVALID, path, "%s.%s is secret (set include_secrets to use it)", t.Name, head)
+	}
+	if !isRef || tail == "name" {
+		return getter{attr: head}, nil
+	}
+	if a.Type.Kind != schema.KindRef {
+		return getter{}, schema.FieldErrorf(schema.EINVALID, path, "%s.%s is not a reference", t.Name, head)
+	}
+	rt, err := reg.Type(a.Type.RefType)
+	if err != nil {
+		return getter{}, err
+	}
+	ta := rt.Attr(tail)
+	if ta == nil {
+		return getter{}, schema.FieldErrorf(schema.EINVALID, path, "type %s has no attribute %q", rt.Name, tail)
+	}
+	if ta.Secret && !inv.opts.IncludeSecrets {
+		return getter{}, schema.FieldErrorf(schema.EINVALID, path, "%s.%s is secret (set include_secrets to use it)", rt.Name, tail)
+	}
+	need := inv.refTypes[rt.Name]
+	if !contains(need, tail) {
+		inv.refTypes[rt.Name] = append(need, tail)
+	}
+	return getter{attr: head, target: rt.Name, targetAttr: tail, list: a.Type.List}, nil
+}
+
+// groupUsable reports whether some host type has every attribute user
+// group i filters on.
+func (inv *Inventory) groupUsable(i int) bool {
+	for _, ht := range inv.hostTypes {
+		if ht.filters[i] != nil {
+			return true
+		}
+	}
+	return false
+}
+
+func contains(xs []string, s string) bool {
+	for _, x := range xs {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func (inv *Inventory) warn(format string, args ...any) {
+	if inv.opts.Warn != nil {
+		inv.opts.Warn(fmt.Sprintf(format, args...))
+	}
+}

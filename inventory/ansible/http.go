@@ -1,0 +1,55 @@
+package ansible
+
+import (
+	"bytes"
+	"net/http"
+)
+
+// countingWriter notes whether anything reached the client, so a failure
+// before the first byte can still be a proper error response.
+type countingWriter struct {
+	w       http.ResponseWriter
+	written bool
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	c.written = true
+	return c.w.Write(p)
+}
+
+// Handler serves the inventory over HTTP: GET gives the --list JSON,
+// GET ?host=NAME that host's vars. Authentication is the server's job.
+func Handler(inv *Inventory) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			http.Error(w, `{"error":"method not allowed"}`, http.StatusMethodNotAllowed)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		if host, ok := r.URL.Query()["host"]; ok {
+			var buf bytes.Buffer
+			if err := inv.Host(r.Context(), &buf, host[0]); err != nil {
+				writeError(w, err)
+				return
+			}
+			w.Write(buf.Bytes())
+			return
+		}
+		cw := &countingWriter{w: w}
+		if err := inv.List(r.Context(), cw); err != nil {
+			if !cw.written {
+				writeError(w, err)
+				return
+			}
+			// Half an inventory must not look like a whole one: cut the
+			// connection so the client sees a broken response.
+			panic(http.ErrAbortHandler)
+		}
+	})
+}
+
+func writeError(w http.ResponseWriter, err error) {
+	w.WriteHeader(http.StatusInternalServerError)
+	w.Write(append(appendString([]byte(`{"error":`), err.Error()), "}\n"...))
+}

@@ -1,0 +1,202 @@
+package ansible
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"sort"
+
+	"github.com/tana-cmdb/tana/inventory"
+)
+
+// listState is what one --list build accumulates while hostvars stream
+// out: host names and group memberships (indexes, 4 bytes per membership).
+type listState struct {
+	names  []string
+	groups groupSet
+	kcache []map[string]*group // per keyed group: bare value → group
+	bare   []string            // reused
+	seen   map[string]bool     // host names, when two types could collide
+}
+
+// List writes the whole inventory, the --list JSON, to w. Hostvars are
+// streamed from the store as they are read (Store.Each per host type);
+// only names and group memberships stay in memory.
+func (inv *Inventory) List(ctx context.Context, w io.Writer) error {
+	refs, err := inv.loadRefs(ctx)
+	if err != nil {
+		return fmt.Errorf("ansible inventory: %w", err)
+	}
+	st := &listState{groups: groupSet{index: map[string]*group{}}, kcache: make([]map[string]*group, len(inv.opts.KeyedGroups))}
+	for i := range st.kcache {
+		st.kcache[i] = map[string]*group{}
+	}
+	if len(inv.hostTypes) > 1 {
+		st.seen = map[string]bool{}
+	}
+	user := make([]*group, len(inv.groups))
+	for i, ug := range inv.groups {
+		user[i] = st.groups.get(ug.name)
+		user[i].vars = copyVars(ug.vars)
+	}
+	bw := bufio.NewWriterSize(w, 64<<10)
+	bw.WriteString(`{"_meta":{"hostvars":{`)
+	var buf []byte
+	for _, ht := range inv.hostTypes {
+		typeGroup := st.groups.get(ht.t.Name)
+		err := inv.store.Each(ctx, ht.t.Name, func(e *inventory.Entry) error {
+			if !inv.included(e) {
+				return nil
+			}
+			if st.seen != nil {
+				if st.seen[e.Name] {
+					inv.warn("ansible inventory: %s %q skipped: a host of that name is already listed", ht.t.Name, e.Name)
+					return nil
+				}
+				st.seen[e.Name] = true
+			}
+			idx := int32(len(st.names))
+			st.names = append(st.names, e.Name)
+			if typeGroup != nil {
+				typeGroup.hosts = append(typeGroup.hosts, idx)
+			}
+			st.addKeyed(ht, e, refs, idx)
+			for i, g := range user {
+				if matchAll(ht.filters[i], e, refs) {
+					g.hosts = append(g.hosts, idx)
+				}
+			}
+			buf = buf[:0]
+			if idx > 0 {
+				buf = append(buf, ',')
+			}
+			buf = appendString(buf, e.Name)
+			buf = append(buf, ':')
+			buf = ht.appendHostvars(buf, e, refs)
+			_, err := bw.Write(buf)
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("ansible inventory: list %s hosts: %w", ht.t.Name, err)
+		}
+	}
+	bw.WriteString("}}")
+	allVars, err := inv.groupVars(ctx, &st.groups)
+	if err != nil {
+		return fmt.Errorf("ansible inventory: %w", err)
+	}
+	st.writeGroups(bw, allVars, len(inv.hostTypes) > 1)
+	bw.WriteString("}\n")
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("ansible inventory: write: %w", err)
+	}
+	return nil
+}
+
+// addKeyed puts host idx into its keyed groups; names are composed and
+// sanitised once per distinct value.
+func (st *listState) addKeyed(ht *hostType, e *inventory.Entry, refs refTables, idx int32) {
+	for i, k := range ht.keyed {
+		st.bare = k.bareNames(k.get.value(e, refs), st.bare[:0])
+		for _, bare := range st.bare {
+			g, ok := st.kcache[i][bare]
+			if !ok {
+				g = st.groups.get(k.name(bare))
+				st.kcache[i][bare] = g
+			}
+			// A list with a repeated value must not list the host twice.
+			if g != nil && (len(g.hosts) == 0 || g.hosts[len(g.hosts)-1] != idx) {
+				g.hosts = append(g.hosts, idx)
+			}
+		}
+	}
+}
+
+// groupVars gives the groups named by entries of the GroupVarsFrom types
+// those entries' attributes (over vars from tana.yaml); an entry named
+// "all" gives vars to every host.
+func (inv *Inventory) groupVars(ctx context.Context, gs *groupSet) (map[string]any, error) {
+	allVars := map[string]any{}
+	reg := inv.store.Registry()
+	for _, typ := range inv.opts.GroupVarsFrom {
+		t, err := reg.Type(typ)
+		if err != nil {
+			return nil, err
+		}
+		err = inv.store.Each(ctx, typ, func(e *inventory.Entry) error {
+			vars := allVars
+			if name := sanitize(e.Name); name != "all" {
+				g := gs.get(name)
+				if g == nil {
+					inv.warn("ansible inventory: %s %q names no usable group", typ, e.Name)
+					return nil
+				}
+				if g.vars == nil {
+					g.vars = map[string]any{}
+				}
+				vars = g.vars
+			}
+			for k, v := range e.Attrs {
+				if a := t.Attr(k); a != nil && (!a.Secret || inv.opts.IncludeSecrets) {
+					vars[k] = v
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("group vars from %s: %w", typ, err)
+		}
+	}
+	return allVars, nil
+}
+
+// writeGroups writes "all" and every group, sorted (keys too, so the
+// whole document is in sorted order); host lists are
+// re-sorted only when several host types were merged.
+func (st *listState) writeGroups(bw *bufio.Writer, allVars map[string]any, resort bool) {
+	groups := st.groups.sorted()
+	children := make([]string, 0, len(groups)+1)
+	for _, g := range groups {
+		children = append(children, g.name)
+	}
+	if st.groups.index["ungrouped"] == nil {
+		children = append(children, "ungrouped")
+		sort.Strings(children)
+	}
+	b := []byte(`,"all":{"children":[`)
+	for i, c := range children {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(b, c)
+	}
+	b = append(b, ']')
+	if len(allVars) > 0 {
+		b = append(b, `,"vars":`...)
+		b = appendObject(b, allVars)
+	}
+	b = append(b, '}')
+	bw.Write(b)
+	for _, g := range groups {
+		if resort {
+			sort.Slice(g.hosts, func(i, j int) bool { return st.names[g.hosts[i]] < st.names[g.hosts[j]] })
+		}
+		b = append(b[:0], ',')
+		b = appendString(b, g.name)
+		b = append(b, `:{"children":[],"hosts":`...)
+		b = appendNames(b, st.names, g.hosts)
+		b = append(b, `,"vars":`...)
+		b = appendObject(b, g.vars)
+		b = append(b, '}')
+		bw.Write(b)
+	}
+}
+
+func copyVars(m map[string]any) map[string]any {
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}

@@ -91,3 +91,9 @@ func seed(tb testing.TB, s *inventory.Store) {
 		tb.Fatalf("delete gone01: %v", err)
 	}
 }
+
+// inventoryOn opens (and migrates) the store at dsn with the test types.
+func inventoryOn(tb testing.TB, dsn string) *inventory.Store {
+	tb.Helper()
+	return inventorytest.OpenWith(tb, dsn, testRegistry(tb))
+}

@@ -1,0 +1,43 @@
+package ansible
+
+import (
+	"bytes"
+	"encoding/json"
+	"math"
+	"testing"
+
+	"github.com/tana-cmdb/tana/inventory"
+)
+
+func entryWith(attr string, v any) *inventory.Entry {
+	e := &inventory.Entry{Name: "e", Attrs: map[string]any{}}
+	if v != nil {
+		e.Attrs[attr] = v
+	}
+	return e
+}
+
+// TestAppendValue checks the hand-written encoder against encoding/json.
+func TestAppendValue(t *testing.T) {
+	cases := []any{
+		"", "plain", "quote \" backslash \\ slash /", "tab\tnl\nret\r", "\x00\x01\x1f\x7f",
+		"<b>&amp;</b>", "üñí©ødé 日本", "\u2028\u2029", "bad \xff utf8",
+		int64(0), int64(-42), int64(math.MaxInt64), 1.5, -0.25, 40.0, 1e21, 1e-7, 123456789.125, 0.0,
+		true, false, nil,
+		[]any{"a", int64(1), 2.5, true, []any{}},
+		[]any{},
+		map[string]any{"b": 1, "a": []any{"x"}, "c": map[string]any{"z": nil}},
+	}
+	for _, v := range cases {
+		var want bytes.Buffer
+		enc := json.NewEncoder(&want)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(v); err != nil {
+			t.Fatal(err)
+		}
+		got := string(appendValue(nil, v)) + "\n"
+		if got != want.String() {
+			t.Errorf("appendValue(%#v) = %s, want %s", v, got, want.String())
+		}
+	}
+}

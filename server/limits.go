@@ -27,13 +27,14 @@ type analysis struct {
 	frags     map[string]*ast.FragmentDefinition
 	vars      map[string]any
 	introspec bool
+	maxPage   int
 	err       error
 }
 
 // checkLimits picks the operation to run and rejects it when it is deeper
 // or more complex than the limits allow, before anything executes.
 func checkLimits(sch *graphql.Schema, doc *ast.Document, req *gqlRequest, lim config.Server) (*ast.OperationDefinition, error) {
-	a := &analysis{sch: sch, frags: map[string]*ast.FragmentDefinition{}, vars: req.Variables, introspec: !lim.NoIntrospection}
+	a := &analysis{sch: sch, frags: map[string]*ast.FragmentDefinition{}, vars: req.Variables, introspec: !lim.NoIntrospection, maxPage: lim.MaxPageSize}
 	var op *ast.OperationDefinition
 	for _, d := range doc.Definitions {
 		switch d := d.(type) {
@@ -140,6 +141,9 @@ func (a *analysis) multiplier(f *ast.Field, def *graphql.FieldDefinition) int {
 	for _, arg := range f.Arguments {
 		if arg.Name.Value == "first" {
 			if n, ok := a.intValue(arg.Value); ok && n > 0 {
+				if n > a.maxPage && a.err == nil {
+					a.err = schema.FieldErrorf(schema.EINVALID, "first", "first must be between 0 and %d", a.maxPage)
+				}
 				return n
 			}
 		}

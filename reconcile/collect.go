@@ -1,0 +1,212 @@
+package reconcile
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/tana-cmdb/tana/collectors"
+	"github.com/tana-cmdb/tana/inventory"
+)
+
+// RunSummary is what one reconcile of a snapshot did.
+type RunSummary struct {
+	Scope      string `json:"scope"`
+	SnapshotID string `json:"snapshot_id"`
+	Complete   bool   `json:"complete"`
+	Objects    int    `json:"objects"`
+	Applied    int    `json:"applied"` // store fixes applied by policy
+	Stale      int    `json:"stale"`
+	Deleted    int    `json:"deleted"`
+	Open       int    `json:"open"` // drift items left for review
+	Limited    string `json:"limited,omitempty"`
+}
+
+// Collect takes snapshots of every scope of c and reconciles each. A
+// collector that fails before reading any scope is recorded as a failed
+// run and returned as an error.
+func (e *Engine) Collect(ctx context.Context, c collectors.Collector) ([]RunSummary, error) {
+	start := e.now()
+	e.log.Info("collecting", "source", c.Name())
+	snaps, err := c.Collect(ctx)
+	if err != nil {
+		e.recordRun(ctx, "collect", c.Name(), start, 0, 0, err, nil)
+		return nil, fmt.Errorf("collect %s: %w", c.Name(), err)
+	}
+	var out []RunSummary
+	var errs []error
+	objects, changes := 0, 0
+	for _, s := range snaps {
+		sum, err := e.Reconcile(ctx, s)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("reconcile %s: %w", s.Scope, err))
+			continue
+		}
+		objects, changes = objects+sum.Objects, changes+sum.Applied+sum.Deleted
+		out = append(out, *sum)
+	}
+	err = errors.Join(errs...)
+	e.recordRun(ctx, "collect", c.Name(), start, objects, changes, err, snapErrors(snaps))
+	return out, err
+}
+
+func snapErrors(snaps []*collectors.Snapshot) []string {
+	var out []string
+	for _, s := range snaps {
+		for _, m := range s.Errors {
+			out = append(out, s.Scope+": "+m)
+		}
+	}
+	return out
+}
+
+// Reconcile stores a snapshot and reconciles its scope: observed drift
+// whose policy is apply is written at once, in one change set with the
+// scope as source; entries the complete snapshot no longer reports go
+// stale and, after their window, are soft-deleted; the remaining drift
+// stays open for plans. Cross-source rules are re-checked afterwards.
+func (e *Engine) Reconcile(ctx context.Context, snap *collectors.Snapshot) (*RunSummary, error) {
+	start := e.now()
+	sum, err := e.reconcile(ctx, snap)
+	var errs []string
+	if snap != nil {
+		errs = snap.Errors
+	}
+	changes := 0
+	if sum != nil {
+		changes = sum.Applied + sum.Deleted
+	}
+	e.recordRun(ctx, "reconcile", snap.Scope, start, len(snap.Objects), changes, err, append(errs, limited(sum)...))
+	return sum, err
+}
+
+func limited(sum *RunSummary) []string {
+	if sum == nil || sum.Limited == "" {
+		return nil
+	}
+	return []string{sum.Limited}
+}
+
+func (e *Engine) reconcile(ctx context.Context, snap *collectors.Snapshot) (*RunSummary, error) {
+	if snap.Scope == "" {
+		return nil, fmt.Errorf("snapshot without a scope")
+	}
+	release, err := e.store.Lock(ctx, "apply:"+snap.Scope, "collect "+snap.Scope, e.opts.LockTTL)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	res, err := e.Diff(ctx, snap)
+	if err != nil {
+		return nil, err
+	}
+	sum := &RunSummary{Scope: snap.Scope, SnapshotID: uuid.Must(uuid.NewV7()).String(), Complete: snap.Complete,
+		Objects: len(snap.Objects), Limited: res.Suspect}
+	auto, rest := e.split(res.Items)
+	counts, err := e.counts(ctx, auto)
+	if err != nil {
+		return nil, err
+	}
+	if err := e.checkLimits("collect "+snap.Scope, auto, counts); err != nil {
+		sum.Limited = err.Error()
+		auto, rest = nil, res.Items
+	}
+	data, err := json.Marshal(snap)
+	if err != nil {
+		return nil, fmt.Errorf("encode snapshot: %w", err)
+	}
+	err = e.store.InTx(ctx, func(tx *inventory.Tx) error {
+		if err := tx.SaveSnapshot(ctx, &inventory.SnapshotRecord{ID: sum.SnapshotID, Scope: snap.Scope, Source: snap.Source,
+			Kind: snap.Kind, Complete: snap.Complete, Objects: len(snap.Objects), Errors: snap.Errors,
+			StartedAt: snap.StartedAt, FinishedAt: snap.FinishedAt, Data: string(data)}); err != nil {
+			return err
+		}
+		n, versions, err := e.applyStore(ctx, tx, e.meta(snap.Scope, "collect: observed drift applied by policy"), auto, nil)
+		if err != nil {
+			return err
+		}
+		sum.Applied = n
+		if err := tx.Bind(ctx, snap.Scope, res.seen); err != nil {
+			return err
+		}
+		if err := tx.SetProvenance(ctx, res.prov); err != nil {
+			return err
+		}
+		kept, err := e.staleness(ctx, tx, res, rest, sum)
+		if err != nil {
+			return err
+		}
+		for i := range kept {
+			kept[i].SnapshotID = sum.SnapshotID
+			if v, ok := versions[kept[i].EntryID]; ok {
+				kept[i].Version = v
+			}
+		}
+		sum.Open = len(kept)
+		return syncDrift(ctx, tx, snap.Scope, kept)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := e.CrossCheck(ctx); err != nil {
+		return sum, fmt.Errorf("cross-source check: %w", err)
+	}
+	e.log.Info("reconciled", "scope", snap.Scope, "complete", snap.Complete, "objects", sum.Objects,
+		"applied", sum.Applied, "stale", sum.Stale, "deleted", sum.Deleted, "open", sum.Open, "limited", sum.Limited)
+	return sum, nil
+}
+
+// split separates the drift the policy applies at once (observed, to the
+// store, never a delete) from the drift left for review.
+func (e *Engine) split(items []Item) (auto []Fix, rest []Item) {
+	for i := range items {
+		f := e.fixFor(&items[i])
+		if f.Direction == ToStore && f.Policy == "apply" && f.Action != ActDelete {
+			auto = append(auto, f)
+			continue
+		}
+		rest = append(rest, items[i])
+	}
+	return auto, rest
+}
+
+// counts returns the live entries per type the fixes touch.
+func (e *Engine) counts(ctx context.Context, fixes []Fix) (map[string]int64, error) {
+	out := map[string]int64{}
+	for _, f := range fixes {
+		if _, ok := out[f.Type]; ok {
+			continue
+		}
+		n, err := e.store.Count(ctx, inventory.Query{Type: f.Type})
+		if err != nil {
+			return nil, err
+		}
+		out[f.Type] = n
+	}
+	return out, nil
+}
+
+// recordRun stores a run record; failing to do so is logged, not fatal.
+func (e *Engine) recordRun(ctx context.Context, kind, source string, start time.Time, objects, changes int, err error, msgs []string) {
+	r := &inventory.RunRecord{Kind: kind, Source: source, Status: "ok", StartedAt: start, Duration: e.now().Sub(start),
+		Objects: objects, Changes: changes, Errors: msgs}
+	if len(msgs) > 0 {
+		r.Status = "partial"
+	}
+	if err != nil {
+		r.Status = "failed"
+		r.Errors = append(r.Errors, err.Error())
+	}
+	if err := e.store.RecordRun(context.WithoutCancel(ctx), r); err != nil {
+		e.log.Warn("record run", "kind", kind, "source", source, "err", err)
+	}
+}
+
+// Runs lists recorded runs, newest first.
+func (e *Engine) Runs(ctx context.Context, f inventory.RunFilter) ([]inventory.RunRecord, error) {
+	return e.store.Runs(ctx, f)
+}

@@ -1,0 +1,308 @@
+package reconcile
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/tana-cmdb/tana/collectors"
+	"github.com/tana-cmdb/tana/inventory"
+	"github.com/tana-cmdb/tana/schema"
+)
+
+// Result is the outcome of diffing one snapshot against the store.
+type Result struct {
+	Scope   string `json:"scope"`
+	Objects int    `json:"objects"`
+	Items   []Item `json:"items"`
+	// Suspect explains why the snapshot is not trusted to mark entries
+	// gone (a safety limit tripped); empty when it is.
+	Suspect string `json:"suspect,omitempty"`
+
+	snap  *collectors.Snapshot
+	view  *view
+	ident *identity
+	prov  []inventory.Provenance
+	seen  map[string]int64 // object id → entry id, matched objects
+}
+
+// Diff identifies the snapshot's objects and diffs them against the store.
+// It writes nothing.
+func (e *Engine) Diff(ctx context.Context, snap *collectors.Snapshot) (*Result, error) {
+	v, err := e.load(ctx, snap)
+	if err != nil {
+		return nil, err
+	}
+	return e.diff(ctx, snap, v)
+}
+
+// load reads the live entries of the snapshot's types and its bindings.
+func (e *Engine) load(ctx context.Context, snap *collectors.Snapshot) (*view, error) {
+	v := newView()
+	types := map[string]bool{}
+	for _, t := range snap.Types {
+		types[t] = true
+	}
+	for i := range snap.Objects {
+		types[snap.Objects[i].Type] = true
+	}
+	for t := range types {
+		if _, err := e.reg.Type(t); err != nil {
+			continue // reported as a conflict by identify
+		}
+		if err := e.store.Each(ctx, t, func(en *inventory.Entry) error { v.add(en); return nil }); err != nil {
+			return nil, fmt.Errorf("load %s entries: %w", t, err)
+		}
+	}
+	bs, err := e.store.Bindings(ctx, snap.Scope)
+	if err != nil {
+		return nil, err
+	}
+	for _, b := range bs {
+		if v.byID[b.EntryID] != nil {
+			v.bind(b)
+		}
+	}
+	return v, nil
+}
+
+func (e *Engine) diff(ctx context.Context, snap *collectors.Snapshot, v *view) (*Result, error) {
+	id := identify(e.reg, snap, v)
+	r := &Result{Scope: snap.Scope, Objects: len(snap.Objects), snap: snap, view: v, ident: id,
+		seen: make(map[string]int64, len(snap.Objects))}
+	r.Items = append(r.Items, id.conflicts...)
+	for i := range snap.Objects {
+		if id.blocked[i] {
+			continue
+		}
+		o := &snap.Objects[i]
+		t, _ := e.reg.Type(o.Type)
+		if en := id.entry[i]; en != nil {
+			r.seen[o.ID] = en.ID
+			items, err := e.diffEntry(ctx, r, t, o, en)
+			if err != nil {
+				return nil, err
+			}
+			r.Items = append(r.Items, items...)
+			continue
+		}
+		r.Items = append(r.Items, e.missingInStore(r, t, o))
+	}
+	r.Suspect = e.suspect(ctx, snap, v)
+	if snap.Complete && r.Suspect == "" {
+		r.Items = append(r.Items, missingInReality(snap, v, r.seen)...)
+	}
+	sortItems(r.Items)
+	return r, nil
+}
+
+// diffEntry compares one object with the entry it was identified as.
+func (e *Engine) diffEntry(ctx context.Context, r *Result, t *schema.EntityType, o *collectors.Object, en *inventory.Entry) ([]Item, error) {
+	var out []Item
+	base := Item{Type: t.Name, Scope: r.Scope, EntryID: en.ID, EntryName: en.Name, Version: en.Version, ObjectID: o.ID}
+	if o.Name != "" && o.Name != en.Name {
+		it := base
+		if other := r.view.byName[t.Name][o.Name]; other != nil || r.ident.dupName[[2]string{t.Name, o.Name}] {
+			it.Kind, it.Attr, it.Message = Conflict, "name", fmt.Sprintf("renamed to %q in %s, a name another %s has", o.Name, r.Scope, t.Name)
+		} else {
+			it.Kind, it.Attr, it.Store, it.Actual, it.Authority = Changed, "name", en.Name, o.Name, schema.Observed
+		}
+		out = append(out, it)
+	}
+	policy := e.policy(t.Name)
+	kind := sourceKind(r.snap)
+	for attr, raw := range o.Attrs {
+		a := t.Attr(attr)
+		if a == nil || a.Authority == schema.Manual || raw == nil {
+			continue
+		}
+		actual, ok := r.actual(a, raw)
+		if !ok {
+			continue // absence of data is not data
+		}
+		stored, has := en.Attrs[attr]
+		switch a.Authority {
+		case schema.Observed:
+			rank := sourceRank(a, kind)
+			if rank < 0 {
+				continue
+			}
+			r.prov = append(r.prov, inventory.Provenance{EntryID: en.ID, Attr: attr, Source: r.Scope, Value: actual})
+			if has && equal(a, stored, actual) {
+				continue
+			}
+			if rank > 0 {
+				owned, err := e.higherSourceReports(ctx, en.ID, a, rank)
+				if err != nil {
+					return nil, err
+				}
+				if owned {
+					continue
+				}
+			}
+			it := base
+			it.Kind, it.Attr, it.Store, it.Actual, it.Authority = Changed, attr, stored, actual, schema.Observed
+			out = append(out, it)
+		case schema.Declared:
+			if !has || policy.Declared == "ignore" || equal(a, stored, actual) {
+				continue // nothing declared, or reality agrees
+			}
+			it := base
+			it.Kind, it.Attr, it.Store, it.Actual, it.Authority = Changed, attr, stored, actual, schema.Declared
+			it.Fix = &collectors.Fix{Scope: r.Scope, Op: collectors.OpUpdate, Object: *o, Attr: attr, Old: actual, New: stored}
+			out = append(out, it)
+		}
+	}
+	return out, nil
+}
+
+// actual is an object's value in stored form: references resolved to
+// entry names, then normalised. ok is false for a reference that cannot
+// be resolved.
+func (r *Result) actual(a *schema.Attribute, raw any) (any, bool) {
+	if a.Type.Kind == schema.KindRef {
+		v, ok := r.ident.resolveRef(raw)
+		if !ok {
+			return nil, false
+		}
+		raw = v
+	}
+	v := normalize(a, raw)
+	if l, ok := v.([]any); ok && len(l) == 0 {
+		return nil, false
+	}
+	return v, v != nil && v != ""
+}
+
+// missingInStore describes an object no entry stands for; its Object has
+// references resolved to names, ready to create. An object whose name a
+// different entry holds is a conflict (two VMs, one name), not a create.
+func (e *Engine) missingInStore(r *Result, t *schema.EntityType, o *collectors.Object) Item {
+	it := Item{Kind: MissingInStore, Type: t.Name, Scope: r.Scope, ObjectID: o.ID}
+	if other := r.view.byName[t.Name][o.Name]; other != nil {
+		it.Kind, it.EntryName = Conflict, o.Name
+		it.Message = fmt.Sprintf("%s %s is named %q, like %s %d which identifies differently", t.Name, o.ID, o.Name, t.Name, other.ID)
+		return it
+	}
+	if r.ident.dupName[[2]string{t.Name, o.Name}] {
+		it.Kind, it.EntryName = Conflict, o.Name
+		it.Message = fmt.Sprintf("%s %s is named %q, like another object of %s", t.Name, o.ID, o.Name, r.Scope)
+		return it
+	}
+	obj := collectors.Object{Type: o.Type, ID: o.ID, Name: o.Name, Attrs: make(map[string]any, len(o.Attrs))}
+	for attr, raw := range o.Attrs {
+		a := t.Attr(attr)
+		if a == nil || a.Authority == schema.Manual || sourceRank(a, sourceKind(r.snap)) < 0 && a.Authority == schema.Observed {
+			continue
+		}
+		if v, ok := r.actual(a, raw); ok {
+			obj.Attrs[attr] = v
+		}
+	}
+	it.Object = &obj
+	return it
+}
+
+// missingInReality lists the entries bound to the scope, of the types the
+// snapshot covers, that no object of the complete snapshot is.
+func missingInReality(snap *collectors.Snapshot, v *view, seen map[string]int64) []Item {
+	covered := map[string]bool{}
+	for _, t := range snap.Types {
+		covered[t] = true
+	}
+	seenIDs := make(map[int64]bool, len(seen))
+	for _, id := range seen {
+		seenIDs[id] = true
+	}
+	var out []Item
+	for oid, eid := range v.bound {
+		if _, ok := seen[oid]; ok {
+			continue
+		}
+		en := v.byID[eid]
+		if en == nil || !covered[en.Type] || seenIDs[eid] {
+			continue
+		}
+		out = append(out, Item{Kind: MissingInReality, Type: en.Type, Scope: snap.Scope, EntryID: en.ID, EntryName: en.Name,
+			Version: en.Version, ObjectID: oid, Message: fmt.Sprintf("%s no longer reports %s", snap.Scope, oid)})
+	}
+	return out
+}
+
+// suspect trips the safety limit for a complete snapshot that reports
+// nothing, or far fewer objects than its scope's entries: a broken
+// permission or an empty view must not look like a mass deletion.
+func (e *Engine) suspect(ctx context.Context, snap *collectors.Snapshot, v *view) string {
+	if !snap.Complete {
+		return ""
+	}
+	bound := len(v.bound)
+	if last, err := e.store.LastSnapshot(ctx, snap.Scope, true); err == nil && last.Objects > bound {
+		bound = last.Objects
+	}
+	if bound == 0 {
+		return ""
+	}
+	n := len(snap.Objects)
+	if n == 0 {
+		return fmt.Sprintf("safety limit: %s returned no objects but last reported %d; nothing is marked stale or deleted (check the source's permissions and view)", snap.Scope, bound)
+	}
+	if float64(n) < float64(bound)*e.opts.SuspectRatio {
+		return fmt.Sprintf("safety limit: %s returned %d objects, fewer than %.0f%% of the %d it last reported; nothing is marked stale or deleted",
+			snap.Scope, n, e.opts.SuspectRatio*100, bound)
+	}
+	return ""
+}
+
+// sourceKind is the snapshot's source kind ("vsphere"), from Kind or the
+// scope's prefix.
+func sourceKind(s *collectors.Snapshot) string {
+	if s.Kind != "" {
+		return s.Kind
+	}
+	k, _, _ := strings.Cut(s.Scope, ":")
+	return k
+}
+
+// sourceRank is the kind's place in an attribute's ranked sources: 0 is
+// the top; -1 means the kind may not write it. No list means any source.
+func sourceRank(a *schema.Attribute, kind string) int {
+	if len(a.Sources) == 0 {
+		return 0
+	}
+	for i, s := range a.Sources {
+		if s == kind {
+			return i
+		}
+	}
+	return -1
+}
+
+// freshFor is how recently a better-ranked source must have reported an
+// attribute to keep owning it.
+const freshFor = 24 * time.Hour
+
+// higherSourceReports tells whether a source ranked above rank still
+// reports the attribute (provenance seen recently): then it owns the
+// value and a lower source only takes over once it stops.
+func (e *Engine) higherSourceReports(ctx context.Context, entryID int64, a *schema.Attribute, rank int) (bool, error) {
+	ps, err := e.store.Provenance(ctx, entryID)
+	if err != nil {
+		return false, err
+	}
+	limit := e.now().Add(-freshFor)
+	if p := e.policy(""); p.StaleAfter > 0 {
+		limit = e.now().Add(-p.StaleAfter)
+	}
+	for _, p := range ps {
+		if p.Attr != a.Name {
+			continue
+		}
+		k, _, _ := strings.Cut(p.Source, ":")
+		if r := sourceRank(a, k); r >= 0 && r < rank && p.SeenAt.After(limit) {
+			return true, nil
+		}
+	}
+	return false, nil
+}

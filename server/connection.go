@@ -21,9 +21,10 @@ type connection struct {
 	next    string
 }
 
+// edge is one entry of a page; its cursor is computed only when asked for.
 type edge struct {
-	cursor string
-	node   *inventory.Entry
+	conn *connection
+	i    int
 }
 
 // cursorAt returns the cursor of the i-th entry. It is the store's cursor
@@ -44,14 +45,14 @@ func (c *connection) cursorAt(i int) any {
 // connection builds the <Name>Connection and <Name>Edge types.
 func (b *builder) connection(name string, node *graphql.Object) *graphql.Object {
 	edgeT := graphql.NewObject(graphql.ObjectConfig{Name: name + "Edge", Fields: graphql.Fields{
-		"cursor": {Type: graphql.NewNonNull(graphql.String), Resolve: prop(func(e edge) any { return e.cursor })},
-		"node":   {Type: graphql.NewNonNull(node), Resolve: prop(func(e edge) any { return e.node })},
+		"cursor": {Type: graphql.NewNonNull(graphql.String), Resolve: prop(func(e edge) any { return e.conn.cursorAt(e.i) })},
+		"node":   {Type: graphql.NewNonNull(node), Resolve: prop(func(e edge) any { return e.conn.entries[e.i] })},
 	}})
 	return graphql.NewObject(graphql.ObjectConfig{Name: name + "Connection", Fields: graphql.Fields{
 		"edges": {Type: graphql.NewNonNull(graphql.NewList(graphql.NewNonNull(edgeT))), Resolve: prop(func(c *connection) any {
 			out := make([]edge, len(c.entries))
-			for i, e := range c.entries {
-				out[i] = edge{cursor: c.cursorAt(i).(string), node: e}
+			for i := range c.entries {
+				out[i] = edge{conn: c, i: i}
 			}
 			return out
 		})},

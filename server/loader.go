@@ -77,7 +77,7 @@ func (l *loader) refs(ids []int64) func() (any, error) {
 	}
 	l.mu.Unlock()
 	return func() (any, error) {
-		if err := l.flush(); err != nil {
+		if err := l.flushUnless(ids...); err != nil {
 			return nil, err
 		}
 		l.mu.Lock()
@@ -94,30 +94,44 @@ func (l *loader) refs(ids []int64) func() (any, error) {
 
 // ref is refs for a single reference: the thunk yields one entry or nil.
 func (l *loader) ref(id int64) func() (any, error) {
-	th := l.refs([]int64{id})
+	l.mu.Lock()
+	if l.entries[id] == nil {
+		l.pending[id] = true
+	}
+	l.mu.Unlock()
 	return func() (any, error) {
-		v, err := th()
-		if err != nil {
+		if err := l.flushUnless(id); err != nil {
 			return nil, err
 		}
-		if es := v.([]*inventory.Entry); len(es) > 0 {
-			return es[0], nil
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		if e := l.entries[id]; e != nil {
+			return e, nil
 		}
 		return nil, nil
 	}
 }
 
-// flush loads every pending id in one batch.
-func (l *loader) flush() error {
+// flushUnless loads every pending id in one batch, unless the ids a thunk
+// needs are loaded already. That check keeps levels apart: a thunk's
+// completion notes the next level's ids (a host's cluster), and the next
+// thunk of this level must not load those early, a few at a time.
+func (l *loader) flushUnless(ids ...int64) error {
 	l.mu.Lock()
-	if len(l.pending) == 0 {
+	missing := false
+	for _, id := range ids {
+		if l.entries[id] == nil && l.pending[id] {
+			missing = true
+		}
+	}
+	if !missing || len(l.pending) == 0 {
 		l.mu.Unlock()
 		return nil
 	}
-	ids := sortedIDs(l.pending)
+	batch := sortedIDs(l.pending)
 	l.pending = map[int64]bool{}
 	l.mu.Unlock()
-	got, err := l.store.GetMany(l.ctx, ids)
+	got, err := l.store.GetMany(l.ctx, batch)
 	if err != nil {
 		return err
 	}
@@ -141,13 +155,23 @@ func (l *loader) referrers(key backrefKey, id int64) func() (any, error) {
 	}
 	l.mu.Unlock()
 	return func() (any, error) {
+		l.mu.Lock()
+		_, done := l.backrefs[key][id]
+		l.mu.Unlock()
+		if done {
+			return l.loadedReferrers(key, id), nil
+		}
 		if err := l.flushReferrers(key); err != nil {
 			return nil, err
 		}
-		l.mu.Lock()
-		defer l.mu.Unlock()
-		return l.backrefs[key][id], nil
+		return l.loadedReferrers(key, id), nil
 	}
+}
+
+func (l *loader) loadedReferrers(key backrefKey, id int64) []*inventory.Entry {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.backrefs[key][id]
 }
 
 func (l *loader) flushReferrers(key backrefKey) error {

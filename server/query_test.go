@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"fmt"
 	"sort"
 	"testing"
 
@@ -227,5 +226,4 @@ func TestCursorMatchesStore(t *testing.T) {
 			t.Fatalf("order %s: cursor %v, store %v", order, got, page.Next)
 		}
 	}
-	_ = fmt.Sprint
 }

@@ -1,9 +1,150 @@
 package main
 
-import "github.com/spf13/cobra"
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"text/tabwriter"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/spf13/cobra"
+
+	"github.com/tana-cmdb/tana/inventory"
+	"github.com/tana-cmdb/tana/server"
+)
 
 // Owned by the server work (issue 7).
 
-func newServeCmd(c *cli) *cobra.Command { return notYet("serve", "Run the HTTP server") }
+func newServeCmd(c *cli) *cobra.Command {
+	var listen string
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the HTTP server: GraphQL, GraphiQL, Ansible inventory, metrics, health",
+		Long: `Serve /graphql (POST, GET), /graphiql, /ansible/inventory, /metrics, /healthz and /readyz.
+The store is migrated at start. With no API tokens the server is open, but only on a
+loopback address; once a token exists (tana token create) every request needs one.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			s, cfg, err := c.openStore(ctx)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			if listen != "" {
+				cfg.Listen = listen
+			}
+			reg := prometheus.NewRegistry()
+			reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+			srv, err := server.New(server.Options{
+				Listen:     cfg.Listen,
+				Store:      s,
+				Logger:     c.logger(),
+				Registerer: reg,
+				Gatherer:   reg,
+				Limits:     cfg.Server,
+				Ansible:    c.ansibleHandler(s, cfg),
+			})
+			if err != nil {
+				return err
+			}
+			return srv.Run(ctx)
+		},
+	}
+	cmd.Flags().StringVar(&listen, "listen", "", "address to listen on (default: listen from tana.yaml, 127.0.0.1:8080)")
+	return cmd
+}
 
-func newTokenCmd(c *cli) *cobra.Command { return notYet("token", "Manage API tokens") }
+func newTokenCmd(c *cli) *cobra.Command {
+	cmd := &cobra.Command{Use: "token", Short: "Manage API tokens (stored hashed)"}
+	cmd.AddCommand(newTokenCreateCmd(c), newTokenListCmd(c), newTokenRevokeCmd(c))
+	return cmd
+}
+
+func newTokenCreateCmd(c *cli) *cobra.Command {
+	var role, name string
+	cmd := &cobra.Command{
+		Use:   "create --role reader|writer|admin [--name NAME]",
+		Short: "Create a token and print it once",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			s, _, err := c.openStore(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			if name == "" {
+				b := make([]byte, 4)
+				rand.Read(b)
+				name = role + "-" + hex.EncodeToString(b)
+			}
+			secret, t, err := s.CreateToken(cmd.Context(), name, role)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(c.stdout, secret)
+			fmt.Fprintf(c.stderr, "created %s token %q; it is shown only now: use it as Authorization: Bearer <token>\n", t.Role, t.Name)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&role, "role", "", "reader (read), writer (read and write) or admin (also sees secret attributes)")
+	cmd.Flags().StringVar(&name, "name", "", "token name, for listing and revoking (default: ROLE-random)")
+	cmd.MarkFlagRequired("role")
+	return cmd
+}
+
+func newTokenListCmd(c *cli) *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List tokens (names and roles; the tokens themselves are not stored)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			s, _, err := c.openStore(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			ts, err := s.Tokens(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				if ts == nil {
+					ts = []inventory.Token{}
+				}
+				return json.NewEncoder(c.stdout).Encode(ts)
+			}
+			w := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(w, "NAME\tROLE\tCREATED")
+			for _, t := range ts {
+				fmt.Fprintf(w, "%s\t%s\t%s\n", t.Name, t.Role, t.CreatedAt.Format("2006-01-02 15:04:05Z"))
+			}
+			return w.Flush()
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}
+
+func newTokenRevokeCmd(c *cli) *cobra.Command {
+	return &cobra.Command{
+		Use:   "revoke NAME",
+		Short: "Delete a token; requests with it fail from now on",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s, _, err := c.openStore(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			if err := s.RevokeToken(cmd.Context(), args[0]); err != nil {
+				return err
+			}
+			fmt.Fprintf(c.stdout, "revoked %s\n", args[0])
+			return nil
+		},
+	}
+}

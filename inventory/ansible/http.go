@@ -5,16 +5,16 @@ import (
 	"net/http"
 )
 
-// countingWriter notes whether anything reached the client, so a failure
+// startedWriter notes whether anything reached the client, so a failure
 // before the first byte can still be a proper error response.
-type countingWriter struct {
+type startedWriter struct {
 	w       http.ResponseWriter
 	written bool
 }
 
-func (c *countingWriter) Write(p []byte) (int, error) {
-	c.written = true
-	return c.w.Write(p)
+func (sw *startedWriter) Write(p []byte) (int, error) {
+	sw.written = true
+	return sw.w.Write(p)
 }
 
 // Handler serves the inventory over HTTP: GET gives the --list JSON,
@@ -36,7 +36,7 @@ func Handler(inv *Inventory) http.Handler {
 			w.Write(buf.Bytes())
 			return
 		}
-		cw := &countingWriter{w: w}
+		cw := &startedWriter{w: w}
 		if err := inv.List(r.Context(), cw); err != nil {
 			if !cw.written {
 				writeError(w, err)

@@ -17,11 +17,11 @@ type listState struct {
 	groups groupSet
 	kcache []map[string]*group // per keyed group: bare value → group
 	bare   []string            // reused
-	seen   map[string]bool     // host names, when two types could collide
 }
 
 // List writes the whole inventory, the --list JSON, to w. Hostvars are
-// streamed from the store as they are read (Store.Each per host type);
+// streamed from the store as they are read (Store.Each per host type,
+// merged by name);
 // only names and group memberships stay in memory.
 func (inv *Inventory) List(ctx context.Context, w io.Writer) error {
 	refs, err := inv.loadRefs(ctx)
@@ -32,9 +32,6 @@ func (inv *Inventory) List(ctx context.Context, w io.Writer) error {
 	for i := range st.kcache {
 		st.kcache[i] = map[string]*group{}
 	}
-	if len(inv.hostTypes) > 1 {
-		st.seen = map[string]bool{}
-	}
 	user := make([]*group, len(inv.groups))
 	for i, ug := range inv.groups {
 		user[i] = st.groups.get(ug.name)
@@ -42,51 +39,42 @@ func (inv *Inventory) List(ctx context.Context, w io.Writer) error {
 	}
 	bw := bufio.NewWriterSize(w, 64<<10)
 	bw.WriteString(`{"_meta":{"hostvars":{`)
-	var buf []byte
+	typeGroups := make(map[*hostType]*group, len(inv.hostTypes))
 	for _, ht := range inv.hostTypes {
-		typeGroup := st.groups.get(ht.t.Name)
-		err := inv.store.Each(ctx, ht.t.Name, func(e *inventory.Entry) error {
-			if !inv.included(e) {
-				return nil
-			}
-			if st.seen != nil {
-				if st.seen[e.Name] {
-					inv.warn("ansible inventory: %s %q skipped: a host of that name is already listed", ht.t.Name, e.Name)
-					return nil
-				}
-				st.seen[e.Name] = true
-			}
-			idx := int32(len(st.names))
-			st.names = append(st.names, e.Name)
-			if typeGroup != nil {
-				typeGroup.hosts = append(typeGroup.hosts, idx)
-			}
-			st.addKeyed(ht, e, refs, idx)
-			for i, g := range user {
-				if matchAll(ht.filters[i], e, refs) {
-					g.hosts = append(g.hosts, idx)
-				}
-			}
-			buf = buf[:0]
-			if idx > 0 {
-				buf = append(buf, ',')
-			}
-			buf = appendString(buf, e.Name)
-			buf = append(buf, ':')
-			buf = ht.appendHostvars(buf, e, refs)
-			_, err := bw.Write(buf)
-			return err
-		})
-		if err != nil {
-			return fmt.Errorf("ansible inventory: list %s hosts: %w", ht.t.Name, err)
+		typeGroups[ht] = st.groups.get(ht.t.Name)
+	}
+	var buf []byte
+	err = inv.eachHost(ctx, func(ht *hostType, e *inventory.Entry) error {
+		idx := int32(len(st.names))
+		st.names = append(st.names, e.Name)
+		if g := typeGroups[ht]; g != nil {
+			g.hosts = append(g.hosts, idx)
 		}
+		st.addKeyed(ht, e, refs, idx)
+		for i, g := range user {
+			if matchAll(ht.filters[i], e, refs) {
+				g.hosts = append(g.hosts, idx)
+			}
+		}
+		buf = buf[:0]
+		if idx > 0 {
+			buf = append(buf, ',')
+		}
+		buf = appendString(buf, e.Name)
+		buf = append(buf, ':')
+		buf = ht.appendHostvars(buf, e, refs)
+		_, err := bw.Write(buf)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("ansible inventory: list hosts: %w", err)
 	}
 	bw.WriteString("}}")
 	allVars, err := inv.groupVars(ctx, &st.groups)
 	if err != nil {
 		return fmt.Errorf("ansible inventory: %w", err)
 	}
-	st.writeGroups(bw, allVars, len(inv.hostTypes) > 1)
+	st.writeGroups(bw, allVars)
 	bw.WriteString("}\n")
 	if err := bw.Flush(); err != nil {
 		return fmt.Errorf("ansible inventory: write: %w", err)
@@ -152,9 +140,9 @@ func (inv *Inventory) groupVars(ctx context.Context, gs *groupSet) (map[string]a
 }
 
 // writeGroups writes "all" and every group, sorted (keys too, so the
-// whole document is in sorted order); host lists are
-// re-sorted only when several host types were merged.
-func (st *listState) writeGroups(bw *bufio.Writer, allVars map[string]any, resort bool) {
+// whole document is in sorted order). Host lists are sorted already: hosts
+// were numbered in name order.
+func (st *listState) writeGroups(bw *bufio.Writer, allVars map[string]any) {
 	groups := st.groups.sorted()
 	children := make([]string, 0, len(groups)+1)
 	for _, g := range groups {
@@ -179,9 +167,6 @@ func (st *listState) writeGroups(bw *bufio.Writer, allVars map[string]any, resor
 	b = append(b, '}')
 	bw.Write(b)
 	for _, g := range groups {
-		if resort {
-			sort.Slice(g.hosts, func(i, j int) bool { return st.names[g.hosts[i]] < st.names[g.hosts[j]] })
-		}
 		b = append(b[:0], ',')
 		b = appendString(b, g.name)
 		b = append(b, `:{"children":[],"hosts":`...)

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/tana-cmdb/tana/inventory"
+	"github.com/tana-cmdb/tana/inventory/inventorytest"
 )
 
 // listJSON is the parsed --list output.
@@ -251,4 +252,41 @@ func mustJSON(t *testing.T, v any) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// TestListSeveralTypes merges two host types: hostvars stay sorted across
+// them and a name both use is listed once, for the first type.
+func TestListSeveralTypes(t *testing.T) {
+	forEach(t, func(t *testing.T, s *inventory.Store) {
+		seed(t, s)
+		extra := []inventory.Item{
+			{Type: "host", Name: "db01", Attrs: map[string]any{"ip": "192.0.2.9"}},
+			{Type: "host", Name: "a-esx", Attrs: map[string]any{"ip": "192.0.2.1", "cluster": "prod01"}},
+		}
+		if _, err := s.Upsert(ctx, inventorytest.Meta("t"), extra, inventory.UpsertOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		var warnings []string
+		opts := Options{Hosts: []string{"vm", "host"}, KeyedGroups: []KeyedGroup{{Key: "cluster"}},
+			Warn: func(m string) { warnings = append(warnings, m) }}
+		raw, got := list(t, s, opts)
+		if c := canonical(t, raw); c != raw {
+			t.Errorf("output is not sorted:\n got %s\nwant %s", raw, c)
+		}
+		if want := []string{"a-esx", "db01", "esx1", "esx2", "web01", "web02"}; !slices.Equal(sortedKeys(got.Meta.Hostvars), want) {
+			t.Errorf("hosts = %v, want %v", sortedKeys(got.Meta.Hostvars), want)
+		}
+		if got.Meta.Hostvars["db01"]["ansible_host"] != "db01" {
+			t.Errorf("db01 is %v, want the vm's vars", got.Meta.Hostvars["db01"])
+		}
+		if h := got.Groups["host"].Hosts; !slices.Equal(h, []string{"a-esx", "esx1", "esx2"}) {
+			t.Errorf("group host = %v", h)
+		}
+		if h := got.Groups["cluster_prod01"].Hosts; !slices.Equal(h, []string{"a-esx", "esx1", "web01", "web02"}) {
+			t.Errorf("group cluster_prod01 = %v", h)
+		}
+		if len(warnings) != 1 || !strings.Contains(warnings[0], `host "db01" skipped`) {
+			t.Errorf("warnings = %q, want one about host db01", warnings)
+		}
+	})
 }

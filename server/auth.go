@@ -82,6 +82,17 @@ func (s *Server) principal(r *http.Request) (principal, error) {
 	return principal{Name: t.Name, Role: t.Role}, nil
 }
 
+// Principal returns the name and role of the caller of a request, for
+// resolvers added through ExtraQueries and ExtraMutations (history actor).
+func Principal(ctx context.Context) (name, role string) {
+	p := principalFrom(ctx)
+	return p.Name, p.Role
+}
+
+// RequireRole returns a forbidden error unless the caller's role is at
+// least role (inventory.RoleReader, RoleWriter, RoleAdmin).
+func RequireRole(ctx context.Context, role string) error { return requireRole(ctx, role) }
+
 // requireRole returns a forbidden error unless the request's role is at
 // least role.
 func requireRole(ctx context.Context, role string) error {

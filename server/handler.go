@@ -38,11 +38,11 @@ func (s *Server) graphql(w http.ResponseWriter, r *http.Request) {
 	sch := s.schema.Load()
 	doc, err := parser.Parse(parser.ParseParams{Source: source.NewSource(&source.Source{Body: []byte(req.Query), Name: "GraphQL request"})})
 	if err != nil {
-		writeJSON(w, http.StatusBadRequest, &graphql.Result{Errors: gqlerrors.FormatErrors(err)})
+		writeJSON(w, http.StatusBadRequest, &graphql.Result{Errors: withCode(gqlerrors.FormatErrors(err), "GRAPHQL_PARSE_FAILED")})
 		return
 	}
 	if vr := graphql.ValidateDocument(sch, doc, nil); !vr.IsValid {
-		writeJSON(w, http.StatusBadRequest, &graphql.Result{Errors: vr.Errors})
+		writeJSON(w, http.StatusBadRequest, &graphql.Result{Errors: withCode(vr.Errors, "GRAPHQL_VALIDATION_FAILED")})
 		return
 	}
 	op, err := checkLimits(sch, doc, req, s.opts.Limits)
@@ -64,6 +64,14 @@ func (s *Server) graphql(w http.ResponseWriter, r *http.Request) {
 	res := graphql.Execute(graphql.ExecuteParams{
 		Schema: *sch, AST: doc, OperationName: req.OperationName, Args: req.Variables, Context: ctx,
 	})
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		// graphql-go stops between fields with the bare context error.
+		for i := range res.Errors {
+			if res.Errors[i].Extensions == nil {
+				res.Errors[i].Extensions = map[string]any{"code": "TIMEOUT"}
+			}
+		}
+	}
 	writeJSON(w, http.StatusOK, res)
 }
 
@@ -120,12 +128,33 @@ func writeError(w http.ResponseWriter, status int, err error) {
 	writeJSON(w, status, &graphql.Result{Errors: []gqlerrors.FormattedError{fe}})
 }
 
+// withCode gives parse and validation errors a code like every other error.
+func withCode(errs []gqlerrors.FormattedError, code string) []gqlerrors.FormattedError {
+	for i := range errs {
+		errs[i].Extensions = map[string]any{"code": code}
+	}
+	return errs
+}
+
+// CodedError makes err a GraphQL error whose extensions carry its schema
+// error code and field; resolvers added through ExtraQueries and
+// ExtraMutations return their errors through it.
+func CodedError(err error) error {
+	if err == nil {
+		return nil
+	}
+	return codedError{err: err}
+}
+
 // codedError carries a schema error's code and field into GraphQL's
 // extensions: {"code": "CONFLICT", "field": "attrs.cpus"}.
 type codedError struct{ err error }
 
 func (e codedError) Error() string {
-	if schema.ErrorCode(e.err) == schema.EINTERNAL {
+	switch {
+	case errors.Is(e.err, context.DeadlineExceeded):
+		return "the request took longer than the server's time limit"
+	case schema.ErrorCode(e.err) == schema.EINTERNAL:
 		return "internal error"
 	}
 	return e.err.Error()
@@ -135,6 +164,9 @@ func (e codedError) Unwrap() error { return e.err }
 
 func (e codedError) Extensions() map[string]any {
 	ext := map[string]any{"code": strings.ToUpper(schema.ErrorCode(e.err))}
+	if errors.Is(e.err, context.DeadlineExceeded) {
+		ext["code"] = "TIMEOUT"
+	}
 	if f := schema.ErrorField(e.err); f != "" {
 		ext["field"] = f
 	}

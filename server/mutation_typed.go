@@ -53,20 +53,35 @@ func (b *builder) typedMutations(f graphql.Fields, t *schema.EntityType, id, ver
 	f["update"+n] = &graphql.Field{Type: obj, Args: graphql.FieldConfigArgument{
 		"id": id, "version": version, "name": {Type: graphql.String, Description: "rename"}, "attrs": {Type: input, Description: "merged into the entry"}, "reason": reason,
 	}, Resolve: b.writer(func(p graphql.ResolveParams) (any, error) {
-		eid, err := parseID(p.Args["id"])
-		if err != nil {
+		if err := b.checkType(p, t); err != nil {
 			return nil, err
-		}
-		if e, err := b.store.Get(p.Context, eid); err != nil {
-			return nil, err
-		} else if e.Type != t.Name {
-			return nil, schema.Errorf(schema.ENOTFOUND, "entry %d is a %s, not a %s", eid, e.Type, t.Name)
 		}
 		in, _ := p.Args["attrs"].(map[string]any)
 		return b.update(p, typedAttrs(t, in))
 	})}
 	f["delete"+n] = &graphql.Field{Type: obj, Args: graphql.FieldConfigArgument{"id": id, "version": version, "reason": reason},
-		Resolve: b.writer(func(p graphql.ResolveParams) (any, error) { return b.delete(p) })}
+		Resolve: b.writer(func(p graphql.ResolveParams) (any, error) {
+			if err := b.checkType(p, t); err != nil {
+				return nil, err
+			}
+			return b.delete(p)
+		})}
+}
+
+// checkType makes a typed mutation refuse an entry of another type.
+func (b *builder) checkType(p graphql.ResolveParams, t *schema.EntityType) error {
+	eid, err := parseID(p.Args["id"])
+	if err != nil {
+		return err
+	}
+	e, err := b.store.Get(p.Context, eid)
+	if err != nil {
+		return err
+	}
+	if e.Type != t.Name {
+		return schema.Errorf(schema.ENOTFOUND, "entry %d is a %s, not a %s", eid, e.Type, t.Name)
+	}
+	return nil
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"sync"
 	"testing"
 
 	"github.com/tana-cmdb/tana/config"
@@ -18,8 +19,12 @@ import (
 // testServer is a server on a random loopback port.
 type testServer struct {
 	*Server
-	url string
+	url  string
+	stop func()
 }
+
+// Close stops the server now (it also stops when the test ends).
+func (ts *testServer) Close(t testing.TB) { ts.stop() }
 
 // start runs a server for store until the test ends.
 func start(t testing.TB, store *inventory.Store, mod ...func(*Options)) *testServer {
@@ -39,13 +44,17 @@ func start(t testing.TB, store *inventory.Store, mod ...func(*Options)) *testSer
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- s.Serve(ctx, ln) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-	})
-	return &testServer{Server: s, url: "http://" + ln.Addr().String()}
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("serve: %v", err)
+			}
+		})
+	}
+	t.Cleanup(stop)
+	return &testServer{Server: s, url: "http://" + ln.Addr().String(), stop: stop}
 }
 
 // gqlResponse is a GraphQL response with errors decoded.

@@ -95,6 +95,7 @@ type Ansible struct {
 	IncludeSecrets    bool             `yaml:"include_secrets"`
 	IncludePoweredOff bool             `yaml:"include_powered_off"`
 	IncludeTemplates  bool             `yaml:"include_templates"`
+	AllowTemplates    bool             `yaml:"allow_templates"` // let Ansible template CMDB values that look like Jinja2 (default: marked unsafe)
 }
 
 // KeyedGroup follows Ansible's constructed plugin: a group per value of key.

@@ -118,6 +118,7 @@ func (c *cli) ansibleOptions(a config.Ansible) ansible.Options {
 		IncludeSecrets:    a.IncludeSecrets,
 		IncludePoweredOff: a.IncludePoweredOff,
 		IncludeTemplates:  a.IncludeTemplates,
+		AllowTemplates:    a.AllowTemplates,
 		Warn:              func(msg string) { c.logger().Warn(msg) },
 	}
 	for _, k := range a.KeyedGroups {

@@ -29,6 +29,9 @@ type Options struct {
 	IncludeSecrets    bool
 	IncludePoweredOff bool
 	IncludeTemplates  bool
+	// AllowTemplates lets Ansible template CMDB values that look like
+	// Jinja2; by default they are marked unsafe.
+	AllowTemplates bool
 
 	// Warn, when set, receives problems that do not stop the inventory
 	// (a host name used by two host types).

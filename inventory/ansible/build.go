@@ -84,7 +84,7 @@ func (ht *hostType) addressOf(e *inventory.Entry, refs refTables) any {
 }
 
 // appendHostvars appends one host's vars as a JSON object, keys sorted.
-func (ht *hostType) appendHostvars(b []byte, e *inventory.Entry, refs refTables) []byte {
+func (ht *hostType) appendHostvars(b []byte, e *inventory.Entry, refs refTables, allowTemplates bool) []byte {
 	b = append(b, '{')
 	n := 0
 	for i := range ht.fields {
@@ -103,7 +103,7 @@ func (ht *hostType) appendHostvars(b []byte, e *inventory.Entry, refs refTables)
 		}
 		n++
 		b = append(b, f.key...)
-		b = appendValue(b, v)
+		b = appendCMDBValue(b, v, allowTemplates)
 	}
 	return append(b, '}')
 }
@@ -156,7 +156,7 @@ func (inv *Inventory) Host(ctx context.Context, w io.Writer, name string) error 
 		if err != nil {
 			return fmt.Errorf("ansible host %s: %w", name, err)
 		}
-		_, err = w.Write(append(ht.appendHostvars(nil, e, refs), '\n'))
+		_, err = w.Write(append(ht.appendHostvars(nil, e, refs, inv.opts.AllowTemplates), '\n'))
 		return err
 	}
 	_, err := io.WriteString(w, "{}\n")

@@ -66,7 +66,7 @@ func fixture() []inventory.Item {
 			"datacenter": "dc1", "tags": []any{"web", "frontend"}, "role": "web", "owner": "alice", "root_password": "hunter2", "cpus": 2,
 			"disk_gb": 40.5, "annotation": "line one\nline \"two\" <b>"}},
 		{Type: "vm", Name: "web02", Attrs: map[string]any{"ip": "10.0.0.2", "power_state": "poweredOn", "host": "esx1", "cluster": "prod01",
-			"tags": []any{"web"}, "role": "web", "template": false}},
+			"tags": []any{"web"}, "role": "web", "template": false, "annotation": "{{ lookup('pipe', 'echo INJECTED') }}"}},
 		{Type: "vm", Name: "db01", Attrs: map[string]any{"power_state": "poweredOn", "host": "esx2", "cluster": "test-01", "tags": []any{"db"}, "role": "db"}},
 		{Type: "vm", Name: "off01", Attrs: map[string]any{"ip": "10.0.0.9", "power_state": "poweredOff", "cluster": "prod01"}},
 		{Type: "vm", Name: "tmpl01", Attrs: map[string]any{"power_state": "poweredOff", "template": true}},

@@ -62,7 +62,7 @@ func (inv *Inventory) List(ctx context.Context, w io.Writer) error {
 		}
 		buf = appendString(buf, e.Name)
 		buf = append(buf, ':')
-		buf = ht.appendHostvars(buf, e, refs)
+		buf = ht.appendHostvars(buf, e, refs, inv.opts.AllowTemplates)
 		_, err := bw.Write(buf)
 		return err
 	})
@@ -127,6 +127,9 @@ func (inv *Inventory) groupVars(ctx context.Context, gs *groupSet) (map[string]a
 			}
 			for k, v := range e.Attrs {
 				if a := t.Attr(k); a != nil && (!a.Secret || inv.opts.IncludeSecrets) {
+					if !inv.opts.AllowTemplates {
+						v = cmdbValue{v}
+					}
 					vars[k] = v
 				}
 			}

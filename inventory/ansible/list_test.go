@@ -137,6 +137,10 @@ func TestList(t *testing.T) {
 			t.Errorf("tag_db vars = %v", v)
 		}
 
+		if a, _ := got.Meta.Hostvars["web02"]["annotation"].(map[string]any); a["__ansible_unsafe"] != "{{ lookup('pipe', 'echo INJECTED') }}" {
+			t.Errorf("web02 annotation = %#v, want it marked unsafe", got.Meta.Hostvars["web02"]["annotation"])
+		}
+
 		raw2, _ := list(t, s, testOptions())
 		if raw2 != raw {
 			t.Error("two builds of the same store differ")
@@ -162,6 +166,11 @@ func TestListIncludes(t *testing.T) {
 		}
 		if c := canonical(t, raw); c != raw {
 			t.Errorf("output is not sorted:\n got %s\nwant %s", raw, c)
+		}
+		opts.AllowTemplates = true
+		_, got = list(t, s, opts)
+		if a := got.Meta.Hostvars["web02"]["tana_annotation"]; a != "{{ lookup('pipe', 'echo INJECTED') }}" {
+			t.Errorf("with templates allowed, web02 annotation = %#v", a)
 		}
 	})
 }

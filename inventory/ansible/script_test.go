@@ -155,6 +155,10 @@ func TestAnsibleInventoryScript(t *testing.T) {
 	if strings.Contains(adhoc, "off01") || strings.Contains(adhoc, "tmpl01") {
 		t.Errorf("ansible ran on excluded hosts:\n%s", adhoc)
 	}
+	ann := e.mustRun(t, nil, "ansible", "-i", e.wrapper, "web02", "-m", "debug", "-a", "var=annotation", "--connection=local")
+	if !strings.Contains(ann, "lookup(") || strings.Contains(ann, `"INJECTED"`) {
+		t.Errorf("Ansible templated a CMDB value (it must be unsafe):\n%s", ann)
+	}
 	port := e.mustRun(t, nil, "ansible", "-i", e.wrapper, "webservers", "-m", "debug", "-a", "var=http_port", "--connection=local")
 	if strings.Count(port, `"http_port": 8080`) != 2 || strings.Contains(port, "db01") {
 		t.Errorf("group vars from the CMDB do not reach the webservers:\n%s", port)

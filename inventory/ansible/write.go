@@ -5,6 +5,7 @@ import (
 	"math"
 	"sort"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -102,12 +103,61 @@ func appendValue(b []byte, v any) []byte {
 		return append(b, ']')
 	case map[string]any:
 		return appendObject(b, x)
+	case cmdbValue:
+		return appendCMDBValue(b, x.v, false)
 	}
 	data, err := json.Marshal(v)
 	if err != nil {
 		return appendString(b, "!unencodable: "+err.Error())
 	}
 	return append(b, data...)
+}
+
+// cmdbValue marks a group var that came from the store (not from
+// tana.yaml), to be written with appendCMDBValue.
+type cmdbValue struct{ v any }
+
+// appendCMDBValue appends a value from the store. Unless templates are
+// allowed, a string that Jinja2 would template ({{ }}, {% %}, {# #}) is
+// wrapped as {"__ansible_unsafe": …}, which Ansible's JSON loader turns
+// into unsafe text: a VM annotation typed in vCenter must not run lookups
+// in a playbook.
+func appendCMDBValue(b []byte, v any, allowTemplates bool) []byte {
+	switch x := v.(type) {
+	case string:
+		if allowTemplates || !templated(x) {
+			return appendString(b, x)
+		}
+		b = append(b, `{"__ansible_unsafe":`...)
+		return append(appendString(b, x), '}')
+	case []any:
+		b = append(b, '[')
+		for i, it := range x {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendCMDBValue(b, it, allowTemplates)
+		}
+		return append(b, ']')
+	}
+	return appendValue(b, v)
+}
+
+// templated reports whether s holds a Jinja2 block, expression or comment
+// opener.
+func templated(s string) bool {
+	for i := strings.IndexByte(s, '{'); i >= 0 && i+1 < len(s); {
+		switch s[i+1] {
+		case '{', '%', '#':
+			return true
+		}
+		j := strings.IndexByte(s[i+1:], '{')
+		if j < 0 {
+			return false
+		}
+		i += 1 + j
+	}
+	return false
 }
 
 // appendObject appends m as a JSON object with sorted keys.

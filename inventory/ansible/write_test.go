@@ -41,3 +41,31 @@ func TestAppendValue(t *testing.T) {
 		}
 	}
 }
+
+func TestAppendCMDBValue(t *testing.T) {
+	cases := []struct {
+		in    any
+		want  string
+		allow string
+	}{
+		{"plain {braces} and }} and { {", `"plain {braces} and }} and { {"`, ""},
+		{"{{ lookup('pipe', 'id') }}", `{"__ansible_unsafe":"{{ lookup('pipe', 'id') }}"}`, `"{{ lookup('pipe', 'id') }}"`},
+		{"x {% if 1 %}", `{"__ansible_unsafe":"x {% if 1 %}"}`, `"x {% if 1 %}"`},
+		{"{# comment #}", `{"__ansible_unsafe":"{# comment #}"}`, `"{# comment #}"`},
+		{"ends with {", `"ends with {"`, ""},
+		{[]any{"a", "{{b}}"}, `["a",{"__ansible_unsafe":"{{b}}"}]`, `["a","{{b}}"]`},
+		{int64(3), `3`, ""},
+	}
+	for _, c := range cases {
+		if got := string(appendCMDBValue(nil, c.in, false)); got != c.want {
+			t.Errorf("appendCMDBValue(%#v) = %s, want %s", c.in, got, c.want)
+		}
+		allow := c.allow
+		if allow == "" {
+			allow = c.want
+		}
+		if got := string(appendCMDBValue(nil, c.in, true)); got != allow {
+			t.Errorf("appendCMDBValue(%#v, allow) = %s, want %s", c.in, got, allow)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	"fmt"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -73,10 +74,11 @@ func (c *countConn) PrepareContext(ctx context.Context, q string) (driver.Stmt, 
 }
 
 func (c *countConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	if bc, ok := c.Conn.(driver.ConnBeginTx); ok {
-		return bc.BeginTx(ctx, opts)
+	bc, ok := c.Conn.(driver.ConnBeginTx)
+	if !ok {
+		return nil, fmt.Errorf("driver %T cannot begin with options", c.Conn)
 	}
-	return c.Conn.Begin() //nolint:staticcheck // fallback for old drivers
+	return bc.BeginTx(ctx, opts)
 }
 
 func (c *countConn) CheckNamedValue(nv *driver.NamedValue) error {

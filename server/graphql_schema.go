@@ -19,7 +19,7 @@ type builder struct {
 	log   *slog.Logger
 	lim   limitsView
 
-	json, attrsScalar *graphql.Scalar
+	json              *graphql.Scalar
 	order             *graphql.Enum
 	pageInfo          *graphql.Object
 	entry, entryConn  *graphql.Object
@@ -190,6 +190,7 @@ func (b *builder) backrefField(br schema.BackRef) *graphql.Field {
 	return &graphql.Field{
 		Type:        graphql.NewNonNull(graphql.NewList(graphql.NewNonNull(b.objects[br.From.Name]))),
 		Description: fmt.Sprintf("Live %s entries whose %s references this one, by name.", br.From.Name, br.Attr.Name),
+		Args:        graphql.FieldConfigArgument{"first": {Type: graphql.Int, Description: "at most this many (all by default)"}},
 		Resolve:     b.backrefResolver(br),
 	}
 }

@@ -104,7 +104,15 @@ func (b *builder) backrefResolver(br schema.BackRef) graphql.FieldResolveFn {
 		if !ok {
 			return nil, nil
 		}
-		return b.thunk(loaderFrom(p.Context, b.store).referrers(key, e.ID)), nil
+		th := loaderFrom(p.Context, b.store).referrers(key, e.ID)
+		first, limited := p.Args["first"].(int)
+		return b.thunk(func() (any, error) {
+			v, err := th()
+			if es, ok := v.([]*inventory.Entry); ok && limited && first >= 0 && len(es) > first {
+				v = es[:first]
+			}
+			return v, err
+		}), nil
 	}
 }
 

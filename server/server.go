@@ -1,6 +1,3 @@
-// Package server is tana's HTTP face: GraphQL generated from the entity
-// types (typed, writable, batched), the Ansible inventory endpoint, metrics,
-// health and token authentication.
 package server
 
 import (

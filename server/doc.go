@@ -1,0 +1,37 @@
+// Package server is tana's HTTP face: GraphQL generated from the entity
+// types (typed, writable, batched), the Ansible inventory endpoint,
+// Prometheus metrics, health and token authentication.
+//
+// Routes: /graphql (POST JSON or application/graphql; GET for queries),
+// /graphiql (a static page that loads GraphiQL from a CDN), /ansible/inventory
+// (Options.Ansible), /metrics, /healthz (process up), /readyz (store
+// reachable and migrated).
+//
+// The schema: per entity type an object (vm → Vm, dns_record → DnsRecord)
+// with the entry fields (id, name, type, version, status, timestamps, attrs
+// as JSON) and one typed field per attribute (memory_mb → memoryMb; an
+// attribute named like an entry field gets an attr prefix: host.version →
+// attrVersion). References return the referenced object; back-references
+// are lists named after the referring type (host { vms }), with the
+// attribute added where one type refers through several (hostLinksByA).
+// Per type: vm(id:|name:), vms(filter:, first:, after:, orderBy:) as a
+// Relay connection, createVm, updateVm, deleteVm; generic entries, entry,
+// entryHistory, types, createEntry, updateEntry, deleteEntry, restoreEntry
+// and upsertEntries. Errors carry extensions.code (CONFLICT, INVALID,
+// NOT_FOUND, FORBIDDEN, …) and extensions.field.
+//
+// Loading is batched per request (see loader): the number of SQL
+// statements depends on the shape of a query, not on the number of results.
+//
+// Authentication: while no API token exists, the server is open — but only
+// on a loopback address (Serve refuses any other address unless
+// config.Server.AllowOpenNonLoop). Once a token exists (tana token create),
+// /graphql, /metrics and /ansible/inventory need Authorization: Bearer
+// <token>: readers read, writers also write, admins also see secret
+// attributes (null for everyone else, and masked in history). The GraphiQL
+// page sends the token kept in the browser's localStorage under "tanaToken".
+//
+// Limits (config.Server): depth and complexity are computed on the parsed
+// query before it runs (introspection is free); first is capped by
+// MaxPageSize; bodies by MaxBodyBytes; each request by RequestTimeout.
+package server

@@ -40,6 +40,21 @@ func TestMutations(t *testing.T) {
 			t.Fatalf("stale update: %+v", r.Errors)
 		}
 
+		// Variables arrive as JSON: numbers are float64 until the store
+		// normalises them.
+		var viaVars struct {
+			CreateEntry struct{ Attrs map[string]any }
+			CreateVm    struct {
+				Cpus   int
+				DiskGb float64
+			}
+		}
+		ts.query(t, `mutation($a: JSON, $t: VmInput) { createEntry(type: "vm", name: "v1", attrs: $a) { attrs } createVm(name: "v2", attrs: $t) { cpus diskGb } }`,
+			map[string]any{"a": map[string]any{"cpus": 2, "host": "h1"}, "t": map[string]any{"cpus": 6, "diskGb": 40.5}}, &viaVars)
+		if viaVars.CreateEntry.Attrs["cpus"] != float64(2) || viaVars.CreateVm.Cpus != 6 || viaVars.CreateVm.DiskGb != 40.5 {
+			t.Fatalf("via variables: %+v", viaVars)
+		}
+
 		// Validation errors name the field.
 		r = ts.do(t, "", `mutation { createEntry(type: "vm", name: "bad", attrs: {cpus: "many"}) { id } }`, nil)
 		if r.code() != "INVALID" || r.Errors[0].Extensions["field"] == nil {

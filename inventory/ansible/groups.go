@@ -255,6 +255,15 @@ type group struct {
 	vars  map[string]any
 }
 
+// add puts host idx into g (nil: a reserved name) once, though a list
+// value may repeat or two kinds of group may share a name. Hosts come in
+// increasing idx, so a repeat can only be the last one.
+func (g *group) add(idx int32) {
+	if g != nil && (len(g.hosts) == 0 || g.hosts[len(g.hosts)-1] != idx) {
+		g.hosts = append(g.hosts, idx)
+	}
+}
+
 // groupSet holds the groups of one inventory build.
 type groupSet struct {
 	index map[string]*group

@@ -21,8 +21,7 @@ type listState struct {
 
 // List writes the whole inventory, the --list JSON, to w. Hostvars are
 // streamed from the store as they are read (Store.Each per host type,
-// merged by name);
-// only names and group memberships stay in memory.
+// merged by name); only names and group memberships stay in memory.
 func (inv *Inventory) List(ctx context.Context, w io.Writer) error {
 	refs, err := inv.loadRefs(ctx)
 	if err != nil {
@@ -47,13 +46,11 @@ func (inv *Inventory) List(ctx context.Context, w io.Writer) error {
 	err = inv.eachHost(ctx, func(ht *hostType, e *inventory.Entry) error {
 		idx := int32(len(st.names))
 		st.names = append(st.names, e.Name)
-		if g := typeGroups[ht]; g != nil {
-			g.hosts = append(g.hosts, idx)
-		}
+		typeGroups[ht].add(idx)
 		st.addKeyed(ht, e, refs, idx)
 		for i, g := range user {
 			if matchAll(ht.filters[i], e, refs) {
-				g.hosts = append(g.hosts, idx)
+				g.add(idx)
 			}
 		}
 		buf = buf[:0]
@@ -93,10 +90,7 @@ func (st *listState) addKeyed(ht *hostType, e *inventory.Entry, refs refTables, 
 				g = st.groups.get(k.name(bare))
 				st.kcache[i][bare] = g
 			}
-			// A list with a repeated value must not list the host twice.
-			if g != nil && (len(g.hosts) == 0 || g.hosts[len(g.hosts)-1] != idx) {
-				g.hosts = append(g.hosts, idx)
-			}
+			g.add(idx)
 		}
 	}
 }

@@ -299,3 +299,22 @@ func TestListSeveralTypes(t *testing.T) {
 		}
 	})
 }
+
+// TestListSharedGroupNames lists a host once in a group that several
+// sources name: its type, a user group and a repeated list value.
+func TestListSharedGroupNames(t *testing.T) {
+	forEach(t, func(t *testing.T, s *inventory.Store) {
+		seed(t, s)
+		if _, err := s.Upsert(ctx, inventorytest.Meta("t"), []inventory.Item{{Type: "vm", Name: "web02", Attrs: map[string]any{"tags": []any{"web", "web"}}}}, inventory.UpsertOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		opts := Options{Groups: map[string]Group{"vm": {Filters: map[string]any{"role": "web"}}}, KeyedGroups: []KeyedGroup{{Key: "tags", Prefix: "tag"}}}
+		_, got := list(t, s, opts)
+		if h := got.Groups["vm"].Hosts; !slices.Equal(h, []string{"db01", "web01", "web02"}) {
+			t.Errorf("group vm = %v", h)
+		}
+		if h := got.Groups["tag_web"].Hosts; !slices.Equal(h, []string{"web01", "web02"}) {
+			t.Errorf("group tag_web = %v", h)
+		}
+	})
+}

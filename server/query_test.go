@@ -158,7 +158,9 @@ func TestTypedQueries(t *testing.T) {
 				}
 			}
 			ts.query(t, `{ cluster(name: "c1") { name hosts { name vms { name host { name } } } vms { name } datacenter { clusters { name } } } }`, nil, &out)
-			var few struct{ Cluster struct{ Vms []struct{ Name string } } }
+			var few struct {
+				Cluster struct{ Vms []struct{ Name string } }
+			}
 			ts.query(t, `{ cluster(name: "c1") { vms(first: 3) { name } } }`, nil, &few)
 			if len(few.Cluster.Vms) != 3 || few.Cluster.Vms[0].Name != "vm001" {
 				t.Fatalf("vms(first: 3): %+v", few)

@@ -66,7 +66,7 @@ func (s *Server) principal(r *http.Request) (principal, error) {
 		if err != nil {
 			return principal{}, err
 		}
-		if has {
+		if has || s.exposed.Load() {
 			return principal{}, schema.Errorf(schema.EUNAUTHORIZED, "this server needs an API token: Authorization: Bearer <token>")
 		}
 		return principal{Name: "anonymous", Role: openRole}, nil

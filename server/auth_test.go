@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -108,5 +109,15 @@ func TestRefusesOpenNonLoopback(t *testing.T) {
 	}
 	if err := srv.checkOpen(context.Background(), &net.TCPAddr{IP: net.IPv6loopback}); err != nil {
 		t.Fatalf("loopback: %v", err)
+	}
+	// Exposed, with the last token revoked: closed, not open.
+	if err := s.RevokeToken(context.Background(), "a"); err != nil {
+		t.Fatal(err)
+	}
+	req := httptest.NewRequest(http.MethodPost, "/graphql", strings.NewReader(`{"query":"{ types { name } }"}`))
+	rec := httptest.NewRecorder()
+	srv.Handler().ServeHTTP(rec, req)
+	if rec.Code != http.StatusUnauthorized {
+		t.Fatalf("exposed server without tokens answered %d", rec.Code)
 	}
 }

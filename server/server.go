@@ -55,6 +55,9 @@ type Server struct {
 	gather  prometheus.Gatherer
 	schema  atomic.Pointer[graphql.Schema]
 	handler http.Handler
+	// exposed is set when serving a non-loopback address: then a server
+	// whose last token was revoked locks up instead of falling open.
+	exposed atomic.Bool
 }
 
 // New builds the server and its GraphQL schema from the store's entity
@@ -129,7 +132,9 @@ func (s *Server) Schema() *graphql.Schema { return s.schema.Load() }
 // Metrics returns the collectors others (reconcile) update.
 func (s *Server) Metrics() *Metrics { return s.metrics }
 
-// Handler returns the HTTP handler with every route and middleware.
+// Handler returns the HTTP handler with every route and middleware. Serve
+// checks the listener's address; callers serving Handler themselves must
+// not expose a tokenless store beyond loopback.
 func (s *Server) Handler() http.Handler { return s.handler }
 
 func (s *Server) routes() http.Handler {
@@ -195,6 +200,7 @@ func (s *Server) checkOpen(ctx context.Context, addr net.Addr) error {
 	if isLoopback(addr) || s.opts.Limits.AllowOpenNonLoop {
 		return nil
 	}
+	s.exposed.Store(true)
 	has, err := s.store.HasTokens(ctx)
 	if err != nil {
 		return err

@@ -198,11 +198,12 @@ func (w *watchState) apply(set *types.UpdateSet) (delta, error) {
 				continue
 			}
 			r := w.inv[ref]
+			unknown := r == nil && ou.Kind != types.ObjectUpdateKindEnter // only part of it is in the update
 			if r == nil || ou.Kind == types.ObjectUpdateKindEnter {
 				r = &raw{Ref: ref, Props: map[string]any{}}
 				w.inv[ref] = r
 			}
-			if applyChanges(r, ou.ChangeSet, paths) {
+			if applyChanges(r, ou.ChangeSet, paths) || unknown {
 				d.refetch = append(d.refetch, ref)
 			}
 		}

@@ -101,12 +101,12 @@ func (e *Engine) fixFor(it *Item) Fix {
 		f.Direction, f.Action, f.Name, f.Policy = ToStore, ActRename, fmt.Sprint(it.Actual), p.Observed
 	case it.Kind == Changed && it.Authority == schema.Observed:
 		f.Direction, f.Action, f.Attrs, f.Policy = ToStore, ActUpdate, map[string]any{it.Attr: it.Actual}, p.Observed
-	case it.Kind == MissingInReality:
+	case it.Fix != nil && p.Declared != "ignore":
+		f.Direction, f.Action, f.Reality, f.Policy = ToReality, ActFix, it.Fix, p.Declared
+	case it.Kind == MissingInReality && it.Scope != CrossScope && it.ObjectID != "":
 		// Deletion normally follows the stale window; a plan proposes it
 		// for review and counts it against max_deletes.
 		f.Direction, f.Action = ToStore, ActDelete
-	case it.Fix != nil && p.Declared != "ignore":
-		f.Direction, f.Action, f.Reality, f.Policy = ToReality, ActFix, it.Fix, p.Declared
 	default:
 		f.Direction, f.Action = NoFix, ActReview
 	}

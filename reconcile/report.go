@@ -1,0 +1,179 @@
+package reconcile
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/tana-cmdb/tana/inventory"
+	"github.com/tana-cmdb/tana/schema"
+)
+
+// Report is a drift report: counts first, then the items. New items were
+// first seen since Since; Resolved ones were fixed since then.
+type Report struct {
+	ID        string                `json:"id,omitempty"`
+	Schedule  string                `json:"schedule,omitempty"`
+	CreatedAt time.Time             `json:"created_at"`
+	Since     time.Time             `json:"since"`
+	Summary   Summary               `json:"summary"`
+	Open      []Item                `json:"open"`
+	Resolved  []Item                `json:"resolved"`
+	Runs      []inventory.RunRecord `json:"runs"`
+}
+
+// Summary counts open drift by kind, type and source.
+type Summary struct {
+	Open     int            `json:"open"`
+	New      int            `json:"new"`
+	Resolved int            `json:"resolved"`
+	ByKind   map[string]int `json:"by_kind"`
+	ByType   map[string]int `json:"by_type"`
+	BySource map[string]int `json:"by_source"`
+}
+
+func (s Summary) String() string {
+	return fmt.Sprintf("%d open drift items (%d new), %d resolved", s.Open, s.New, s.Resolved)
+}
+
+// Formats are the report formats Render writes.
+var Formats = []string{"md", "json", "html"}
+
+// Report builds a report of the open drift and what changed since since.
+func (e *Engine) Report(ctx context.Context, since time.Time) (*Report, error) {
+	open, err := e.Drift(ctx, Filter{})
+	if err != nil {
+		return nil, err
+	}
+	resolved, err := e.Drift(ctx, Filter{Resolved: true, Since: since})
+	if err != nil {
+		return nil, err
+	}
+	runs, err := e.store.Runs(ctx, inventory.RunFilter{Since: since, Limit: 200})
+	if err != nil {
+		return nil, err
+	}
+	sortItems(open)
+	sortItems(resolved)
+	r := &Report{CreatedAt: e.now().UTC(), Since: since.UTC(), Open: open, Resolved: resolved, Runs: runs,
+		Summary: Summary{Open: len(open), Resolved: len(resolved), ByKind: map[string]int{}, ByType: map[string]int{}, BySource: map[string]int{}}}
+	for _, it := range open {
+		if !it.FirstSeen.Before(since) {
+			r.Summary.New++
+		}
+		r.Summary.ByKind[string(it.Kind)]++
+		r.Summary.ByType[it.Type]++
+		r.Summary.BySource[it.Scope]++
+	}
+	return r, nil
+}
+
+// SaveReport stores a report (as JSON, the other formats render from it).
+func (e *Engine) SaveReport(ctx context.Context, r *Report) error {
+	b, err := json.Marshal(r)
+	if err != nil {
+		return fmt.Errorf("encode report: %w", err)
+	}
+	rec := &inventory.ReportRecord{ID: r.ID, Schedule: r.Schedule, Summary: r.Summary.String(), Data: string(b), CreatedAt: r.CreatedAt}
+	if err := e.store.SaveReport(ctx, rec); err != nil {
+		return err
+	}
+	r.ID = rec.ID
+	return nil
+}
+
+// Reports lists stored reports, newest first.
+func (e *Engine) Reports(ctx context.Context, limit int) ([]inventory.ReportRecord, error) {
+	return e.store.Reports(ctx, limit)
+}
+
+// StoredReport returns a stored report.
+func (e *Engine) StoredReport(ctx context.Context, id string) (*Report, error) {
+	rec, err := e.store.Report(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	var r Report
+	if err := json.Unmarshal([]byte(rec.Data), &r); err != nil {
+		return nil, fmt.Errorf("decode report %s: %w", id, err)
+	}
+	r.ID = rec.ID
+	return &r, nil
+}
+
+// Render writes the report as md, json or html.
+func Render(w io.Writer, r *Report, format string) error {
+	switch format {
+	case "json":
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(r)
+	case "md", "markdown", "":
+		return renderMarkdown(w, r)
+	case "html":
+		return htmlReport.Execute(w, r)
+	}
+	return schema.FieldErrorf(schema.EINVALID, "format", "unknown report format %q (want md, json or html)", format)
+}
+
+func renderMarkdown(w io.Writer, r *Report) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# tana drift report\n\n%s — %s since %s\n\n", r.CreatedAt.Format(time.RFC3339), r.Summary, r.Since.Format(time.RFC3339))
+	for _, c := range []struct {
+		title  string
+		counts map[string]int
+	}{{"kind", r.Summary.ByKind}, {"type", r.Summary.ByType}, {"source", r.Summary.BySource}} {
+		if len(c.counts) == 0 {
+			continue
+		}
+		fmt.Fprintf(&b, "| %s | open |\n|---|---:|\n", c.title)
+		for _, k := range sortedKeys(c.counts) {
+			fmt.Fprintf(&b, "| %s | %d |\n", k, c.counts[k])
+		}
+		b.WriteString("\n")
+	}
+	b.WriteString("## Open\n\n")
+	if len(r.Open) == 0 {
+		b.WriteString("No drift.\n")
+	}
+	for i := range r.Open {
+		it := &r.Open[i]
+		fmt.Fprintf(&b, "- %s — since %s\n", mdEscape(it.String()), it.FirstSeen.Format(time.RFC3339))
+	}
+	if len(r.Resolved) > 0 {
+		b.WriteString("\n## Resolved\n\n")
+		for i := range r.Resolved {
+			it := &r.Resolved[i]
+			fmt.Fprintf(&b, "- %s — resolved %s\n", mdEscape(it.String()), it.ResolvedAt.Format(time.RFC3339))
+		}
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func mdEscape(s string) string {
+	return strings.NewReplacer("|", `\|`, "*", `\*`, "_", `\_`, "<", "&lt;").Replace(s)
+}
+
+var htmlReport = template.Must(template.New("report").Funcs(template.FuncMap{
+	"keys": func(m map[string]int) []string { return sortedKeys(m) },
+	"time": func(t time.Time) string { return t.Format(time.RFC3339) },
+	"item": func(it Item) string { return it.String() },
+}).Parse(`<!doctype html>
+<html><head><meta charset="utf-8"><title>tana drift report</title>
+<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.2em .6em}</style>
+</head><body>
+<h1>tana drift report</h1>
+<p>{{time .CreatedAt}} — {{.Summary}} since {{time .Since}}</p>
+<table><tr><th>kind</th><th>open</th></tr>{{range $k := keys .Summary.ByKind}}<tr><td>{{$k}}</td><td>{{index $.Summary.ByKind $k}}</td></tr>{{end}}</table>
+<table><tr><th>type</th><th>open</th></tr>{{range $k := keys .Summary.ByType}}<tr><td>{{$k}}</td><td>{{index $.Summary.ByType $k}}</td></tr>{{end}}</table>
+<table><tr><th>source</th><th>open</th></tr>{{range $k := keys .Summary.BySource}}<tr><td>{{$k}}</td><td>{{index $.Summary.BySource $k}}</td></tr>{{end}}</table>
+<h2>Open</h2>
+<ul>{{range .Open}}<li>{{item .}} — since {{time .FirstSeen}}</li>{{else}}<li>No drift.</li>{{end}}</ul>
+{{if .Resolved}}<h2>Resolved</h2><ul>{{range .Resolved}}<li>{{item .}}</li>{{end}}</ul>{{end}}
+</body></html>
+`))

@@ -1,16 +1,431 @@
 package main
 
-import "github.com/spf13/cobra"
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tana-cmdb/tana/collectors"
+	"github.com/tana-cmdb/tana/config"
+	"github.com/tana-cmdb/tana/inventory"
+	"github.com/tana-cmdb/tana/reconcile"
+	"github.com/tana-cmdb/tana/schema"
+)
 
 // Owned by the reconcile work (issue 6).
 
 func reconcileCommands(c *cli) []*cobra.Command {
-	return []*cobra.Command{
-		notYet("collect", "Collect sources and reconcile"),
-		notYet("plan", "Show the fixes for current drift"),
-		notYet("apply", "Apply a plan"),
-		notYet("drift", "List open drift"),
-		notYet("runs", "List collection and reconcile runs"),
-		notYet("report", "Write a drift report"),
+	return []*cobra.Command{newCollectCmd(c), newPlanCmd(c), newApplyCmd(c), newDriftCmd(c), newRunsCmd(c), newReportCmd(c)}
+}
+
+// policies maps tana.yaml's policies onto the engine's.
+func policies(cfg *config.Config) map[string]reconcile.Policy {
+	out := map[string]reconcile.Policy{}
+	for t, p := range cfg.Policies {
+		out[t] = reconcile.Policy{Observed: p.Observed, Declared: p.Declared, MaxDeletes: p.MaxDeletes,
+			MaxChangePercent: p.MaxChangePercent, StaleAfter: p.StaleAfter.D(), DeleteAfter: p.DeleteAfter.D()}
 	}
+	return out
+}
+
+// engine opens the store and returns an engine over it, with fixers when
+// withFixers is set and sources are configured. Call the close func.
+func (c *cli) engine(ctx context.Context, withFixers bool) (*reconcile.Engine, *config.Config, func(), error) {
+	s, cfg, err := c.openStore(ctx)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	var fixers []collectors.Fixer
+	if withFixers && len(cfg.Sources) > 0 {
+		_, fixers, err = c.sources(ctx, cfg, nil)
+		if err != nil {
+			s.Close()
+			return nil, nil, nil, err
+		}
+	}
+	e := reconcile.New(s, reconcile.Options{Logger: c.logger(), Policies: policies(cfg), Fixers: fixers, Actor: c.actor()})
+	return e, cfg, func() { s.Close() }, nil
+}
+
+func newCollectCmd(c *cli) *cobra.Command {
+	var watch bool
+	cmd := &cobra.Command{
+		Use:   "collect [SOURCE…]",
+		Short: "Collect sources and reconcile: apply observed drift by policy, keep the rest as open drift",
+		Long: `Take a snapshot of every scope of the named sources (all configured sources by
+default), store it, and reconcile it: drift whose policy is apply (by default the observed
+attributes) is written at once in one change set; the rest stays open for tana plan / apply.
+Entries a complete snapshot no longer reports turn stale and, after delete_after, are
+soft-deleted. With --watch, keep following the sources' changes until interrupted.`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			e, cfg, closeFn, err := c.engine(ctx, true)
+			if err != nil {
+				return err
+			}
+			defer closeFn()
+			if watch {
+				return c.watch(ctx, e, cfg, args)
+			}
+			cs, _, err := c.sources(ctx, cfg, args)
+			if err != nil {
+				return err
+			}
+			var errs []error
+			for _, col := range cs {
+				sums, err := e.Collect(ctx, col)
+				for _, s := range sums {
+					c.printSummary(s)
+				}
+				if err != nil {
+					errs = append(errs, err)
+				}
+			}
+			return errors.Join(errs...)
+		},
+	}
+	cmd.Flags().BoolVar(&watch, "watch", false, "keep collecting changes as the sources report them")
+	return cmd
+}
+
+func (c *cli) printSummary(s reconcile.RunSummary) {
+	complete := "complete"
+	if !s.Complete {
+		complete = "incomplete"
+	}
+	fmt.Fprintf(c.stdout, "%s: %d objects (%s), %d applied, %d stale, %d deleted, %d open\n",
+		s.Scope, s.Objects, complete, s.Applied, s.Stale, s.Deleted, s.Open)
+	if s.Limited != "" {
+		fmt.Fprintf(c.stdout, "  %s\n", s.Limited)
+	}
+}
+
+// watch reconciles full snapshots as they come and each change as an
+// incomplete snapshot of what changed (so a change never deletes; the next
+// full snapshot notices what is gone).
+func (c *cli) watch(ctx context.Context, e *reconcile.Engine, cfg *config.Config, names []string) error {
+	built, err := c.buildSources(cfg, names)
+	if err != nil {
+		return err
+	}
+	errc := make(chan error, len(built))
+	for _, src := range built {
+		go func(src source) {
+			name := src.collector.Name()
+			full := func(s *collectors.Snapshot) error {
+				sum, err := e.Reconcile(ctx, s)
+				if err == nil {
+					c.printSummary(*sum)
+				}
+				return err
+			}
+			change := func(ch collectors.Change) error {
+				snap := &collectors.Snapshot{Source: name, Scope: ch.Scope, Types: ch.Types, Objects: ch.Upserts,
+					StartedAt: time.Now(), FinishedAt: time.Now()}
+				snap.Kind, _, _ = strings.Cut(ch.Scope, ":")
+				sum, err := e.Reconcile(ctx, snap)
+				if err == nil {
+					c.printSummary(*sum)
+				}
+				return err
+			}
+			if src.watcher == nil {
+				errc <- fmt.Errorf("source %s cannot be watched", name)
+				return
+			}
+			errc <- src.watcher.Watch(ctx, full, change)
+		}(src)
+	}
+	var errs []error
+	for range built {
+		if err := <-errc; err != nil && !errors.Is(err, context.Canceled) {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func filterFlags(cmd *cobra.Command, f *reconcile.Filter) {
+	cmd.Flags().StringVar(&f.Source, "source", "", "only this scope (vsphere:vc1, dns:example.com.) or source kind (vsphere, dns, cross)")
+	cmd.Flags().StringVar(&f.Type, "type", "", "only this entity type")
+	cmd.Flags().StringVar(&f.Entry, "entry", "", "only this entry name")
+}
+
+func newPlanCmd(c *cli) *cobra.Command {
+	var f reconcile.Filter
+	var asJSON, detailed bool
+	cmd := &cobra.Command{
+		Use:   "plan",
+		Short: "Show and store the fixes for current drift",
+		Long: `Compute the fixes for the open drift (optionally scoped), store them as a plan with
+an id and the entry versions they were computed against, and print them. Apply it with
+tana apply PLAN_ID. With --detailed-exitcode the exit code is 0 for no drift, 2 for drift
+and 1 for an error, as terraform's.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			e, _, closeFn, err := c.engine(cmd.Context(), false)
+			if err != nil {
+				return err
+			}
+			defer closeFn()
+			p, err := e.MakePlan(cmd.Context(), f)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				err = writeJSON(c.stdout, p)
+			} else {
+				printPlan(c.stdout, p)
+			}
+			if err == nil && detailed && len(p.Fixes) > 0 {
+				return exitError{2}
+			}
+			return err
+		},
+	}
+	filterFlags(cmd, &f)
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the plan as JSON")
+	cmd.Flags().BoolVar(&detailed, "detailed-exitcode", false, "exit 2 when there is drift, 0 when there is none")
+	return cmd
+}
+
+func printPlan(w io.Writer, p *reconcile.Plan) {
+	if len(p.Fixes) == 0 {
+		fmt.Fprintf(w, "No drift. Plan %s is empty.\n", p.ID)
+		return
+	}
+	fmt.Fprintf(w, "Plan %s: %d fixes (%d actionable)\n", p.ID, len(p.Fixes), p.Actionable())
+	for i := range p.Fixes {
+		f := &p.Fixes[i]
+		fmt.Fprintf(w, "  %s  [%s, %s]\n", f.String(), f.Direction, f.Policy)
+	}
+	fmt.Fprintf(w, "\nApply with: tana apply %s\n", p.ID)
+}
+
+func newApplyCmd(c *cli) *cobra.Command {
+	var f reconcile.Filter
+	var auto, override bool
+	cmd := &cobra.Command{
+		Use:   "apply [PLAN_ID]",
+		Short: "Apply a plan (a fresh one when no id is given)",
+		Long: `Apply a stored plan: reality fixes through the sources' fixers (DNS updates, vSphere
+attributes), then every store fix in one transaction, each a version with source plan:<id>.
+Without PLAN_ID a fresh plan is computed and applied. A plan whose entries changed since it
+was made is refused as stale; a scope another apply holds is refused as locked; safety
+limits (max_deletes, max_change_percent) stop the apply unless --override-limits. Without
+--auto-approve tana asks for "yes" on the terminal, and refuses when stdin is not one.`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			e, _, closeFn, err := c.engine(ctx, true)
+			if err != nil {
+				return err
+			}
+			defer closeFn()
+			var p *reconcile.Plan
+			if len(args) == 1 {
+				p, err = e.Plan(ctx, args[0])
+			} else {
+				p, err = e.MakePlan(ctx, f)
+			}
+			if err != nil {
+				return err
+			}
+			printPlan(c.stdout, p)
+			if p.Actionable() == 0 {
+				return nil
+			}
+			if !auto {
+				if err := confirm(c.stdout, os.Stdin, p.Actionable()); err != nil {
+					return err
+				}
+			}
+			res, err := e.Apply(ctx, p.ID, reconcile.ApplyOptions{OverrideLimits: override})
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(c.stdout, "Applied plan %s: %d store fixes, %d reality fixes, status %s\n", res.Plan, res.Store, res.Reality, res.Status)
+			for _, m := range res.Failed {
+				fmt.Fprintf(c.stdout, "  failed: %s\n", m)
+			}
+			if len(res.Failed) > 0 {
+				return schema.Errorf(schema.ECONFLICT, "%d fixes failed; the plan is marked %s", len(res.Failed), res.Status)
+			}
+			return nil
+		},
+	}
+	filterFlags(cmd, &f)
+	cmd.Flags().BoolVar(&auto, "auto-approve", false, "apply without asking")
+	cmd.Flags().BoolVar(&override, "override-limits", false, "apply even past the safety limits")
+	return cmd
+}
+
+// confirm asks for "yes" on a terminal.
+func confirm(w io.Writer, in *os.File, n int) error {
+	st, err := in.Stat()
+	if err != nil || st.Mode()&os.ModeCharDevice == 0 {
+		return schema.Errorf(schema.EINVALID, "stdin is not a terminal: re-run with --auto-approve to apply without asking")
+	}
+	fmt.Fprintf(w, "Apply these %d fixes? Only 'yes' will be accepted: ", n)
+	line, _ := bufio.NewReader(in).ReadString('\n')
+	if strings.TrimSpace(line) != "yes" {
+		return schema.Errorf(schema.EINVALID, "apply cancelled")
+	}
+	return nil
+}
+
+func newDriftCmd(c *cli) *cobra.Command {
+	var f reconcile.Filter
+	var asJSON bool
+	var kind string
+	cmd := &cobra.Command{
+		Use:   "drift",
+		Short: "List open drift (or resolved drift with --resolved)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			e, _, closeFn, err := c.engine(cmd.Context(), false)
+			if err != nil {
+				return err
+			}
+			defer closeFn()
+			f.Kind = reconcile.Kind(kind)
+			items, err := e.Drift(cmd.Context(), f)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				if items == nil {
+					items = []reconcile.Item{}
+				}
+				return writeJSON(c.stdout, items)
+			}
+			w := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(w, "FIRST SEEN\tSCOPE\tDRIFT")
+			for i := range items {
+				fmt.Fprintf(w, "%s\t%s\t%s\n", items[i].FirstSeen.Format("2006-01-02 15:04:05Z"), items[i].Scope, items[i].String())
+			}
+			return w.Flush()
+		},
+	}
+	filterFlags(cmd, &f)
+	cmd.Flags().StringVar(&kind, "kind", "", "only this kind: missing_in_store, missing_in_reality, changed, conflict")
+	cmd.Flags().BoolVar(&f.Resolved, "resolved", false, "list resolved drift instead of open drift")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}
+
+func newRunsCmd(c *cli) *cobra.Command {
+	var rf inventory.RunFilter
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "runs",
+		Short: "List collection, reconcile, apply and schedule runs, newest first",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			e, _, closeFn, err := c.engine(cmd.Context(), false)
+			if err != nil {
+				return err
+			}
+			defer closeFn()
+			runs, err := e.Runs(cmd.Context(), rf)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				if runs == nil {
+					runs = []inventory.RunRecord{}
+				}
+				return writeJSON(c.stdout, runs)
+			}
+			w := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(w, "STARTED\tKIND\tSOURCE\tSTATUS\tDURATION\tOBJECTS\tCHANGES\tERRORS")
+			for _, r := range runs {
+				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s\n", r.StartedAt.Format("2006-01-02 15:04:05Z"), r.Kind, r.Source,
+					r.Status, r.Duration, r.Objects, r.Changes, strings.Join(r.Errors, "; "))
+			}
+			return w.Flush()
+		},
+	}
+	cmd.Flags().StringVar(&rf.Kind, "kind", "", "only runs of this kind: collect, reconcile, apply, schedule")
+	cmd.Flags().StringVar(&rf.Source, "source", "", "only runs of this source")
+	cmd.Flags().IntVar(&rf.Limit, "limit", 50, "at most this many runs")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}
+
+func newReportCmd(c *cli) *cobra.Command {
+	var format, id string
+	var since time.Duration
+	var save bool
+	cmd := &cobra.Command{
+		Use:   "report",
+		Short: "Write a drift report: counts by kind, type and source, then the items",
+		Long: `Write a drift report of the open drift and of what was resolved in the last --since,
+as Markdown, JSON or HTML. --save stores it with the report history; --id prints a stored one.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			e, _, closeFn, err := c.engine(ctx, false)
+			if err != nil {
+				return err
+			}
+			defer closeFn()
+			var r *reconcile.Report
+			if id != "" {
+				r, err = e.StoredReport(ctx, id)
+			} else {
+				r, err = e.Report(ctx, time.Now().Add(-since))
+			}
+			if err != nil {
+				return err
+			}
+			if save && id == "" {
+				if err := e.SaveReport(ctx, r); err != nil {
+					return err
+				}
+				c.logger().Info("report stored", "id", r.ID)
+			}
+			return reconcile.Render(c.stdout, r, format)
+		},
+	}
+	cmd.Flags().StringVar(&format, "format", "md", "md, json or html")
+	cmd.Flags().DurationVar(&since, "since", 24*time.Hour, "report what was resolved or newly seen in this window")
+	cmd.Flags().BoolVar(&save, "save", false, "store the report with the report history")
+	cmd.Flags().StringVar(&id, "id", "", "print the stored report with this id")
+	return cmd
+}
+
+// schedules builds the configured schedules for a scheduler (tana serve).
+func (c *cli) schedules(ctx context.Context, cfg *config.Config) ([]reconcile.Schedule, error) {
+	var out []reconcile.Schedule
+	for _, sc := range cfg.Schedules {
+		s := reconcile.Schedule{Name: sc.Name, Cron: sc.Cron}
+		if len(sc.Collect) > 0 {
+			cs, _, err := c.sources(ctx, cfg, sc.Collect)
+			if err != nil {
+				return nil, fmt.Errorf("schedule %s: %w", sc.Name, err)
+			}
+			s.Collect = cs
+		}
+		if r := sc.Report; r != nil {
+			s.Report = true
+			if r.Webhook != "" {
+				secret, err := config.Secret("schedules."+sc.Name+".report.secret_env", r.SecretEnv)
+				if err != nil {
+					return nil, err
+				}
+				s.Webhook = &reconcile.Webhook{URL: r.Webhook, Secret: []byte(secret)}
+			}
+		}
+		out = append(out, s)
+	}
+	return out, nil
 }

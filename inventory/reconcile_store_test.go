@@ -2,6 +2,8 @@ package inventory_test
 
 import (
 	"context"
+	"fmt"
+	"reflect"
 	"testing"
 	"time"
 
@@ -120,4 +122,37 @@ func contains(s, sub string) bool {
 		}
 	}
 	return false
+}
+
+func TestEachUnorderedMatchesEach(t *testing.T) {
+	inventorytest.ForEach(t, func(t *testing.T, s *inventory.Store) {
+		ctx := context.Background()
+		m := inventorytest.Meta("t")
+		_, err := s.Upsert(ctx, m, []inventory.Item{
+			{Type: "host", Name: "esx1", Attrs: map[string]any{"cpu_cores": 32}},
+			{Type: "datastore", Name: "ds1", Attrs: map[string]any{"capacity_gb": 1.5}},
+			{Type: "vm", Name: "a", Attrs: map[string]any{"cpus": 2, "disk_gb": 40.5, "template": false, "macs": []any{"00:50:56:00:00:01"},
+				"annotation": "say \"hi\" <b> & é", "host": "esx1", "datastores": []any{"ds1"}, "tags": []any{}}},
+			{Type: "vm", Name: "b", Attrs: map[string]any{"memory_mb": -1, "ips": []any{"10.0.0.1", "10.0.0.2"}}},
+		}, inventory.UpsertOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := map[string]*inventory.Entry{}
+		if err := s.Each(ctx, "vm", func(e *inventory.Entry) error { want[e.Name] = e; return nil }); err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		err = s.EachUnordered(ctx, "vm", func(e *inventory.Entry) error {
+			n++
+			w := want[e.Name]
+			if w == nil || !reflect.DeepEqual(w.Attrs, e.Attrs) || fmt.Sprint(w.RefIDs) != fmt.Sprint(e.RefIDs) || w.Version != e.Version || w.Status != e.Status {
+				t.Errorf("%s: got %v %v, want %v %v", e.Name, e.Attrs, e.RefIDs, w.Attrs, w.RefIDs)
+			}
+			return nil
+		})
+		if err != nil || n != 2 {
+			t.Fatalf("EachUnordered: %d entries, %v", n, err)
+		}
+	})
 }

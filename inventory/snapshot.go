@@ -120,3 +120,22 @@ func (tx *Tx) SetStatus(ctx context.Context, status string, ids []int64) error {
 	}
 	return nil
 }
+
+// EachBinding streams a scope's bindings (object id, entry id) to fn with
+// plain scans: reconcile reads every binding of a scope per collection.
+func (s *Store) EachBinding(ctx context.Context, scope string, fn func(objectID string, entryID int64)) error {
+	rows, err := s.db.QueryContext(ctx, s.db.Rebind("SELECT object_id, entry_id FROM entry_sources WHERE scope = ?"), scope)
+	if err != nil {
+		return fmt.Errorf("load bindings of %s: %w", scope, mapError(err))
+	}
+	defer rows.Close()
+	var oid string
+	var eid int64
+	for rows.Next() {
+		if err := rows.Scan(&oid, &eid); err != nil {
+			return fmt.Errorf("load bindings of %s: %w", scope, err)
+		}
+		fn(oid, eid)
+	}
+	return rows.Err()
+}

@@ -133,7 +133,7 @@ func (e *Engine) reconcile(ctx context.Context, snap *collectors.Snapshot) (*Run
 		if err := tx.Bind(ctx, snap.Scope, res.seen); err != nil {
 			return err
 		}
-		if err := tx.SetProvenance(ctx, res.prov); err != nil {
+		if err := tx.SetProvenance(ctx, res.provenance(e.reg)); err != nil {
 			return err
 		}
 		kept, err := e.staleness(ctx, tx, res, rest, sum)

@@ -23,7 +23,6 @@ type Result struct {
 	snap  *collectors.Snapshot
 	view  *view
 	ident *identity
-	prov  []inventory.Provenance
 	seen  map[string]int64 // object id → entry id, matched objects
 }
 
@@ -51,20 +50,16 @@ func (e *Engine) load(ctx context.Context, snap *collectors.Snapshot) (*view, er
 		if _, err := e.reg.Type(t); err != nil {
 			continue // reported as a conflict by identify
 		}
-		if err := e.store.Each(ctx, t, func(en *inventory.Entry) error { v.add(en); return nil }); err != nil {
+		if err := e.store.EachUnordered(ctx, t, func(en *inventory.Entry) error { v.add(en); return nil }); err != nil {
 			return nil, fmt.Errorf("load %s entries: %w", t, err)
 		}
 	}
-	bs, err := e.store.Bindings(ctx, snap.Scope)
-	if err != nil {
-		return nil, err
-	}
-	for _, b := range bs {
-		if v.byID[b.EntryID] != nil {
-			v.bind(b)
+	err := e.store.EachBinding(ctx, snap.Scope, func(oid string, eid int64) {
+		if v.byID[eid] != nil {
+			v.bind(oid, eid)
 		}
-	}
-	return v, nil
+	})
+	return v, err
 }
 
 func (e *Engine) diff(ctx context.Context, snap *collectors.Snapshot, v *view) (*Result, error) {
@@ -117,19 +112,18 @@ func (e *Engine) diffEntry(ctx context.Context, r *Result, t *schema.EntityType,
 		if a == nil || a.Authority == schema.Manual || raw == nil {
 			continue
 		}
+		stored, has := en.Attrs[attr]
+		if has && a.Type.Kind != schema.KindRef && fastEqual(stored, raw) {
+			continue // the common case: identical, nothing to normalise
+		}
 		actual, ok := r.actual(a, raw)
 		if !ok {
 			continue // absence of data is not data
 		}
-		stored, has := en.Attrs[attr]
 		switch a.Authority {
 		case schema.Observed:
 			rank := sourceRank(a, kind)
-			if rank < 0 {
-				continue
-			}
-			r.prov = append(r.prov, inventory.Provenance{EntryID: en.ID, Attr: attr, Source: r.Scope, Value: actual})
-			if has && equal(a, stored, actual) {
+			if rank < 0 || has && equal(a, stored, actual) {
 				continue
 			}
 			if rank > 0 {
@@ -155,6 +149,34 @@ func (e *Engine) diffEntry(ctx context.Context, r *Result, t *schema.EntityType,
 		}
 	}
 	return out, nil
+}
+
+// provenance lists every observed value the snapshot reported for the
+// entries it matched, for the store to record with the time it was seen.
+func (r *Result) provenance(reg *schema.Registry) []inventory.Provenance {
+	var out []inventory.Provenance
+	kind := sourceKind(r.snap)
+	for i := range r.snap.Objects {
+		en := r.ident.entry[i]
+		if en == nil || r.ident.blocked[i] {
+			continue
+		}
+		o := &r.snap.Objects[i]
+		t, err := reg.Type(o.Type)
+		if err != nil {
+			continue
+		}
+		for attr, raw := range o.Attrs {
+			a := t.Attr(attr)
+			if a == nil || a.Authority != schema.Observed || sourceRank(a, kind) < 0 {
+				continue
+			}
+			if v, ok := r.actual(a, raw); ok {
+				out = append(out, inventory.Provenance{EntryID: en.ID, Attr: attr, Source: r.Scope, Value: v})
+			}
+		}
+	}
+	return out
 }
 
 // actual is an object's value in stored form: references resolved to

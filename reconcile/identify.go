@@ -18,13 +18,12 @@ type view struct {
 	byName  map[string]map[string]*inventory.Entry // type → name → entry
 	bound   map[string]int64                       // object id → entry id, this scope
 	boundTo map[int64]string                       // entry id → object id, this scope
-	seen    map[int64]inventory.Binding            // entry id → binding, this scope
 }
 
 func newView() *view {
 	return &view{byID: map[int64]*inventory.Entry{}, byType: map[string][]*inventory.Entry{},
 		byName: map[string]map[string]*inventory.Entry{}, bound: map[string]int64{},
-		boundTo: map[int64]string{}, seen: map[int64]inventory.Binding{}}
+		boundTo: map[int64]string{}}
 }
 
 func (v *view) add(e *inventory.Entry) {
@@ -36,10 +35,9 @@ func (v *view) add(e *inventory.Entry) {
 	v.byName[e.Type][e.Name] = e
 }
 
-func (v *view) bind(b inventory.Binding) {
-	v.bound[b.ObjectID] = b.EntryID
-	v.boundTo[b.EntryID] = b.ObjectID
-	v.seen[b.EntryID] = b
+func (v *view) bind(objectID string, entryID int64) {
+	v.bound[objectID] = entryID
+	v.boundTo[entryID] = objectID
 }
 
 // identity is the outcome of identification: which entry each object is,
@@ -87,27 +85,38 @@ func identify(reg *schema.Registry, snap *collectors.Snapshot, v *view) *identit
 // duplicates blocks objects whose ID appears twice and notes names that do.
 func (id *identity) duplicates(snap *collectors.Snapshot, byType map[string][]int) {
 	for typ, idx := range byType {
-		ids := map[string][]int{}
-		names := map[string][]string{}
+		dupIDs := map[string][]int{}
+		names := make(map[string]int, len(idx))
 		for _, i := range idx {
 			o := &snap.Objects[i]
-			ids[o.ID] = append(ids[o.ID], i)
-			names[o.Name] = append(names[o.Name], o.ID)
-		}
-		for oid, is := range ids {
-			if len(is) == 1 {
-				id.objIndex[collectors.Ref{Type: typ, ID: oid}] = is[0]
+			names[o.Name]++
+			ref := collectors.Ref{Type: typ, ID: o.ID}
+			if first, ok := id.objIndex[ref]; ok {
+				if dupIDs[o.ID] == nil {
+					dupIDs[o.ID] = []int{first}
+				}
+				dupIDs[o.ID] = append(dupIDs[o.ID], i)
 				continue
 			}
+			id.objIndex[ref] = i
+		}
+		for oid, is := range dupIDs {
+			delete(id.objIndex, collectors.Ref{Type: typ, ID: oid})
 			for _, i := range is {
 				id.blocked[i] = true
 			}
 			id.conflicts = append(id.conflicts, Item{Kind: Conflict, Type: typ, Scope: snap.Scope, ObjectID: oid,
 				Message: fmt.Sprintf("object %s is reported %d times", oid, len(is))})
 		}
-		for name, oids := range names {
-			if len(oids) < 2 {
+		for name, n := range names {
+			if n < 2 {
 				continue
+			}
+			var oids []string
+			for _, i := range idx {
+				if snap.Objects[i].Name == name {
+					oids = append(oids, snap.Objects[i].ID)
+				}
 			}
 			sort.Strings(oids)
 			id.dupName[[2]string{typ, name}] = true
@@ -155,25 +164,35 @@ func typeOrder(reg *schema.Registry, byType map[string][]int) []string {
 	return out
 }
 
-// keyIndex maps one identity key's values to the entries holding them.
+// keyIndex maps one identity key's values to the entries holding them,
+// built on first use: when every object has a binding, none is built.
 type keyIndex struct {
-	key   schema.IdentityKey
-	named bool // the key includes the entry name
-	idx   map[string][]*inventory.Entry
+	key     schema.IdentityKey
+	named   bool // the key includes the entry name
+	idx     map[string][]*inventory.Entry
+	t       *schema.EntityType
+	entries []*inventory.Entry
+}
+
+func (ki *keyIndex) lookup(val string) []*inventory.Entry {
+	if ki.idx == nil {
+		ki.idx = make(map[string][]*inventory.Entry, len(ki.entries))
+		for _, e := range ki.entries {
+			for _, v := range entryKeys(ki.t, ki.key, e) {
+				ki.idx[v] = append(ki.idx[v], e)
+			}
+		}
+	}
+	return ki.idx[val]
 }
 
 func (id *identity) matchType(t *schema.EntityType, snap *collectors.Snapshot, v *view, objs []int) {
 	keys := t.IdentityFor(snap.Kind)
 	idxs := make([]*keyIndex, len(keys))
 	for k, key := range keys {
-		ki := &keyIndex{key: key, idx: map[string][]*inventory.Entry{}}
+		ki := &keyIndex{key: key, t: t, entries: v.byType[t.Name]}
 		for _, a := range key.Attrs {
 			ki.named = ki.named || a == "name"
-		}
-		for _, e := range v.byType[t.Name] {
-			for _, val := range entryKeys(t, key, e) {
-				ki.idx[val] = append(ki.idx[val], e)
-			}
 		}
 		idxs[k] = ki
 	}
@@ -226,7 +245,7 @@ func (id *identity) matchKeys(t *schema.EntityType, o *collectors.Object, v *vie
 		var cands []*inventory.Entry
 		seen := map[int64]bool{}
 		for _, val := range vals {
-			for _, e := range ki.idx[val] {
+			for _, e := range ki.lookup(val) {
 				if seen[e.ID] || ki.named && id.contradicts(t, o, e, idxs[:k]) {
 					continue
 				}
@@ -315,6 +334,12 @@ func keyValues(t *schema.EntityType, key schema.IdentityKey, name string, get fu
 		a := t.Attr(attr)
 		if !ok || raw == nil || a == nil {
 			return nil
+		}
+		if str, ok := raw.(string); ok && len(key.Attrs) == 1 && a.Type.Kind == schema.KindString {
+			if str == "" {
+				return nil
+			}
+			return []string{str}
 		}
 		nv := normalize(a, raw)
 		if l, isList := nv.([]any); isList {

@@ -32,7 +32,10 @@ func (e *Engine) staleness(ctx context.Context, tx *inventory.Tx, res *Result, i
 			continue
 		}
 		p := e.policy(it.Type)
-		last := res.view.seen[it.EntryID].LastSeen
+		last, err := e.lastSeen(ctx, it.EntryID)
+		if err != nil {
+			return nil, err
+		}
 		unseen := now.Sub(last)
 		if p.StaleAfter > 0 && unseen < p.StaleAfter {
 			continue // not yet: a VM being moved or re-registered
@@ -135,4 +138,16 @@ func (e *Engine) ExpireStale(ctx context.Context) (int, error) {
 		}
 	}
 	return total, nil
+}
+
+// lastSeen is when any source last reported the entry.
+func (e *Engine) lastSeen(ctx context.Context, entryID int64) (time.Time, error) {
+	bs, err := e.store.EntryBindings(ctx, entryID)
+	var last time.Time
+	for _, b := range bs {
+		if b.LastSeen.After(last) {
+			last = b.LastSeen
+		}
+	}
+	return last, err
 }

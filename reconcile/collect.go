@@ -22,7 +22,8 @@ type RunSummary struct {
 	Applied    int    `json:"applied"` // store fixes applied by policy
 	Stale      int    `json:"stale"`
 	Deleted    int    `json:"deleted"`
-	Open       int    `json:"open"` // drift items left for review
+	Open       int    `json:"open"`  // drift items left for review
+	Fixed      int    `json:"fixed"` // reality fixes made by a declared: apply policy
 	Limited    string `json:"limited,omitempty"`
 }
 
@@ -152,12 +153,35 @@ func (e *Engine) reconcile(ctx context.Context, snap *collectors.Snapshot) (*Run
 	if err != nil {
 		return nil, err
 	}
+	sum.Fixed = e.applyDeclared(ctx, snap.Scope, res.Items)
 	if err := e.CrossCheck(ctx); err != nil {
 		return sum, fmt.Errorf("cross-source check: %w", err)
 	}
 	e.log.Info("reconciled", "scope", snap.Scope, "complete", snap.Complete, "objects", sum.Objects,
 		"applied", sum.Applied, "stale", sum.Stale, "deleted", sum.Deleted, "open", sum.Open, "limited", sum.Limited)
 	return sum, nil
+}
+
+// applyDeclared makes the reality fixes of the scope whose type's policy
+// says declared: apply, through the scope's fixer. The next collection
+// sees reality agree and resolves their drift.
+func (e *Engine) applyDeclared(ctx context.Context, scope string, items []Item) int {
+	var fixes []Fix
+	for i := range items {
+		f := e.fixFor(&items[i])
+		if f.Direction == ToReality && f.Policy == "apply" && f.Reality.Scope == scope {
+			fixes = append(fixes, f)
+		}
+	}
+	if len(fixes) == 0 {
+		return 0
+	}
+	res := &ApplyResult{}
+	e.applyReality(ctx, fixes, res)
+	for _, m := range res.Failed {
+		e.log.Warn("declared fix failed", "scope", scope, "err", m)
+	}
+	return res.Reality
 }
 
 // split separates the drift the policy applies at once (observed, to the

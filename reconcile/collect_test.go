@@ -225,3 +225,72 @@ func TestCollectorFailureRecorded(t *testing.T) {
 		}
 	})
 }
+
+func TestRankedSourcesTakeOver(t *testing.T) {
+	inventorytest.ForEach(t, func(t *testing.T, s *inventory.Store) {
+		ctx := context.Background()
+		now := time.Now()
+		clock := now
+		e := reconcile.New(s, reconcile.Options{Now: func() time.Time { return clock }})
+		reconcileOK(t, e, vcSnap(true, vmObj("u1", "web1", map[string]any{"ip": "10.0.0.1"})))
+		// A lower-ranked source (vm.ip: [vsphere, dns]) reports another IP
+		// while vSphere still reports it: vSphere keeps the attribute.
+		dnsSnap := &collectors.Snapshot{Source: "dns1", Kind: "dns", Scope: "dns:example.com.", Types: nil, Complete: false,
+			Objects: []collectors.Object{{Type: "vm", ID: "web1", Name: "web1", Attrs: map[string]any{"ip": "10.0.0.2", "cpus": int64(9)}}}}
+		res, err := e.Diff(ctx, dnsSnap)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Items) != 0 {
+			t.Fatalf("dns overrode vsphere (or wrote cpus, which it may not): %v", res.Items)
+		}
+		// vSphere stops reporting: after a day the next source takes over.
+		clock = now.Add(25 * time.Hour)
+		res, err = e.Diff(ctx, dnsSnap)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Items) != 1 || res.Items[0].Attr != "ip" || res.Items[0].Actual != "10.0.0.2" {
+			t.Fatalf("after vSphere went quiet: %v", res.Items)
+		}
+	})
+}
+
+func TestExpireStale(t *testing.T) {
+	inventorytest.ForEach(t, func(t *testing.T, s *inventory.Store) {
+		ctx := context.Background()
+		now := time.Now()
+		clock := now
+		e := reconcile.New(s, reconcile.Options{Now: func() time.Time { return clock }})
+		objs := []collectors.Object{vmObj("a", "a", nil), vmObj("b", "b", nil), vmObj("c", "c", nil)}
+		reconcileOK(t, e, vcSnap(true, objs...))
+		reconcileOK(t, e, vcSnap(true, objs[:2]...))
+		if n, err := e.ExpireStale(ctx); err != nil || n != 0 {
+			t.Fatalf("expire before the window: %d, %v", n, err)
+		}
+		clock = now.Add(reconcile.DefaultDeleteAfter + time.Hour)
+		if n, err := e.ExpireStale(ctx); err != nil || n != 1 {
+			t.Fatalf("expire after the window: %d, %v", n, err)
+		}
+		if _, err := s.GetDeleted(ctx, "vm", "c"); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+func TestDeclaredApplyPolicy(t *testing.T) {
+	inventorytest.ForEach(t, func(t *testing.T, s *inventory.Store) {
+		ctx := context.Background()
+		fx := &fakeFixer{scope: "vsphere:vc1"}
+		e := reconcile.New(s, reconcile.Options{Fixers: []collectors.Fixer{fx}, Policies: map[string]reconcile.Policy{"vm": {Declared: "apply"}}})
+		reconcileOK(t, e, vcSnap(true, vmObj("u1", "web1", nil)))
+		web1 := get(t, s, "vm", "web1")
+		if _, err := s.Update(ctx, inventorytest.Meta("alice"), web1.ID, inventory.Patch{Attrs: map[string]any{"role": "db"}}); err != nil {
+			t.Fatal(err)
+		}
+		sum := reconcileOK(t, e, vcSnap(true, vmObj("u1", "web1", map[string]any{"role": "web"})))
+		if sum.Fixed != 1 || len(fx.got) != 1 || fx.got[0].New != "db" {
+			t.Fatalf("summary %+v, fixer got %v", sum, fx.got)
+		}
+	})
+}

@@ -148,7 +148,45 @@ func (e *Engine) diffEntry(ctx context.Context, r *Result, t *schema.EntityType,
 			out = append(out, it)
 		}
 	}
+	if policy.Declared != "ignore" {
+		out = append(out, declaredAbsent(r, t, o, en, base, kind)...)
+	}
 	return out, nil
+}
+
+// declaredIn names the source kind that holds declared attributes in
+// reality when the schema gives none (Attribute.Sources): the vSphere
+// fixer pushes these.
+var declaredIn = map[string]map[string]string{
+	"vm": {"annotation": "vsphere", "owner": "vsphere", "role": "vsphere", "tags": "vsphere"},
+}
+
+// declaredAbsent reports declared values that reality lacks, for the
+// attributes the snapshot's source kind holds: there, absence means
+// "not set" (an empty vCenter note), and the fix is to set it.
+func declaredAbsent(r *Result, t *schema.EntityType, o *collectors.Object, en *inventory.Entry, base Item, kind string) []Item {
+	var out []Item
+	for _, a := range t.Attributes {
+		if a.Authority != schema.Declared || !holds(t, a, kind) {
+			continue
+		}
+		stored, has := en.Attrs[a.Name]
+		if _, reported := o.Attrs[a.Name]; reported || !has || stored == nil {
+			continue
+		}
+		it := base
+		it.Kind, it.Attr, it.Store, it.Authority = Changed, a.Name, stored, schema.Declared
+		it.Fix = &collectors.Fix{Scope: r.Scope, Op: collectors.OpUpdate, Object: *o, Attr: a.Name, New: stored}
+		out = append(out, it)
+	}
+	return out
+}
+
+func holds(t *schema.EntityType, a *schema.Attribute, kind string) bool {
+	if len(a.Sources) > 0 {
+		return sourceRank(a, kind) >= 0
+	}
+	return declaredIn[t.Name][a.Name] == kind
 }
 
 // provenance lists every observed value the snapshot reported for the

@@ -257,3 +257,45 @@ func contains(xs []string, x string) bool {
 	}
 	return false
 }
+
+// cancellingFixer makes its fixes, then the process "dies" before the
+// store side commits (its context is cancelled).
+type cancellingFixer struct {
+	fakeFixer
+	cancel context.CancelFunc
+}
+
+func (f *cancellingFixer) Apply(ctx context.Context, fixes []collectors.Fix) []error {
+	errs := f.fakeFixer.Apply(ctx, fixes)
+	if f.cancel != nil {
+		f.cancel()
+	}
+	return errs
+}
+
+func TestCrashMidApplyLeavesPlanRerunnable(t *testing.T) {
+	inventorytest.ForEach(t, func(t *testing.T, s *inventory.Store) {
+		fx := &cancellingFixer{fakeFixer: fakeFixer{scope: "vsphere:vc1"}}
+		e := seeded(t, s, fx)
+		p, err := e.MakePlan(context.Background(), reconcile.Filter{Source: "vc1"})
+		if err != nil || p.Actionable() != 2 {
+			t.Fatalf("plan: %+v, %v", p, err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		fx.cancel = cancel
+		if _, err := e.Apply(ctx, p.ID, reconcile.ApplyOptions{}); err == nil {
+			t.Fatal("apply with a dying context succeeded")
+		}
+		if web1 := get(t, s, "vm", "web1"); web1.Attrs["cpus"] != int64(2) {
+			t.Fatalf("half-applied store: %v", web1.Attrs)
+		}
+		fx.cancel = nil
+		res, err := e.Apply(context.Background(), p.ID, reconcile.ApplyOptions{})
+		if err != nil || res.Store != 1 {
+			t.Fatalf("re-run: %+v, %v", res, err)
+		}
+		if web1 := get(t, s, "vm", "web1"); web1.Attrs["cpus"] != int64(4) {
+			t.Fatalf("after re-run: %v", web1.Attrs)
+		}
+	})
+}

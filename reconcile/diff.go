@@ -88,6 +88,9 @@ func (e *Engine) diff(ctx context.Context, snap *collectors.Snapshot, v *view) (
 	if snap.Complete && r.Suspect == "" {
 		r.Items = append(r.Items, missingInReality(snap, v, r.seen)...)
 	}
+	for i := range r.Items {
+		r.Items[i].Source = snap.Source
+	}
 	sortItems(r.Items)
 	return r, nil
 }

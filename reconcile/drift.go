@@ -31,6 +31,7 @@ type Item struct {
 	Kind      Kind             `json:"kind"`
 	Type      string           `json:"type"`
 	Scope     string           `json:"scope"`
+	Source    string           `json:"source,omitempty"` // configured source name ("vc1", "dns1")
 	EntryID   int64            `json:"entry_id,omitempty"`
 	EntryName string           `json:"entry_name,omitempty"`
 	Version   int64            `json:"entry_version,omitempty"`
@@ -126,7 +127,7 @@ func fromRecord(r inventory.DriftRecord) (Item, error) {
 
 // Filter selects drift items and scopes plans. Zero fields match all.
 type Filter struct {
-	Source   string `json:"source,omitempty"` // scope ("vsphere:vc1") or source kind/name prefix ("vsphere", "dns")
+	Source   string `json:"source,omitempty"` // scope ("vsphere:vc1"), source kind ("vsphere", "cross") or source name ("dns1")
 	Type     string `json:"type,omitempty"`
 	Kind     Kind   `json:"kind,omitempty"`
 	Entry    string `json:"entry,omitempty"` // entry name
@@ -135,7 +136,7 @@ type Filter struct {
 }
 
 func (f Filter) match(it *Item) bool {
-	if f.Source != "" && it.Scope != f.Source && !hasPrefix(it.Scope, f.Source+":") {
+	if f.Source != "" && it.Scope != f.Source && !hasPrefix(it.Scope, f.Source+":") && it.Source != f.Source {
 		return false
 	}
 	return f.Entry == "" || it.name() == f.Entry

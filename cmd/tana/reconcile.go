@@ -109,7 +109,7 @@ func (c *cli) printSummary(s reconcile.RunSummary) {
 }
 
 func filterFlags(cmd *cobra.Command, f *reconcile.Filter) {
-	cmd.Flags().StringVar(&f.Source, "source", "", "only this scope (vsphere:vc1, dns:example.com.) or source kind (vsphere, dns, cross)")
+	cmd.Flags().StringVar(&f.Source, "source", "", "only this scope (vsphere:vc1, dns:example.com.), source kind (vsphere, dns, cross) or source name (vc1, dns1)")
 	cmd.Flags().StringVar(&f.Type, "type", "", "only this entity type")
 	cmd.Flags().StringVar(&f.Entry, "entry", "", "only this entry name")
 }

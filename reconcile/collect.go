@@ -113,43 +113,21 @@ func (e *Engine) reconcile(ctx context.Context, snap *collectors.Snapshot) (*Run
 		return nil, err
 	}
 	if err := e.checkLimits("collect "+snap.Scope, auto, counts); err != nil {
-		sum.Limited = err.Error()
+		sum.Limited = joinMsg(sum.Limited, err.Error())
 		auto, rest = nil, res.Items
 	}
 	data, err := json.Marshal(snap)
 	if err != nil {
 		return nil, fmt.Errorf("encode snapshot: %w", err)
 	}
-	err = e.store.InTx(ctx, func(tx *inventory.Tx) error {
-		if err := tx.SaveSnapshot(ctx, &inventory.SnapshotRecord{ID: sum.SnapshotID, Scope: snap.Scope, Source: snap.Source,
-			Kind: snap.Kind, Complete: snap.Complete, Objects: len(snap.Objects), Errors: snap.Errors,
-			StartedAt: snap.StartedAt, FinishedAt: snap.FinishedAt, Data: string(data)}); err != nil {
-			return err
-		}
-		n, versions, err := e.applyStore(ctx, tx, e.meta(snap.Scope, "collect: observed drift applied by policy"), auto, nil)
-		if err != nil {
-			return err
-		}
-		sum.Applied = n
-		if err := tx.Bind(ctx, snap.Scope, res.seen); err != nil {
-			return err
-		}
-		if err := tx.SetProvenance(ctx, res.provenance(e.reg)); err != nil {
-			return err
-		}
-		kept, err := e.staleness(ctx, tx, res, rest, sum)
-		if err != nil {
-			return err
-		}
-		for i := range kept {
-			kept[i].SnapshotID = sum.SnapshotID
-			if v, ok := versions[kept[i].EntryID]; ok {
-				kept[i].Version = v
-			}
-		}
-		sum.Open = len(kept)
-		return syncDrift(ctx, tx, snap.Scope, kept)
-	})
+	err = e.commit(ctx, snap, res, sum, data, auto, rest)
+	if err != nil && len(auto) > 0 && ctx.Err() == nil {
+		// One bad write (a unique value taken meanwhile) must not lose the
+		// collection: record it with everything left for review.
+		e.log.Warn("auto-apply failed; keeping all drift for review", "scope", snap.Scope, "err", err)
+		sum.Limited = joinMsg(sum.Limited, "auto-apply failed: "+err.Error())
+		err = e.commit(ctx, snap, res, sum, data, nil, res.Items)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -182,6 +160,49 @@ func (e *Engine) applyDeclared(ctx context.Context, scope string, items []Item) 
 		e.log.Warn("declared fix failed", "scope", scope, "err", m)
 	}
 	return res.Reality
+}
+
+// commit stores the snapshot, applies auto fixes in one change set,
+// binds and records provenance, handles staleness and keeps the rest as
+// the scope's open drift, all in one transaction.
+func (e *Engine) commit(ctx context.Context, snap *collectors.Snapshot, res *Result, sum *RunSummary, data []byte, auto []Fix, rest []Item) error {
+	return e.store.InTx(ctx, func(tx *inventory.Tx) error {
+		if err := tx.SaveSnapshot(ctx, &inventory.SnapshotRecord{ID: sum.SnapshotID, Scope: snap.Scope, Source: snap.Source,
+			Kind: snap.Kind, Complete: snap.Complete, Objects: len(snap.Objects), Errors: snap.Errors,
+			StartedAt: snap.StartedAt, FinishedAt: snap.FinishedAt, Data: string(data)}); err != nil {
+			return err
+		}
+		n, versions, err := e.applyStore(ctx, tx, e.meta(snap.Scope, "collect: observed drift applied by policy"), auto, nil)
+		if err != nil {
+			return err
+		}
+		sum.Applied = n
+		if err := tx.Bind(ctx, snap.Scope, res.seen); err != nil {
+			return err
+		}
+		if err := tx.SetProvenance(ctx, res.provenance(e.reg)); err != nil {
+			return err
+		}
+		kept, err := e.staleness(ctx, tx, res, rest, sum)
+		if err != nil {
+			return err
+		}
+		for i := range kept {
+			kept[i].SnapshotID = sum.SnapshotID
+			if v, ok := versions[kept[i].EntryID]; ok {
+				kept[i].Version = v
+			}
+		}
+		sum.Open = len(kept)
+		return syncDrift(ctx, tx, snap.Scope, kept)
+	})
+}
+
+func joinMsg(a, b string) string {
+	if a == "" {
+		return b
+	}
+	return a + "; " + b
 }
 
 // split separates the drift the policy applies at once (observed, to the

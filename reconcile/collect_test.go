@@ -294,3 +294,32 @@ func TestDeclaredApplyPolicy(t *testing.T) {
 		}
 	})
 }
+
+func TestAutoApplyFailureKeepsCollection(t *testing.T) {
+	types, err := schema.ParseTypes("svc.yaml", []byte(`types:
+  - name: svc
+    attributes:
+      - {name: serial, type: string, unique: true, authority: observed}
+    identity:
+      - [name]
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	inventorytest.ForEach(t, func(t *testing.T, s *inventory.Store) {
+		ctx := context.Background()
+		if _, err := s.Create(ctx, inventorytest.Meta("t"), "svc", "b", map[string]any{"serial": "S1"}); err != nil {
+			t.Fatal(err)
+		}
+		e := reconcile.New(s, reconcile.Options{})
+		snap := &collectors.Snapshot{Source: "t1", Kind: "test", Scope: "test:t1", Types: []string{"svc"}, Complete: false,
+			Objects: []collectors.Object{{Type: "svc", ID: "a", Name: "a", Attrs: map[string]any{"serial": "S1"}}}}
+		sum := reconcileOK(t, e, snap)
+		if sum.Applied != 0 || sum.Open != 1 || !strings.Contains(sum.Limited, "auto-apply failed") {
+			t.Fatalf("summary = %+v", sum)
+		}
+		if _, err := s.LastSnapshot(ctx, "test:t1", false); err != nil {
+			t.Fatalf("snapshot not stored: %v", err)
+		}
+	}, types...)
+}

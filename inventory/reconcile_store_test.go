@@ -156,3 +156,33 @@ func TestEachUnorderedMatchesEach(t *testing.T) {
 		}
 	})
 }
+
+func TestPruneSnapshots(t *testing.T) {
+	inventorytest.ForEach(t, func(t *testing.T, s *inventory.Store) {
+		ctx := context.Background()
+		base := time.Now().UTC()
+		for i := 0; i < 4; i++ {
+			at := base.Add(time.Duration(i) * time.Minute)
+			err := s.InTx(ctx, func(tx *inventory.Tx) error {
+				return tx.SaveSnapshot(ctx, &inventory.SnapshotRecord{ID: fmt.Sprint("s", i), Scope: "vsphere:vc1", Source: "vc1", Kind: "vsphere",
+					Complete: true, Objects: i, StartedAt: at, FinishedAt: at, Data: `{"objects":[]}`})
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := s.PruneSnapshots(ctx, "vsphere:vc1", 2); err != nil {
+			t.Fatal(err)
+		}
+		for id, want := range map[string]string{"s0": "", "s1": "", "s2": `{"objects":[]}`, "s3": `{"objects":[]}`} {
+			r, err := s.Snapshot(ctx, id)
+			if err != nil || r.Data != want {
+				t.Errorf("%s data = %q, %v; want %q", id, r.Data, err, want)
+			}
+		}
+		list, err := s.Snapshots(ctx, "", 0)
+		if err != nil || len(list) != 4 || list[0].ID != "s3" {
+			t.Fatalf("snapshots = %+v, %v", list, err)
+		}
+	})
+}

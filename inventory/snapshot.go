@@ -78,14 +78,39 @@ func (s *Store) LastSnapshot(ctx context.Context, scope string, completeOnly boo
 	return r.decode()
 }
 
-// PruneSnapshots deletes the data of all but the newest keep snapshots
-// per scope older than before, keeping their counts for reports.
-func (s *Store) PruneSnapshots(ctx context.Context, before time.Time) error {
-	_, err := s.db.ExecContext(ctx, s.db.Rebind("UPDATE snapshots SET data = '' WHERE finished_at < ? AND data <> ''"), before.UTC())
+// PruneSnapshots drops the data of all but the newest keep snapshots of a
+// scope, keeping their records (counts, completeness) for reports.
+func (s *Store) PruneSnapshots(ctx context.Context, scope string, keep int) error {
+	_, err := s.db.ExecContext(ctx, s.db.Rebind(fmt.Sprintf(`UPDATE snapshots SET data = '' WHERE scope = ? AND data <> ''
+		AND id NOT IN (SELECT id FROM snapshots WHERE scope = ? ORDER BY finished_at DESC, id DESC LIMIT %d)`, keep)), scope, scope)
 	if err != nil {
-		return fmt.Errorf("prune snapshots: %w", mapError(err))
+		return fmt.Errorf("prune snapshots of %s: %w", scope, mapError(err))
 	}
 	return nil
+}
+
+// Snapshots lists stored snapshots, newest first, without their data;
+// scope "" lists every scope's.
+func (s *Store) Snapshots(ctx context.Context, scope string, limit int) ([]SnapshotRecord, error) {
+	if limit <= 0 {
+		limit = 50
+	}
+	where, args := "", []any{}
+	if scope != "" {
+		where, args = " WHERE scope = ?", append(args, scope)
+	}
+	var out []SnapshotRecord
+	err := sqlx.SelectContext(ctx, s.db, &out, s.db.Rebind(fmt.Sprintf("SELECT %s FROM snapshots%s ORDER BY finished_at DESC, id DESC LIMIT %d",
+		snapshotCols, where, limit)), args...)
+	if err != nil {
+		return nil, fmt.Errorf("load snapshots: %w", mapError(err))
+	}
+	for i := range out {
+		if _, err := out[i].decode(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 func (r *SnapshotRecord) decode() (*SnapshotRecord, error) {

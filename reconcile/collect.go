@@ -131,6 +131,9 @@ func (e *Engine) reconcile(ctx context.Context, snap *collectors.Snapshot) (*Run
 	if err != nil {
 		return nil, err
 	}
+	if err := e.store.PruneSnapshots(ctx, snap.Scope, e.opts.KeepSnapshots); err != nil {
+		e.log.Warn("prune snapshots", "scope", snap.Scope, "err", err)
+	}
 	sum.Fixed = e.applyDeclared(ctx, snap.Scope, res.Items)
 	if err := e.CrossCheck(ctx); err != nil {
 		return sum, fmt.Errorf("cross-source check: %w", err)

@@ -17,12 +17,14 @@
 //	Plan(ctx, id), Plans(ctx, n)
 //	Apply(ctx, id, opts)     apply a stored plan (locks, staleness and safety checks)
 //	Runs(ctx, filter)        collection, reconcile and apply runs
+//	Snapshots(ctx, scope, n) stored snapshots per scope (sources and their last collection)
 //	Report(ctx, since), SaveReport, Reports, StoredReport, Render
 //	ExpireStale(ctx)         soft-delete entries stale longer than their window
 //	Scheduler                cron schedules: collect, report, webhook
 package reconcile
 
 import (
+	"context"
 	"log/slog"
 	"time"
 
@@ -63,6 +65,9 @@ type Options struct {
 	SuspectRatio float64
 	// LockTTL bounds how long a crashed apply holds a SQLite lock row.
 	LockTTL time.Duration
+	// KeepSnapshots is how many snapshots per scope keep their data
+	// (older ones keep only their counts); default 3.
+	KeepSnapshots int
 }
 
 // Engine reconciles one store. It is safe for concurrent use; applies of
@@ -88,6 +93,9 @@ func New(store *inventory.Store, opts Options) *Engine {
 	}
 	if opts.SuspectRatio == 0 {
 		opts.SuspectRatio = DefaultSuspectRatio
+	}
+	if opts.KeepSnapshots == 0 {
+		opts.KeepSnapshots = 3
 	}
 	if opts.LockTTL == 0 {
 		opts.LockTTL = 30 * time.Minute
@@ -131,4 +139,9 @@ func (e *Engine) fixer(scope string) collectors.Fixer {
 
 func (e *Engine) meta(source, reason string) inventory.Meta {
 	return inventory.Meta{Actor: e.opts.Actor, Source: source, Reason: reason}
+}
+
+// Snapshots lists stored snapshots, newest first; scope "" for all scopes.
+func (e *Engine) Snapshots(ctx context.Context, scope string, limit int) ([]inventory.SnapshotRecord, error) {
+	return e.store.Snapshots(ctx, scope, limit)
 }

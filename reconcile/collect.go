@@ -71,12 +71,12 @@ func snapErrors(snaps []*collectors.Snapshot) []string {
 // stale and, after their window, are soft-deleted; the remaining drift
 // stays open for plans. Cross-source rules are re-checked afterwards.
 func (e *Engine) Reconcile(ctx context.Context, snap *collectors.Snapshot) (*RunSummary, error) {
+	if snap == nil {
+		return nil, fmt.Errorf("reconcile: no snapshot")
+	}
 	start := e.now()
 	sum, err := e.reconcile(ctx, snap)
-	var errs []string
-	if snap != nil {
-		errs = snap.Errors
-	}
+	errs := snap.Errors
 	changes := 0
 	if sum != nil {
 		changes = sum.Applied + sum.Deleted

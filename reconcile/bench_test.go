@@ -3,6 +3,7 @@ package reconcile_test
 import (
 	"context"
 	"fmt"
+	"os"
 	"runtime"
 	"sync/atomic"
 	"testing"
@@ -32,10 +33,15 @@ func benchVM(i int) map[string]any {
 // BenchmarkDiff diffs a snapshot of 100,000 VMs, 1% of them drifted (CPU
 // count), against a store of the same 100,000 entries, bound to the scope:
 // loading the entries and bindings, identification and diff.
+// TANA_BENCH_DIALECT=postgres runs it on PostgreSQL.
 func BenchmarkDiff(b *testing.B) {
 	const n, drifted = 100_000, 1_000
 	ctx := context.Background()
-	s := inventorytest.Open(b, "sqlite")
+	dialect := os.Getenv("TANA_BENCH_DIALECT") // sqlite (default) or postgres
+	if dialect == "" {
+		dialect = "sqlite"
+	}
+	s := inventorytest.Open(b, dialect)
 	items := make([]inventory.Item, n)
 	snap := &collectors.Snapshot{Source: "vc1", Kind: "vsphere", Scope: "vsphere:vc1", Types: []string{"vm"}, Complete: true}
 	for i := range items {

@@ -1,6 +1,7 @@
 package ansible
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -57,8 +58,16 @@ func benchOptions() Options {
 }
 
 // benchStore returns a SQLite store of n VMs. With TANA_BENCH_DIR set, the
-// database is kept there and reused (and can be given to the binary).
+// database is kept there and reused (and can be given to the binary);
+// TANA_BENCH_DIALECT=postgres seeds a fresh PostgreSQL schema instead.
 func benchStore(b *testing.B, n int) *inventory.Store {
+	if os.Getenv("TANA_BENCH_DIALECT") == "postgres" {
+		s := inventoryOn(b, inventorytest.DSN(b, "postgres"))
+		if _, err := s.Upsert(ctx, inventorytest.Meta("bench"), benchItems(n), inventory.UpsertOptions{}); err != nil {
+			b.Fatalf("seed %d VMs: %v", n, err)
+		}
+		return s
+	}
 	dir := os.Getenv("TANA_BENCH_DIR")
 	if dir == "" {
 		dir = b.TempDir()
@@ -107,18 +116,22 @@ func (c *countWriter) Write(p []byte) (int, error) {
 
 var _ io.Writer = (*countWriter)(nil)
 
-// BenchmarkStoreFloor is Store.Each over the same VMs with nothing done
-// per entry: the part of BenchmarkList that belongs to the store.
+// BenchmarkStoreFloor is Store.Each (and EachUnordered) over the same VMs
+// with nothing done per entry: the part of BenchmarkList that belongs to
+// the store.
 func BenchmarkStoreFloor(b *testing.B) {
 	for _, n := range []int{10_000, 100_000} {
 		b.Run(fmt.Sprintf("hosts=%d", n), func(b *testing.B) {
 			s := benchStore(b, n)
-			b.ReportAllocs()
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				if err := s.Each(ctx, "vm", func(*inventory.Entry) error { return nil }); err != nil {
-					b.Fatal(err)
-				}
+			for name, each := range map[string]func(context.Context, string, func(*inventory.Entry) error) error{"each": s.Each, "unordered": s.EachUnordered} {
+				b.Run(name, func(b *testing.B) {
+					b.ReportAllocs()
+					for i := 0; i < b.N; i++ {
+						if err := each(ctx, "vm", func(*inventory.Entry) error { return nil }); err != nil {
+							b.Fatal(err)
+						}
+					}
+				})
 			}
 		})
 	}

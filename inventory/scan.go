@@ -40,27 +40,66 @@ func (s *Store) EachUnordered(ctx context.Context, typ string, fn func(*Entry) e
 		return fmt.Errorf("stream %s entries: %w", typ, mapError(err))
 	}
 	defer rows.Close()
-	for rows.Next() {
-		e := &Entry{Type: typ}
-		var raw string
-		if err := rows.Scan(&e.ID, &e.Name, &raw, &e.Version, &e.Status); err != nil {
-			return fmt.Errorf("stream %s entries: %w", typ, err)
-		}
-		attrs, ok := decodeFlat(t, raw)
-		if !ok {
-			if attrs, err = decodeAttrs(s.reg, typ, raw); err != nil {
-				return fmt.Errorf("entry %d: %w", e.ID, err)
+	// Scanning (in the driver) and decoding overlap: one goroutine reads
+	// rows in batches, this one decodes them and calls fn in order.
+	batches := make(chan []scanned, 4)
+	scanErr := make(chan error, 1)
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		defer close(batches)
+		batch := make([]scanned, 0, scanBatch)
+		for rows.Next() {
+			var r scanned
+			if err := rows.Scan(&r.id, &r.name, &r.raw, &r.version, &r.status); err != nil {
+				scanErr <- fmt.Errorf("stream %s entries: %w", typ, err)
+				return
+			}
+			if batch = append(batch, r); len(batch) == scanBatch {
+				select {
+				case batches <- batch:
+				case <-done:
+					return
+				}
+				batch = make([]scanned, 0, scanBatch)
 			}
 		}
-		e.Attrs = attrs
-		for _, r := range refs[e.ID] {
-			s.addRef(e, r)
+		if len(batch) > 0 {
+			select {
+			case batches <- batch:
+			case <-done:
+				return
+			}
 		}
-		if err := fn(e); err != nil {
-			return err
+		scanErr <- rows.Err()
+	}()
+	for batch := range batches {
+		for _, r := range batch {
+			e := &Entry{ID: r.id, Type: typ, Name: r.name, Version: r.version, Status: r.status}
+			attrs, ok := decodeFlat(t, r.raw)
+			if !ok {
+				if attrs, err = decodeAttrs(s.reg, typ, r.raw); err != nil {
+					return fmt.Errorf("entry %d: %w", e.ID, err)
+				}
+			}
+			e.Attrs = attrs
+			for _, rr := range refs[e.ID] {
+				s.addRef(e, rr)
+			}
+			if err := fn(e); err != nil {
+				return err
+			}
 		}
 	}
-	return rows.Err()
+	return <-scanErr
+}
+
+const scanBatch = 256
+
+type scanned struct {
+	id, version  int64
+	name, status string
+	raw          string
 }
 
 // decodeFlat parses a JSON object whose values are strings without

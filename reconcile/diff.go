@@ -36,8 +36,20 @@ func (e *Engine) Diff(ctx context.Context, snap *collectors.Snapshot) (*Result, 
 	return e.diff(ctx, snap, v)
 }
 
-// load reads the live entries of the snapshot's types and its bindings.
+// load reads the live entries of the snapshot's types and, at the same
+// time, the scope's bindings.
 func (e *Engine) load(ctx context.Context, snap *collectors.Snapshot) (*view, error) {
+	type binding struct {
+		oid string
+		eid int64
+	}
+	var binds []binding
+	bindErr := make(chan error, 1)
+	go func() {
+		bindErr <- e.store.EachBinding(ctx, snap.Scope, func(oid string, eid int64) {
+			binds = append(binds, binding{oid, eid})
+		})
+	}()
 	v := newView()
 	types := map[string]bool{}
 	for _, t := range snap.Types {
@@ -51,15 +63,19 @@ func (e *Engine) load(ctx context.Context, snap *collectors.Snapshot) (*view, er
 			continue // reported as a conflict by identify
 		}
 		if err := e.store.EachUnordered(ctx, t, func(en *inventory.Entry) error { v.add(en); return nil }); err != nil {
+			<-bindErr
 			return nil, fmt.Errorf("load %s entries: %w", t, err)
 		}
 	}
-	err := e.store.EachBinding(ctx, snap.Scope, func(oid string, eid int64) {
-		if v.byID[eid] != nil {
-			v.bind(oid, eid)
+	if err := <-bindErr; err != nil {
+		return nil, err
+	}
+	for _, b := range binds {
+		if v.byID[b.eid] != nil {
+			v.bind(b.oid, b.eid)
 		}
-	})
-	return v, err
+	}
+	return v, nil
 }
 
 func (e *Engine) diff(ctx context.Context, snap *collectors.Snapshot, v *view) (*Result, error) {

@@ -130,8 +130,23 @@ func (e *Engine) lockScopes(ctx context.Context, fixes []Fix, holder string) (fu
 	return release, nil
 }
 
-// checkStale refuses a plan whose entries changed since it was made.
+// checkStale refuses a plan whose entries changed since it was made, or
+// whose drift a newer snapshot has resolved.
 func (e *Engine) checkStale(ctx context.Context, p *Plan, fixes []Fix) error {
+	open, err := e.store.Drift(ctx, inventory.DriftFilter{})
+	if err != nil {
+		return err
+	}
+	isOpen := make(map[string]bool, len(open))
+	for _, r := range open {
+		isOpen[r.ID] = true
+	}
+	for _, f := range fixes {
+		if f.DriftID != "" && !isOpen[f.DriftID] {
+			return schema.Errorf(schema.ESTALE, "plan %s is stale: the drift %q was resolved since it was made (a newer snapshot or apply); run plan again",
+				p.ID, f.String())
+		}
+	}
 	var ids []int64
 	for _, f := range fixes {
 		if f.EntryID != 0 {

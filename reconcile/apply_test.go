@@ -299,3 +299,20 @@ func TestCrashMidApplyLeavesPlanRerunnable(t *testing.T) {
 		}
 	})
 }
+
+func TestPlanStaleAfterNewerSnapshot(t *testing.T) {
+	inventorytest.ForEach(t, func(t *testing.T, s *inventory.Store) {
+		ctx := context.Background()
+		e := seeded(t, s, &fakeFixer{scope: "vsphere:vc1"})
+		p, err := e.MakePlan(ctx, reconcile.Filter{Type: "vm"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Reality went back to what the store says: the drift resolves.
+		reconcileOK(t, e, vcSnap(true, vmObj("u1", "web1", map[string]any{"cpus": 2, "owner": "alice"}), vmObj("u2", "web2", nil)))
+		_, err = e.Apply(ctx, p.ID, reconcile.ApplyOptions{})
+		if schema.ErrorCode(err) != schema.ESTALE || !strings.Contains(err.Error(), "resolved since") {
+			t.Fatalf("apply after a newer snapshot: %v", err)
+		}
+	})
+}

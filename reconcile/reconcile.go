@@ -19,8 +19,14 @@
 //	Runs(ctx, filter)        collection, reconcile and apply runs
 //	Snapshots(ctx, scope, n) stored snapshots per scope (sources and their last collection)
 //	Report(ctx, since), SaveReport, Reports, StoredReport, Render
+//	CrossCheck(ctx)          re-run the cross-source rules (VM vs DNS) into scope "cross"
 //	ExpireStale(ctx)         soft-delete entries stale longer than their window
-//	Scheduler                cron schedules: collect, report, webhook
+//	NewScheduler(schedules)  cron schedules (collect, expire, report, webhook); Start/Stop;
+//	RunSchedule(ctx, s)      one run now, once per tick across replicas
+//
+// Errors users see are coded schema errors: ESTALE (plan outdated), ELOCKED
+// (another apply holds the scope), ECONFLICT with field "limits" (a safety
+// limit stopped the apply), ENOTFOUND (unknown plan or report).
 package reconcile
 
 import (

@@ -68,11 +68,22 @@ func buildSchema(reg *schema.Registry, opts Options) (*graphql.Schema, error) {
 		b.filters[t.Name] = b.filterInput(t)
 		b.inputs[t.Name] = b.attrInput(t)
 	}
-	query, err := merge(b.queryFields(), opts.ExtraQueries, "query")
+	extraQ, extraM := opts.ExtraQueries, opts.ExtraMutations
+	if opts.Reconcile != nil {
+		rq, rm := b.reconcileFields(opts)
+		var err error
+		if extraQ, err = merge(rq, extraQ, "query"); err != nil {
+			return nil, err
+		}
+		if extraM, err = merge(rm, extraM, "mutation"); err != nil {
+			return nil, err
+		}
+	}
+	query, err := merge(b.queryFields(), extraQ, "query")
 	if err != nil {
 		return nil, err
 	}
-	mutation, err := merge(b.mutationFields(), opts.ExtraMutations, "mutation")
+	mutation, err := merge(b.mutationFields(), extraM, "mutation")
 	if err != nil {
 		return nil, err
 	}

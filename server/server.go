@@ -16,6 +16,7 @@ import (
 
 	"github.com/tana-cmdb/tana/config"
 	"github.com/tana-cmdb/tana/inventory"
+	"github.com/tana-cmdb/tana/reconcile"
 )
 
 // Options configure a Server. Store is required; the rest have defaults.
@@ -34,6 +35,13 @@ type Options struct {
 	// (drift, plans, reports, collect, applyPlan from reconcile).
 	ExtraQueries   graphql.Fields
 	ExtraMutations graphql.Fields
+	// Reconcile adds drift, plans, runs, reports and sources queries, the
+	// collect, plan and applyPlan mutations, /reports and the drift and
+	// collection metrics. Sources and Collect describe and collect the
+	// configured sources.
+	Reconcile *reconcile.Engine
+	Sources   []SourceInfo
+	Collect   func(ctx context.Context, source string) ([]reconcile.RunSummary, error)
 }
 
 // Limits defaults.
@@ -149,6 +157,9 @@ func (s *Server) routes() http.Handler {
 		ansible = http.NotFoundHandler()
 	}
 	mux.Handle("/ansible/inventory", s.instrument("ansible", s.authenticate(ansible)))
+	if s.opts.Reconcile != nil {
+		mux.Handle("/reports", s.instrument("reports", s.authenticate(http.HandlerFunc(s.reports))))
+	}
 	mux.Handle("/", s.instrument("other", http.NotFoundHandler()))
 	return mux
 }
@@ -179,6 +190,11 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	if s.opts.Reconcile != nil {
+		mctx, stop := context.WithCancel(ctx)
+		defer stop()
+		go s.refreshMetrics(mctx, 15*time.Second)
+	}
 	s.log.Info("listening", "addr", ln.Addr().String(), "graphql", "http://"+ln.Addr().String()+"/graphql")
 	select {
 	case err := <-errc:

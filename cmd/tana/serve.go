@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -11,7 +12,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/spf13/cobra"
 
+	"github.com/tana-cmdb/tana/config"
 	"github.com/tana-cmdb/tana/inventory"
+	"github.com/tana-cmdb/tana/reconcile"
 	"github.com/tana-cmdb/tana/server"
 )
 
@@ -28,33 +31,66 @@ loopback address; once a token exists (tana token create) every request needs on
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			s, cfg, err := c.openStore(ctx)
+			e, cfg, closeStore, err := c.engine(ctx, true)
 			if err != nil {
 				return err
 			}
-			defer s.Close()
+			defer closeStore()
 			if listen != "" {
 				cfg.Listen = listen
 			}
-			reg := prometheus.NewRegistry()
-			reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-			srv, err := server.New(server.Options{
-				Listen:     cfg.Listen,
-				Store:      s,
-				Logger:     c.logger(),
-				Registerer: reg,
-				Gatherer:   reg,
-				Limits:     cfg.Server,
-				Ansible:    c.ansibleHandler(s, cfg),
-			})
-			if err != nil {
-				return err
-			}
-			return srv.Run(ctx)
+			return c.serve(ctx, e, cfg)
 		},
 	}
 	cmd.Flags().StringVar(&listen, "listen", "", "address to listen on (default: listen from tana.yaml, 127.0.0.1:8080)")
 	return cmd
+}
+
+// serve runs the server over e's store with the reconcile surface and the
+// configured schedules until ctx ends.
+func (c *cli) serve(ctx context.Context, e *reconcile.Engine, cfg *config.Config) error {
+	s := e.Store()
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	var infos []server.SourceInfo
+	for _, sc := range cfg.Sources {
+		infos = append(infos, server.SourceInfo{Name: sc.Name, Type: sc.Type})
+	}
+	srv, err := server.New(server.Options{
+		Listen:     cfg.Listen,
+		Store:      s,
+		Logger:     c.logger(),
+		Registerer: reg,
+		Gatherer:   reg,
+		Limits:     cfg.Server,
+		Ansible:    c.ansibleHandler(s, cfg),
+		Reconcile:  e,
+		Sources:    infos,
+		Collect: func(ctx context.Context, name string) ([]reconcile.RunSummary, error) {
+			cs, _, err := c.sources(ctx, cfg, []string{name})
+			if err != nil {
+				return nil, err
+			}
+			return e.Collect(ctx, cs[0])
+		},
+	})
+	if err != nil {
+		return err
+	}
+	if len(cfg.Schedules) > 0 {
+		schedules, err := c.schedules(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		sch, err := e.NewScheduler(schedules)
+		if err != nil {
+			return err
+		}
+		sch.Start()
+		defer sch.Stop()
+		c.logger().Info("schedules started", "count", len(schedules))
+	}
+	return srv.Run(ctx)
 }
 
 func newTokenCmd(c *cli) *cobra.Command {

@@ -69,7 +69,11 @@ func (e *Engine) Apply(ctx context.Context, id string, o ApplyOptions) (*ApplyRe
 		if err != nil {
 			return err
 		}
-		res.Store = n
+		gone, err := e.mirrorDeletes(ctx, tx, meta, fixes, done)
+		if err != nil {
+			return err
+		}
+		res.Store = n + gone
 		if len(res.Failed) > 0 {
 			res.Status = inventory.PlanPartial
 		}
@@ -350,6 +354,32 @@ func (e *Engine) applyStore(ctx context.Context, tx *inventory.Tx, meta inventor
 		n++
 	}
 	return n, newVersions, nil
+}
+
+// mirrorDeletes soft-deletes the entries of objects a fixer has just
+// removed from reality (an orphan DNS record), so the store does not wait
+// for the next collection to find them gone and report them as drift.
+func (e *Engine) mirrorDeletes(ctx context.Context, tx *inventory.Tx, meta inventory.Meta, fixes []Fix, done map[int]bool) (int, error) {
+	n := 0
+	for i, f := range fixes {
+		r := f.Reality
+		if !done[i] || r == nil || r.Op != collectors.OpDelete || f.EntryID == 0 || r.Object.Type != f.Type {
+			continue
+		}
+		m := meta
+		m.Reason = "removed from reality: " + f.Message
+		if _, err := tx.Delete(ctx, m, f.EntryID, 0); err != nil {
+			if schema.ErrorCode(err) == schema.ECONFLICT {
+				continue // already deleted
+			}
+			return n, err
+		}
+		if err := tx.Unbind(ctx, r.Scope, []string{r.Object.ID}); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
 }
 
 // staleOr maps a version conflict to ESTALE.

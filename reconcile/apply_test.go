@@ -176,7 +176,12 @@ func TestCrossSourceRules(t *testing.T) {
 		e := reconcile.New(s, reconcile.Options{Fixers: []collectors.Fixer{fwd, rev}})
 		reconcileOK(t, e, vcSnap(true,
 			vmObj("u1", "web1", map[string]any{"ip": "192.0.2.10"}),
-			vmObj("u2", "web2", map[string]any{"ip": "192.0.2.20"})))
+			vmObj("u2", "web2", map[string]any{"ip": "192.0.2.20"}),
+			// No dns_name declared: the guest's own FQDN is the name it must have.
+			vmObj("u3", "web3", map[string]any{"ip": "192.0.2.30", "guest_hostname": "WEB3.example.com"}),
+			// A short or out-of-zone guest host name expects nothing.
+			vmObj("u4", "web4", map[string]any{"ip": "192.0.2.40", "guest_hostname": "localhost"}),
+			vmObj("u5", "web5", map[string]any{"ip": "192.0.2.50", "guest_hostname": "web5.elsewhere.org"})))
 		for name, dns := range map[string]string{"web1": "web1.example.com.", "web2": "web2.example.com."} {
 			en := get(t, s, "vm", name)
 			if _, err := s.Update(ctx, inventorytest.Meta("alice"), en.ID, inventory.Patch{Attrs: map[string]any{"dns_name": dns}}); err != nil {
@@ -195,7 +200,7 @@ func TestCrossSourceRules(t *testing.T) {
 			{Source: "dns1", Kind: "dns", Scope: "dns:example.com.", Types: []string{"dns_zone", "dns_record"}, Complete: true, Objects: []collectors.Object{
 				zone("example.com."),
 				rec("example.com.", "web2.example.com.", "A", "192.0.2.99"),
-				rec("example.com.", "old.example.com.", "A", "192.0.2.50"),
+				rec("example.com.", "old.example.com.", "A", "192.0.2.51"),
 			}},
 			{Source: "dns1", Kind: "dns", Scope: "dns:2.0.192.in-addr.arpa.", Types: []string{"dns_zone", "dns_record"}, Complete: true, Objects: []collectors.Object{
 				zone("2.0.192.in-addr.arpa."),
@@ -215,14 +220,20 @@ func TestCrossSourceRules(t *testing.T) {
 		}
 		want := []string{
 			"missing_in_reality web1 no A record for web1.example.com.",
+			"missing_in_reality web3 no A record for web3.example.com.",
 			"conflict web1 missing PTR 10.2.0.192.in-addr.arpa. → web1.example.com.",
 			"conflict web2 VM IP 192.0.2.20 but the A record of web2.example.com. says 192.0.2.99",
-			"conflict old.example.com. A 192.0.2.50 orphan A record: old.example.com. → 192.0.2.50 points at no VM",
+			"conflict old.example.com. A 192.0.2.51 orphan A record: old.example.com. → 192.0.2.51 points at no VM",
 			"conflict 77.2.0.192.in-addr.arpa. PTR ghost.example.com. PTR 77.2.0.192.in-addr.arpa. → ghost.example.com. without an A record",
 		}
 		for _, w := range want {
 			if !contains(got, w) {
 				t.Errorf("missing drift %q in\n%s", w, strings.Join(got, "\n"))
+			}
+		}
+		for _, g := range got {
+			if strings.Contains(g, "web4") || strings.Contains(g, "web5") {
+				t.Errorf("drift for a VM without a name in a collected zone: %s", g)
 			}
 		}
 		p, err := e.MakePlan(ctx, reconcile.Filter{Source: reconcile.CrossScope})
@@ -234,13 +245,18 @@ func TestCrossSourceRules(t *testing.T) {
 		}
 		var creates []string
 		for _, f := range append(fwd.got, rev.got...) {
-			if f.Op == collectors.OpCreate {
-				creates = append(creates, fmt.Sprintf("%s %s %v %v %v %v", f.Scope, f.Object.Type, f.Object.Attrs["fqdn"], f.Object.Attrs["rtype"], f.Object.Attrs["value"], f.Object.Attrs["ttl"]))
-			}
+			creates = append(creates, fmt.Sprintf("%s %s %s %v %v %v %v", f.Op, f.Scope, f.Object.Type, f.Object.Attrs["fqdn"], f.Object.Attrs["rtype"], f.Object.Attrs["value"], f.Object.Attrs["ttl"]))
+		}
+		// The orphan A record was removed from reality, and so from the
+		// store, without waiting for the next collection.
+		if _, err := s.GetByName(ctx, "dns_record", "old.example.com. A 192.0.2.51"); schema.ErrorCode(err) != schema.ENOTFOUND {
+			t.Errorf("orphan record still live in the store: %v", err)
 		}
 		for _, w := range []string{
-			"dns:example.com. dns_record web1.example.com. A 192.0.2.10 3600",
-			"dns:2.0.192.in-addr.arpa. dns_record 10.2.0.192.in-addr.arpa. PTR web1.example.com. 3600",
+			"delete dns:example.com. dns_record old.example.com. A 192.0.2.51 300",
+			"create dns:example.com. dns_record web3.example.com. A 192.0.2.30 3600",
+			"create dns:example.com. dns_record web1.example.com. A 192.0.2.10 3600",
+			"create dns:2.0.192.in-addr.arpa. dns_record 10.2.0.192.in-addr.arpa. PTR web1.example.com. 3600",
 		} {
 			if !contains(creates, w) {
 				t.Errorf("fixers did not get %q: %v", w, creates)

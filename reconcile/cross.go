@@ -98,7 +98,7 @@ func (e *Engine) crossItems(ctx context.Context) ([]Item, error) {
 				vmIPs[fmt.Sprint(x)] = true
 			}
 		}
-		name, _ := vm.Attrs["dns_name"].(string)
+		name := expectedName(d, vm)
 		if name == "" {
 			return nil
 		}
@@ -118,6 +118,24 @@ func (e *Engine) crossItems(ctx context.Context) ([]Item, error) {
 	}
 	out = append(out, orphans(d, vmIPs, names, vmZones)...)
 	return out, nil
+}
+
+// expectedName is the DNS name a VM must have: its declared dns_name, or
+// else the host name its guest reports when that is a name inside a
+// collected zone (VMware Tools knows the OS's own FQDN).
+func expectedName(d *dnsView, vm *inventory.Entry) string {
+	if name, _ := vm.Attrs["dns_name"].(string); name != "" {
+		return name
+	}
+	h, _ := vm.Attrs["guest_hostname"].(string)
+	if !strings.Contains(strings.TrimSuffix(h, "."), ".") {
+		return ""
+	}
+	name, err := schema.NormalizeFQDN(h)
+	if err != nil || d.zoneOf(name) == "" {
+		return ""
+	}
+	return name
 }
 
 // checkVM compares one VM with DNS: its A record and its PTR.
@@ -173,6 +191,9 @@ func orphans(d *dnsView, vmIPs map[string]bool, names map[string][]string, vmZon
 		case "A", "AAAA":
 			if !vmIPs[value] && names[fqdn] == nil && vmZones[d.zoneOf(fqdn)] {
 				base.Message = fmt.Sprintf("orphan A record: %s → %s points at no VM", fqdn, value)
+				base.Authority = schema.Declared
+				old := entryObject(r)
+				base.Fix = &collectors.Fix{Scope: "dns:" + d.zoneOf(fqdn), Op: collectors.OpDelete, Object: old}
 				out = append(out, base)
 			}
 		case "PTR":

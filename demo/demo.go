@@ -68,6 +68,10 @@ func Start(ctx context.Context, perCluster int, log *slog.Logger) (*Env, error) 
 			e.Close()
 			return nil, err
 		}
+		if err := vc.SetCustom(ctx, vm, map[string]string{"owner": spec.Owner, "role": spec.Role}); err != nil {
+			e.Close()
+			return nil, err
+		}
 		e.VMs = append(e.VMs, spec)
 	}
 	key := make([]byte, 32)

@@ -113,6 +113,29 @@ func guestSpec(ip, hostname string) types.VirtualMachineConfigSpec {
 	}}
 }
 
+// SetCustom sets custom attributes (owner, role) on a VM, creating their
+// definitions on first use.
+func (v *VCenter) SetCustom(ctx context.Context, vm *object.VirtualMachine, values map[string]string) error {
+	m, err := object.GetCustomFieldsManager(v.client.Client)
+	if err != nil {
+		return err
+	}
+	for name, value := range values {
+		key, err := m.FindKey(ctx, name)
+		if err != nil {
+			def, aerr := m.Add(ctx, name, "VirtualMachine", nil, nil)
+			if aerr != nil {
+				return fmt.Errorf("custom attribute %s: %w", name, aerr)
+			}
+			key = def.Key
+		}
+		if err := m.Set(ctx, vm.Reference(), key, value); err != nil {
+			return fmt.Errorf("set %s on %s: %w", name, vm.Name(), err)
+		}
+	}
+	return nil
+}
+
 // Resize changes a VM's CPUs and memory, as someone in vCenter would.
 func (v *VCenter) Resize(ctx context.Context, vm *object.VirtualMachine, cpus int32, memoryMB int64) error {
 	return wait(ctx, func() (*object.Task, error) {

@@ -33,10 +33,13 @@ type dnsView struct {
 	a     map[string][]*inventory.Entry // fqdn → A/AAAA records
 	ptr   map[string][]*inventory.Entry // reverse name → PTR records
 	all   []*inventory.Entry
+	// targets are names other records point at (NS, MX, SRV, CNAME): their
+	// A records serve the zone itself and are never orphans.
+	targets map[string]bool
 }
 
 func (e *Engine) loadDNS(ctx context.Context) (*dnsView, error) {
-	d := &dnsView{a: map[string][]*inventory.Entry{}, ptr: map[string][]*inventory.Entry{}}
+	d := &dnsView{a: map[string][]*inventory.Entry{}, ptr: map[string][]*inventory.Entry{}, targets: map[string]bool{}}
 	err := e.store.Each(ctx, "dns_zone", func(en *inventory.Entry) error {
 		if z, ok := en.Attrs["zone"].(string); ok {
 			d.zones = append(d.zones, z)
@@ -56,6 +59,11 @@ func (e *Engine) loadDNS(ctx context.Context) (*dnsView, error) {
 		case "PTR":
 			d.ptr[fqdn] = append(d.ptr[fqdn], en)
 			d.all = append(d.all, en)
+		case "NS", "MX", "SRV", "CNAME":
+			// The target is the last field: "10 mail.example.com.".
+			if f := strings.Fields(fmt.Sprint(en.Attrs["value"])); len(f) > 0 {
+				d.targets[strings.ToLower(f[len(f)-1])] = true
+			}
 		}
 		return nil
 	})
@@ -138,18 +146,22 @@ func expectedName(d *dnsView, vm *inventory.Entry) string {
 	return name
 }
 
-// checkVM compares one VM with DNS: its A record and its PTR.
+// checkVM compares one VM with DNS: its A record and its PTR. Only names
+// inside collected zones are checked: where tana has not read the zone,
+// nothing is known about its records, and absence of data is not data.
 func (e *Engine) checkVM(d *dnsView, vm *inventory.Entry, name, ip string) []Item {
 	base := Item{Type: "vm", Scope: CrossScope, EntryID: vm.ID, EntryName: vm.Name, Version: vm.Version, Authority: schema.Declared}
 	var out []Item
 	as := d.a[name]
+	zone := d.zoneOf(name)
 	switch {
+	case zone == "":
 	case len(as) == 0:
 		it := base
 		it.Kind, it.Attr, it.Store = MissingInReality, "dns_name", name
 		it.Message = fmt.Sprintf("no A record for %s", name)
-		if z := d.zoneOf(name); z != "" && ip != "" {
-			it.Fix = &collectors.Fix{Scope: "dns:" + z, Op: collectors.OpCreate, Object: recordObject(z, name, rtypeOf(ip), ip)}
+		if ip != "" {
+			it.Fix = &collectors.Fix{Scope: "dns:" + zone, Op: collectors.OpCreate, Object: recordObject(zone, name, rtypeOf(ip), ip)}
 		}
 		out = append(out, it)
 	case ip != "" && !anyValue(as, ip):
@@ -157,9 +169,8 @@ func (e *Engine) checkVM(d *dnsView, vm *inventory.Entry, name, ip string) []Ite
 		it.Kind, it.Attr, it.Store, it.Actual = Conflict, "ip", ip, values(as)
 		it.Message = fmt.Sprintf("VM IP %s but the A record of %s says %s", ip, name, strings.Join(values(as), ", "))
 		if len(as) == 1 {
-			z := d.zoneOf(name)
 			old := entryObject(as[0])
-			it.Fix = &collectors.Fix{Scope: "dns:" + z, Op: collectors.OpUpdate, Object: old, Attr: "value", Old: old.Attrs["value"], New: ip}
+			it.Fix = &collectors.Fix{Scope: "dns:" + zone, Op: collectors.OpUpdate, Object: old, Attr: "value", Old: old.Attrs["value"], New: ip}
 		}
 		out = append(out, it)
 	}
@@ -167,13 +178,11 @@ func (e *Engine) checkVM(d *dnsView, vm *inventory.Entry, name, ip string) []Ite
 		return out
 	}
 	rev := reverseName(ip)
-	if rev != "" && !anyValue(d.ptr[rev], name) {
+	if rz := d.zoneOf(rev); rev != "" && rz != "" && !anyValue(d.ptr[rev], name) {
 		it := base
 		it.Kind, it.Attr, it.Store = Conflict, "ip", ip
 		it.Message = fmt.Sprintf("missing PTR %s → %s", rev, name)
-		if z := d.zoneOf(rev); z != "" {
-			it.Fix = &collectors.Fix{Scope: "dns:" + z, Op: collectors.OpCreate, Object: recordObject(z, rev, "PTR", name)}
-		}
+		it.Fix = &collectors.Fix{Scope: "dns:" + rz, Op: collectors.OpCreate, Object: recordObject(rz, rev, "PTR", name)}
 		out = append(out, it)
 	}
 	return out
@@ -182,6 +191,8 @@ func (e *Engine) checkVM(d *dnsView, vm *inventory.Entry, name, ip string) []Ite
 // orphans finds A records in zones holding VM names that point at no VM,
 // and PTR records whose name has no A record.
 func orphans(d *dnsView, vmIPs map[string]bool, names map[string][]string, vmZones map[string]bool) []Item {
+	// An A record serving the zone (a name server, a mail exchanger, a
+	// CNAME or SRV target) points at no VM by design.
 	var out []Item
 	for _, r := range d.all {
 		fqdn, _ := r.Attrs["fqdn"].(string)
@@ -189,7 +200,7 @@ func orphans(d *dnsView, vmIPs map[string]bool, names map[string][]string, vmZon
 		base := Item{Kind: Conflict, Type: "dns_record", Scope: CrossScope, EntryID: r.ID, EntryName: r.Name, Version: r.Version}
 		switch r.Attrs["rtype"] {
 		case "A", "AAAA":
-			if !vmIPs[value] && names[fqdn] == nil && vmZones[d.zoneOf(fqdn)] {
+			if !vmIPs[value] && names[fqdn] == nil && !d.targets[fqdn] && vmZones[d.zoneOf(fqdn)] {
 				base.Message = fmt.Sprintf("orphan A record: %s → %s points at no VM", fqdn, value)
 				base.Authority = schema.Declared
 				old := entryObject(r)

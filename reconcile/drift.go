@@ -78,6 +78,9 @@ func (it *Item) String() string {
 	case Conflict:
 		return fmt.Sprintf("%s %s/%s: %s", it.Kind, it.Type, it.name(), it.Message)
 	}
+	if it.Message != "" {
+		return fmt.Sprintf("%s %s/%s (%s): %s", it.Kind, it.Type, it.name(), it.Scope, it.Message)
+	}
 	return fmt.Sprintf("%s %s/%s (%s)", it.Kind, it.Type, it.name(), it.Scope)
 }
 

@@ -1,7 +1,159 @@
 package main
 
-import "github.com/spf13/cobra"
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
 
-// Owned by the demo work (issue 9).
+	"github.com/spf13/cobra"
 
-func newDemoCmd(c *cli) *cobra.Command { return notYet("demo", "Run the embedded demo") }
+	"github.com/tana-cmdb/tana/demo"
+	"github.com/tana-cmdb/tana/inventory"
+	"github.com/tana-cmdb/tana/reconcile"
+)
+
+func newDemoCmd(c *cli) *cobra.Command {
+	var dir, listen string
+	var perCluster int
+	cmd := &cobra.Command{
+		Use:   "demo",
+		Short: "Run the embedded demo: vSphere simulator, DNS server, real drift, and the server",
+		Long: `demo starts a lab in this process — a vCenter simulator (3 clusters, 6 hosts, VMs with
+guest IPs) and an authoritative DNS server with the lab's forward and reverse zones — writes a
+tana.yaml for it, collects both, then changes reality behind tana's back (a VM resized and
+renamed, a VM created without DNS records, an orphan A record), collects again and serves
+GraphQL, the Ansible inventory and the drift report on --listen. Try tana plan and tana apply
+from another shell. Ctrl-C stops it.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return c.runDemo(cmd.Context(), dir, listen, perCluster)
+		},
+	}
+	cmd.Flags().StringVar(&dir, "dir", "", "directory for the database, tana.yaml and env.sh (default: a new temporary directory, removed at exit)")
+	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:8080", "address of the server")
+	cmd.Flags().IntVar(&perCluster, "vms", 8, "VMs per cluster")
+	return cmd
+}
+
+func (c *cli) runDemo(ctx context.Context, dir, listen string, perCluster int) error {
+	log := c.logger()
+	if dir == "" {
+		tmp, err := os.MkdirTemp("", "tana-demo-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(tmp)
+		dir = tmp
+	} else if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	dir, _ = filepath.Abs(dir)
+	log.Info("starting the lab", "clusters", 3, "hosts", 6, "vms", 3*perCluster)
+	env, err := demo.Start(ctx, perCluster, log)
+	if err != nil {
+		return err
+	}
+	defer env.Close()
+	// The generated tana.yaml reads its secrets from the environment, like
+	// any other; this process and env.sh provide them.
+	for k, v := range env.Env() {
+		os.Setenv(k, v)
+	}
+	cfgPath, err := env.WriteConfig(dir, "sqlite:"+filepath.Join(dir, "tana.db"), listen)
+	if err != nil {
+		return err
+	}
+	if err := writeEnvFile(dir, cfgPath, env.Env()); err != nil {
+		return err
+	}
+	c.configPath = cfgPath
+	e, cfg, closeStore, err := c.engine(ctx, true)
+	if err != nil {
+		return err
+	}
+	defer closeStore()
+	if err := c.demoCollect(ctx, e, "first collection"); err != nil {
+		return err
+	}
+	if _, err := e.Store().Upsert(ctx, inventory.Meta{Actor: "demo", Source: "import", Reason: "owners and roles from the CMDB"}, env.Declared(), inventory.UpsertOptions{}); err != nil {
+		return fmt.Errorf("declare owners and roles: %w", err)
+	}
+	log.Info("changing reality behind tana's back", "resized", demo.ResizedVM, "renamed_to", demo.RenamedTo, "created", demo.NewVM, "dns", demo.OrphanRecord)
+	if err := env.Drift(ctx); err != nil {
+		return fmt.Errorf("script drift: %w", err)
+	}
+	if err := c.demoCollect(ctx, e, "second collection"); err != nil {
+		return err
+	}
+	printDemoHelp(c, dir, cfg.Listen)
+	return c.serve(ctx, e, cfg)
+}
+
+// demoCollect collects every configured source once.
+func (c *cli) demoCollect(ctx context.Context, e *reconcile.Engine, what string) error {
+	cfg, err := c.config()
+	if err != nil {
+		return err
+	}
+	cs, _, err := c.sources(ctx, cfg, nil)
+	if err != nil {
+		return err
+	}
+	for _, col := range cs {
+		sums, err := e.Collect(ctx, col)
+		if err != nil {
+			return fmt.Errorf("%s of %s: %w", what, col.Name(), err)
+		}
+		for _, s := range sums {
+			c.logger().Info(what, "scope", s.Scope, "objects", s.Objects, "applied", s.Applied, "open_drift", s.Open)
+		}
+	}
+	return nil
+}
+
+func writeEnvFile(dir, cfgPath string, env map[string]string) error {
+	keys := make([]string, 0, len(env))
+	for k := range env {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	b.WriteString("# Source this file to use the running demo from another shell.\n")
+	fmt.Fprintf(&b, "export TANA_CONFIG=%s\n", cfgPath)
+	for _, k := range keys {
+		fmt.Fprintf(&b, "export %s=%s\n", k, env[k])
+	}
+	return os.WriteFile(filepath.Join(dir, "env.sh"), []byte(b.String()), 0o600)
+}
+
+func printDemoHelp(c *cli, dir, listen string) {
+	self, err := os.Executable()
+	if err != nil {
+		self = "tana"
+	}
+	base := "http://" + listen
+	fmt.Fprintf(c.stdout, `
+tana demo is running: a vCenter simulator, a DNS server and tana on %[1]s.
+Reality has drifted: %[3]s was resized and renamed to %[4]s, %[5]s was created with no DNS
+records, and someone added "%[6]s" by hand.
+
+  GraphiQL       %[1]s/graphiql
+                 { vms(first: 5, orderBy: NAME_ASC) { totalCount edges { node { name cpus memoryMb ip host { name cluster { name } } } } } }
+  Drift report   %[1]s/reports?format=html
+  Ansible        %[1]s/ansible/inventory
+
+In another shell:
+  source %[2]s/env.sh
+  %[7]s drift                        # what differs, and what was already brought into the store
+  %[7]s history vm %[4]s             # the rename and resize, recorded with source vsphere:vc1
+  %[7]s plan                         # the DNS fixes: A and PTR for %[5]s, remove the orphan A record
+  %[7]s apply --auto-approve         # RFC 2136 updates, TSIG-signed
+  %[7]s collect && %[7]s plan        # no drift left
+  TANA_BIN=%[7]s ansible-inventory -i contrib/tana-inventory --graph
+
+Ctrl-C stops the demo.
+`, base, dir, demo.ResizedVM, demo.RenamedTo, demo.NewVM, strings.Join(strings.Fields(demo.OrphanRecord), " "), self)
+}

@@ -61,7 +61,7 @@ func (c *cli) buildSources(cfg *config.Config, names []string) ([]source, error)
 }
 
 func (c *cli) buildSource(sc *config.Source) (source, error) {
-	log := c.logger().With("source", sc.Name)
+	log := c.logger()
 	switch sc.Type {
 	case "vsphere":
 		pw, err := config.Secret("password_env", sc.PasswordEnv)

@@ -46,6 +46,92 @@ func (s *Store) attachRefs(ctx context.Context, db q, entries []*Entry) error {
 	return nil
 }
 
+// attachRefsCached is attachRefs for streams: references by primary key
+// without a join, and target names from a cache (id → name) the caller
+// keeps across batches — a few hosts and clusters serve thousands of VMs.
+func (s *Store) attachRefsCached(ctx context.Context, db q, entries []*Entry, names map[int64]string) error {
+	if len(entries) == 0 {
+		return nil
+	}
+	byID := make(map[int64]*Entry, len(entries))
+	ids := make([]int64, 0, len(entries))
+	for _, e := range entries {
+		byID[e.ID] = e
+		ids = append(ids, e.ID)
+	}
+	for _, chunk := range chunks(ids, 500) {
+		rows, err := queryRefs(ctx, db, chunk)
+		if err != nil {
+			return err
+		}
+		var missing []int64
+		for _, r := range rows {
+			if _, ok := names[r.ToID]; !ok {
+				names[r.ToID] = ""
+				missing = append(missing, r.ToID)
+			}
+		}
+		if err := loadNames(ctx, db, missing, names); err != nil {
+			return err
+		}
+		for _, r := range rows {
+			r.ToName = names[r.ToID]
+			s.addRef(byID[r.FromID], r)
+		}
+	}
+	return nil
+}
+
+func queryRefs(ctx context.Context, db q, from []int64) ([]refRow, error) {
+	query, args, err := sqlx.In("SELECT from_id, attr, to_id FROM refs WHERE from_id IN (?) ORDER BY from_id, attr, pos", from)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := db.QueryContext(ctx, db.Rebind(query), args...)
+	if err != nil {
+		return nil, fmt.Errorf("load references: %w", mapError(err))
+	}
+	defer rows.Close()
+	var out []refRow
+	for rows.Next() {
+		var r refRow
+		if err := rows.Scan(&r.FromID, &r.Attr, &r.ToID); err != nil {
+			return nil, fmt.Errorf("load references: %w", err)
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// loadNames fills names for ids, deleted entries included (a reference to
+// a deleted entry still shows its name).
+func loadNames(ctx context.Context, db q, ids []int64, names map[int64]string) error {
+	for _, chunk := range chunks(ids, 500) {
+		query, args, err := sqlx.In("SELECT id, name FROM entries WHERE id IN (?)", chunk)
+		if err != nil {
+			return err
+		}
+		rows, err := db.QueryContext(ctx, db.Rebind(query), args...)
+		if err != nil {
+			return fmt.Errorf("load referenced names: %w", mapError(err))
+		}
+		for rows.Next() {
+			var id int64
+			var name string
+			if err := rows.Scan(&id, &name); err != nil {
+				rows.Close()
+				return fmt.Errorf("load referenced names: %w", err)
+			}
+			names[id] = name
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // addRef sets one loaded reference on its entry.
 func (s *Store) addRef(e *Entry, r refRow) {
 	if e == nil {

@@ -319,73 +319,66 @@ func likeEscape(s string) string {
 }
 
 // Each streams every live entry of a type, in name order, with references,
-// to fn: one query for entries and one for references, read side by side,
-// so memory stays flat however many entries there are.
+// to fn. Entries come from one query, read row by row; references are
+// loaded per batch of eachBatch entries by primary key, so memory stays flat
+// however many entries there are and no query sorts all references. The
+// flat JSON the store writes is decoded without reflection.
 func (s *Store) Each(ctx context.Context, typ string, fn func(*Entry) error) error {
-	if _, err := s.reg.Type(typ); err != nil {
+	t, err := s.reg.Type(typ)
+	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	refs, err := s.db.QueryxContext(ctx, s.db.Rebind(`SELECT e.name AS from_name, r.from_id, r.attr, r.pos, r.to_id, t.name AS to_name
-		FROM refs r JOIN entries e ON e.id = r.from_id JOIN entries t ON t.id = r.to_id
-		WHERE e.type = ? AND e.deleted_at IS NULL ORDER BY `+s.collate("e.name")+`, e.id, r.attr, r.pos`), typ)
-	if err != nil {
-		return fmt.Errorf("stream %s references: %w", typ, mapError(err))
-	}
-	defer refs.Close()
-	rows, err := s.db.QueryxContext(ctx, s.db.Rebind("SELECT "+entryCols+" FROM entries WHERE type = ? AND deleted_at IS NULL ORDER BY "+s.collate("name")+", id"), typ)
+	rows, err := s.db.QueryContext(ctx, s.db.Rebind(`SELECT id, name, attrs, version, status, created_at, updated_at
+		FROM entries WHERE type = ? AND deleted_at IS NULL ORDER BY `+s.collate("name")+", id"), typ)
 	if err != nil {
 		return fmt.Errorf("stream %s entries: %w", typ, mapError(err))
 	}
 	defer rows.Close()
-	var pending *refRow
-	nextRef := func() (*refRow, error) {
-		if pending != nil {
-			r := pending
-			pending = nil
-			return r, nil
+	withRefs := len(t.Refs()) > 0
+	names := map[int64]string{}
+	batch := make([]*Entry, 0, eachBatch)
+	flush := func() error {
+		if withRefs {
+			if err := s.attachRefsCached(ctx, s.db, batch, names); err != nil {
+				return err
+			}
 		}
-		if !refs.Next() {
-			return nil, refs.Err()
+		for _, e := range batch {
+			if err := fn(e); err != nil {
+				return err
+			}
 		}
-		var r refRow
-		if err := refs.StructScan(&r); err != nil {
-			return nil, err
-		}
-		return &r, nil
+		batch = batch[:0]
+		return nil
 	}
 	for rows.Next() {
-		var r row
-		if err := rows.StructScan(&r); err != nil {
+		e := &Entry{Type: typ}
+		var raw string
+		if err := rows.Scan(&e.ID, &e.Name, &raw, &e.Version, &e.Status, &e.CreatedAt, &e.UpdatedAt); err != nil {
 			return fmt.Errorf("stream %s entries: %w", typ, err)
 		}
-		e, err := s.decode(&r)
-		if err != nil {
-			return err
-		}
-		for {
-			rr, err := nextRef()
-			if err != nil {
-				return fmt.Errorf("stream %s references: %w", typ, err)
-			}
-			if rr == nil {
-				break
-			}
-			if rr.FromName > e.Name || rr.FromName == e.Name && rr.FromID > e.ID {
-				pending = rr
-				break
-			}
-			if rr.FromID == e.ID {
-				s.addRef(e, *rr)
+		e.CreatedAt, e.UpdatedAt = e.CreatedAt.UTC(), e.UpdatedAt.UTC()
+		attrs, ok := decodeFlat(t, raw)
+		if !ok {
+			if attrs, err = decodeAttrs(s.reg, typ, raw); err != nil {
+				return fmt.Errorf("entry %d: %w", e.ID, err)
 			}
 		}
-		if err := fn(e); err != nil {
-			return err
+		e.Attrs = attrs
+		if batch = append(batch, e); len(batch) == eachBatch {
+			if err := flush(); err != nil {
+				return err
+			}
 		}
 	}
-	return rows.Err()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("stream %s entries: %w", typ, err)
+	}
+	return flush()
 }
+
+// eachBatch is how many streamed entries share one reference query.
+const eachBatch = 500
 
 // collate makes name order byte order on both databases (PostgreSQL would
 // otherwise sort by the database's locale), so that output is identical

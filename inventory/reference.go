@@ -23,12 +23,7 @@ func (s *Store) attachRefs(ctx context.Context, db q, entries []*Entry) error {
 	if len(entries) == 0 {
 		return nil
 	}
-	byID := make(map[int64]*Entry, len(entries))
-	ids := make([]int64, 0, len(entries))
-	for _, e := range entries {
-		byID[e.ID] = e
-		ids = append(ids, e.ID)
-	}
+	byID, ids := indexByID(entries)
 	for _, chunk := range chunks(ids, 500) {
 		query, args, err := sqlx.In(`SELECT r.from_id, r.attr, r.pos, r.to_id, t.name AS to_name
 			FROM refs r JOIN entries t ON t.id = r.to_id WHERE r.from_id IN (?) ORDER BY r.from_id, r.attr, r.pos`, chunk)
@@ -46,6 +41,17 @@ func (s *Store) attachRefs(ctx context.Context, db q, entries []*Entry) error {
 	return nil
 }
 
+// indexByID returns entries by id, and their ids in order.
+func indexByID(entries []*Entry) (map[int64]*Entry, []int64) {
+	byID := make(map[int64]*Entry, len(entries))
+	ids := make([]int64, 0, len(entries))
+	for _, e := range entries {
+		byID[e.ID] = e
+		ids = append(ids, e.ID)
+	}
+	return byID, ids
+}
+
 // attachRefsCached is attachRefs for streams: references by primary key
 // without a join, and target names from a cache (id → name) the caller
 // keeps across batches — a few hosts and clusters serve thousands of VMs.
@@ -53,12 +59,7 @@ func (s *Store) attachRefsCached(ctx context.Context, db q, entries []*Entry, na
 	if len(entries) == 0 {
 		return nil
 	}
-	byID := make(map[int64]*Entry, len(entries))
-	ids := make([]int64, 0, len(entries))
-	for _, e := range entries {
-		byID[e.ID] = e
-		ids = append(ids, e.ID)
-	}
+	byID, ids := indexByID(entries)
 	for _, chunk := range chunks(ids, 500) {
 		rows, err := queryRefs(ctx, db, chunk)
 		if err != nil {

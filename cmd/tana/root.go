@@ -135,3 +135,15 @@ func (c *cli) actor() string {
 	}
 	return "cli"
 }
+
+// withStore runs fn with the opened, migrated store and closes it after.
+func (c *cli) withStore(fn func(cmd *cobra.Command, s *inventory.Store, args []string) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		s, _, err := c.openStore(cmd.Context())
+		if err != nil {
+			return err
+		}
+		defer s.Close()
+		return fn(cmd, s, args)
+	}
+}

@@ -105,12 +105,7 @@ func newTokenCreateCmd(c *cli) *cobra.Command {
 		Use:   "create --role reader|writer|admin [--name NAME]",
 		Short: "Create a token and print it once",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			s, _, err := c.openStore(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer s.Close()
+		RunE: c.withStore(func(cmd *cobra.Command, s *inventory.Store, _ []string) error {
 			if name == "" {
 				b := make([]byte, 4)
 				rand.Read(b)
@@ -123,7 +118,7 @@ func newTokenCreateCmd(c *cli) *cobra.Command {
 			fmt.Fprintln(c.stdout, secret)
 			fmt.Fprintf(c.stderr, "created %s token %q; it is shown only now: use it as Authorization: Bearer <token>\n", t.Role, t.Name)
 			return nil
-		},
+		}),
 	}
 	cmd.Flags().StringVar(&role, "role", "", "reader (read), writer (read and write) or admin (also sees secret attributes)")
 	cmd.Flags().StringVar(&name, "name", "", "token name, for listing and revoking (default: ROLE-random)")
@@ -137,12 +132,7 @@ func newTokenListCmd(c *cli) *cobra.Command {
 		Use:   "list",
 		Short: "List tokens (names and roles; the tokens themselves are not stored)",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			s, _, err := c.openStore(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer s.Close()
+		RunE: c.withStore(func(cmd *cobra.Command, s *inventory.Store, _ []string) error {
 			ts, err := s.Tokens(cmd.Context())
 			if err != nil {
 				return err
@@ -159,7 +149,7 @@ func newTokenListCmd(c *cli) *cobra.Command {
 				fmt.Fprintf(w, "%s\t%s\t%s\n", t.Name, t.Role, t.CreatedAt.Format("2006-01-02 15:04:05Z"))
 			}
 			return w.Flush()
-		},
+		}),
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
@@ -170,17 +160,12 @@ func newTokenRevokeCmd(c *cli) *cobra.Command {
 		Use:   "revoke NAME",
 		Short: "Delete a token; requests with it fail from now on",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			s, _, err := c.openStore(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer s.Close()
+		RunE: c.withStore(func(cmd *cobra.Command, s *inventory.Store, args []string) error {
 			if err := s.RevokeToken(cmd.Context(), args[0]); err != nil {
 				return err
 			}
 			fmt.Fprintf(c.stdout, "revoked %s\n", args[0])
 			return nil
-		},
+		}),
 	}
 }

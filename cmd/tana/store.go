@@ -373,12 +373,7 @@ func newGetCmd(c *cli) *cobra.Command {
 		Use:   "get TYPE NAME",
 		Short: "Show one entry",
 		Args:  cobra.ExactArgs(2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			s, _, err := c.openStore(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer s.Close()
+		RunE: c.withStore(func(cmd *cobra.Command, s *inventory.Store, args []string) error {
 			e, err := lookup(cmd, s, args[0], args[1], false)
 			if err != nil {
 				return err
@@ -402,7 +397,7 @@ func newGetCmd(c *cli) *cobra.Command {
 				}
 			}
 			return tw.Flush()
-		},
+		}),
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	cmd.Flags().BoolVar(&secrets, "show-secrets", false, "show attributes marked secret")
@@ -415,12 +410,7 @@ func newHistoryCmd(c *cli) *cobra.Command {
 		Use:   "history TYPE NAME",
 		Short: "Show every version of an entry: who changed what, when, from which source",
 		Args:  cobra.ExactArgs(2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			s, _, err := c.openStore(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer s.Close()
+		RunE: c.withStore(func(cmd *cobra.Command, s *inventory.Store, args []string) error {
 			e, err := lookup(cmd, s, args[0], args[1], false)
 			if schema.ErrorCode(err) == schema.ENOTFOUND {
 				e, err = lookup(cmd, s, args[0], args[1], true)
@@ -451,7 +441,7 @@ func newHistoryCmd(c *cli) *cobra.Command {
 				}
 			}
 			return nil
-		},
+		}),
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
@@ -464,12 +454,7 @@ func newDeleteCmd(c *cli) *cobra.Command {
 		Use:   "delete TYPE NAME",
 		Short: "Soft-delete an entry (tana restore brings it back)",
 		Args:  cobra.ExactArgs(2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			s, _, err := c.openStore(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer s.Close()
+		RunE: c.withStore(func(cmd *cobra.Command, s *inventory.Store, args []string) error {
 			e, err := lookup(cmd, s, args[0], args[1], false)
 			if err != nil {
 				return err
@@ -479,7 +464,7 @@ func newDeleteCmd(c *cli) *cobra.Command {
 			}
 			fmt.Fprintf(c.stdout, "deleted %s %s (restore with: tana restore %s %s)\n", e.Type, e.Name, e.Type, e.Name)
 			return nil
-		},
+		}),
 	}
 	cmd.Flags().StringVar(&reason, "reason", "", "reason recorded in history")
 	cmd.Flags().Int64Var(&version, "version", 0, "fail unless the entry is still at this version")
@@ -491,12 +476,7 @@ func newRestoreCmd(c *cli) *cobra.Command {
 		Use:   "restore TYPE NAME",
 		Short: "Restore a soft-deleted entry with its attributes and references",
 		Args:  cobra.ExactArgs(2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			s, _, err := c.openStore(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer s.Close()
+		RunE: c.withStore(func(cmd *cobra.Command, s *inventory.Store, args []string) error {
 			e, err := lookup(cmd, s, args[0], args[1], true)
 			if err != nil {
 				return fmt.Errorf("no deleted %s %q: %w", args[0], args[1], err)
@@ -506,7 +486,7 @@ func newRestoreCmd(c *cli) *cobra.Command {
 			}
 			fmt.Fprintf(c.stdout, "restored %s %s\n", e.Type, e.Name)
 			return nil
-		},
+		}),
 	}
 }
 

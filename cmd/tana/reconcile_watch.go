@@ -4,10 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
-	"time"
 
-	"github.com/tana-cmdb/tana/collectors"
 	"github.com/tana-cmdb/tana/config"
 	"github.com/tana-cmdb/tana/reconcile"
 )
@@ -15,9 +12,8 @@ import (
 // Owned by the reconcile work (issue 6): tana collect --watch, and the
 // schedules of tana.yaml built for a scheduler.
 
-// watch reconciles full snapshots as they come and each change as an
-// incomplete snapshot of what changed (so a change never deletes; the next
-// full snapshot notices what is gone).
+// watch follows every named source's change feed with the engine (see
+// reconcile.Engine.Watch) until ctx ends.
 func (c *cli) watch(ctx context.Context, e *reconcile.Engine, cfg *config.Config, names []string) error {
 	built, err := c.buildSources(cfg, names)
 	if err != nil {
@@ -26,29 +22,11 @@ func (c *cli) watch(ctx context.Context, e *reconcile.Engine, cfg *config.Config
 	errc := make(chan error, len(built))
 	for _, src := range built {
 		go func(src source) {
-			name := src.collector.Name()
-			full := func(s *collectors.Snapshot) error {
-				sum, err := e.Reconcile(ctx, s)
-				if err == nil {
-					c.printSummary(*sum)
-				}
-				return err
-			}
-			change := func(ch collectors.Change) error {
-				snap := &collectors.Snapshot{Source: name, Scope: ch.Scope, Types: ch.Types, Objects: ch.Upserts,
-					StartedAt: time.Now(), FinishedAt: time.Now()}
-				snap.Kind, _, _ = strings.Cut(ch.Scope, ":")
-				sum, err := e.Reconcile(ctx, snap)
-				if err == nil {
-					c.printSummary(*sum)
-				}
-				return err
-			}
 			if src.watcher == nil {
-				errc <- fmt.Errorf("source %s cannot be watched", name)
+				errc <- fmt.Errorf("source %s cannot be watched", src.collector.Name())
 				return
 			}
-			errc <- src.watcher.Watch(ctx, full, change)
+			errc <- e.Watch(ctx, src.collector.Name(), src.watcher, c.printSummary)
 		}(src)
 	}
 	var errs []error

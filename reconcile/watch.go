@@ -58,4 +58,3 @@ func (e *Engine) markGone(ctx context.Context, scope string, gone []collectors.R
 	e.log.Info("objects reported destroyed: entries marked stale", "scope", scope, "entries", len(ids))
 	return e.store.InTx(ctx, func(tx *inventory.Tx) error { return tx.SetStatus(ctx, inventory.StatusStale, ids) })
 }
-

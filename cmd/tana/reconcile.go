@@ -55,6 +55,19 @@ func (c *cli) engine(ctx context.Context, withFixers bool) (*reconcile.Engine, *
 	return e, cfg, func() { s.Close() }, nil
 }
 
+// withEngine runs fn with an engine over the opened store (no fixers: for
+// commands that only read or plan) and closes the store after.
+func (c *cli) withEngine(fn func(cmd *cobra.Command, e *reconcile.Engine) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, _ []string) error {
+		e, _, closeStore, err := c.engine(cmd.Context(), false)
+		if err != nil {
+			return err
+		}
+		defer closeStore()
+		return fn(cmd, e)
+	}
+}
+
 func newCollectCmd(c *cli) *cobra.Command {
 	var watch bool
 	cmd := &cobra.Command{
@@ -125,12 +138,7 @@ an id and the entry versions they were computed against, and print them. Apply i
 tana apply PLAN_ID. With --detailed-exitcode the exit code is 0 for no drift, 2 for drift
 and 1 for an error, as terraform's.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			e, _, closeFn, err := c.engine(cmd.Context(), false)
-			if err != nil {
-				return err
-			}
-			defer closeFn()
+		RunE: c.withEngine(func(cmd *cobra.Command, e *reconcile.Engine) error {
 			p, err := e.MakePlan(cmd.Context(), f)
 			if err != nil {
 				return err
@@ -144,7 +152,7 @@ and 1 for an error, as terraform's.`,
 				return exitError{2}
 			}
 			return err
-		},
+		}),
 	}
 	filterFlags(cmd, &f)
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the plan as JSON")
@@ -245,12 +253,7 @@ func newDriftCmd(c *cli) *cobra.Command {
 		Use:   "drift",
 		Short: "List open drift (or resolved drift with --resolved)",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			e, _, closeFn, err := c.engine(cmd.Context(), false)
-			if err != nil {
-				return err
-			}
-			defer closeFn()
+		RunE: c.withEngine(func(cmd *cobra.Command, e *reconcile.Engine) error {
 			f.Kind = reconcile.Kind(kind)
 			items, err := e.Drift(cmd.Context(), f)
 			if err != nil {
@@ -268,7 +271,7 @@ func newDriftCmd(c *cli) *cobra.Command {
 				fmt.Fprintf(w, "%s\t%s\t%s\n", items[i].FirstSeen.Format("2006-01-02 15:04:05Z"), items[i].Scope, items[i].String())
 			}
 			return w.Flush()
-		},
+		}),
 	}
 	filterFlags(cmd, &f)
 	cmd.Flags().StringVar(&kind, "kind", "", "only this kind: missing_in_store, missing_in_reality, changed, conflict")
@@ -284,12 +287,7 @@ func newRunsCmd(c *cli) *cobra.Command {
 		Use:   "runs",
 		Short: "List collection, reconcile, apply and schedule runs, newest first",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			e, _, closeFn, err := c.engine(cmd.Context(), false)
-			if err != nil {
-				return err
-			}
-			defer closeFn()
+		RunE: c.withEngine(func(cmd *cobra.Command, e *reconcile.Engine) error {
 			runs, err := e.Runs(cmd.Context(), rf)
 			if err != nil {
 				return err
@@ -307,7 +305,7 @@ func newRunsCmd(c *cli) *cobra.Command {
 					r.Status, r.Duration, r.Objects, r.Changes, strings.Join(r.Errors, "; "))
 			}
 			return w.Flush()
-		},
+		}),
 	}
 	cmd.Flags().StringVar(&rf.Kind, "kind", "", "only runs of this kind: collect, reconcile, apply, schedule")
 	cmd.Flags().StringVar(&rf.Source, "source", "", "only runs of this source")

@@ -88,11 +88,11 @@ func parseDSN(dsn string) (driver, source, dialect string, err error) {
 	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
 		return "pgx", dsn, migrations.Postgres, nil
 	}
-	return "", "", "", schema.FieldErrorf(schema.EINVALID, "db", "unknown database %q: want sqlite:PATH or postgres://…", redactDSN(dsn))
+	return "", "", "", schema.FieldErrorf(schema.EINVALID, "db", "unknown database %q: want sqlite:PATH or postgres://…", RedactDSN(dsn))
 }
 
-// redactDSN hides a password in a database URL, for logs and errors.
-func redactDSN(dsn string) string {
+// RedactDSN hides a password in a database URL, for logs and errors.
+func RedactDSN(dsn string) string {
 	u, err := url.Parse(dsn)
 	if err != nil || u.User == nil {
 		return dsn

@@ -30,19 +30,10 @@ func newMigrateCmd(c *cli) *cobra.Command {
 				return err
 			}
 			defer s.Close()
-			fmt.Fprintf(c.stdout, "store %s is up to date (%s)\n", redact(cfg.DB), s.Dialect())
+			fmt.Fprintf(c.stdout, "store %s is up to date (%s)\n", inventory.RedactDSN(cfg.DB), s.Dialect())
 			return nil
 		},
 	}
-}
-
-func redact(dsn string) string {
-	if i := strings.Index(dsn, "@"); i > 0 && strings.Contains(dsn[:i], ":") && strings.Contains(dsn, "://") {
-		scheme := dsn[:strings.Index(dsn, "://")+3]
-		user := strings.SplitN(dsn[len(scheme):i], ":", 2)[0]
-		return scheme + user + ":xxxxx" + dsn[i:]
-	}
-	return dsn
 }
 
 func newTypesCmd(c *cli) *cobra.Command {

@@ -203,18 +203,7 @@ func (inv *Inventory) compileFilters(reg *schema.Registry, t *schema.EntityType,
 		if err != nil {
 			return nil, fmt.Errorf("groups.%s.filters: %w", ug.name, err)
 		}
-		f := filter{get: g, want: map[string]bool{}}
-		switch w := spec[a].(type) {
-		case nil:
-			f.absent = true
-		case []any:
-			for _, x := range w {
-				f.want[pyString(x)] = true
-			}
-		default:
-			f.want[pyString(w)] = true
-		}
-		fs = append(fs, f)
+		fs = append(fs, newFilter(g, spec[a]))
 	}
 	return fs, nil
 }
@@ -291,4 +280,21 @@ func (gs *groupSet) sorted() []*group {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
 	return out
+}
+
+// newFilter matches an attribute against want: null means absent, a list
+// means any of its values, anything else that one value.
+func newFilter(get getter, want any) filter {
+	f := filter{get: get, want: map[string]bool{}}
+	switch w := want.(type) {
+	case nil:
+		f.absent = true
+	case []any:
+		for _, x := range w {
+			f.want[pyString(x)] = true
+		}
+	default:
+		f.want[pyString(w)] = true
+	}
+	return f
 }

@@ -100,17 +100,7 @@ func TestFilterMatch(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			f := filter{get: getter{attr: "a"}, want: map[string]bool{}}
-			switch w := c.want.(type) {
-			case nil:
-				f.absent = true
-			case []any:
-				for _, x := range w {
-					f.want[pyString(x)] = true
-				}
-			default:
-				f.want[pyString(w)] = true
-			}
+			f := newFilter(getter{attr: "a"}, c.want)
 			e := entryWith("a", c.value)
 			if got := f.match(e, nil); got != c.match {
 				t.Errorf("match(%#v) = %v, want %v", c.value, got, c.match)

@@ -46,13 +46,8 @@ func Start(addr, keyName, secret string, zoneFiles map[string]string, log *slog.
 		}
 		s.zones[z.name] = z
 	}
-	pc, err := net.ListenPacket("udp", addr)
+	pc, ln, err := listenBoth(addr)
 	if err != nil {
-		return nil, fmt.Errorf("dns server: %w", err)
-	}
-	ln, err := net.Listen("tcp", pc.LocalAddr().String())
-	if err != nil {
-		pc.Close()
 		return nil, fmt.Errorf("dns server: %w", err)
 	}
 	s.Addr = pc.LocalAddr().String()
@@ -62,6 +57,30 @@ func Start(addr, keyName, secret string, zoneFiles map[string]string, log *slog.
 	go s.udp.ActivateAndServe()
 	go s.tcp.ActivateAndServe()
 	return s, nil
+}
+
+// listenBoth binds UDP and TCP on one port. With port 0 the UDP port is
+// the system's choice and its TCP twin may be taken by another program,
+// so a few fresh ports are tried.
+func listenBoth(addr string) (net.PacketConn, net.Listener, error) {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, nil, err
+	}
+	for attempt := 0; ; attempt++ {
+		pc, err := net.ListenPacket("udp", addr)
+		if err != nil {
+			return nil, nil, err
+		}
+		ln, err := net.Listen("tcp", pc.LocalAddr().String())
+		if err == nil {
+			return pc, ln, nil
+		}
+		pc.Close()
+		if port != "0" || attempt == 10 {
+			return nil, nil, err
+		}
+	}
 }
 
 // accept is miekg's default filter plus UPDATE, which it refuses by default.

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"sort"
@@ -51,6 +52,13 @@ func (c *cli) runDemo(ctx context.Context, dir, listen string, perCluster int) e
 		return err
 	}
 	dir, _ = filepath.Abs(dir)
+	// Bind first: a busy port fails now, and --listen 127.0.0.1:0 works.
+	ln, err := net.Listen("tcp", listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", listen, err)
+	}
+	defer ln.Close()
+	listen = ln.Addr().String()
 	log.Info("starting the lab", "clusters", 3, "hosts", 6, "vms", 3*perCluster)
 	env, err := demo.Start(ctx, perCluster, log)
 	if err != nil {
@@ -89,7 +97,7 @@ func (c *cli) runDemo(ctx context.Context, dir, listen string, perCluster int) e
 		return err
 	}
 	printDemoHelp(c, dir, cfg.Listen)
-	return c.serve(ctx, e, cfg)
+	return c.serve(ctx, e, cfg, ln)
 }
 
 // demoCollect collects every configured source once.

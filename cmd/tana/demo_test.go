@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -24,8 +23,7 @@ import (
 // plan shows no drift → Ansible lists the renamed VM under its new name.
 func TestDemoEndToEnd(t *testing.T) {
 	dir := t.TempDir()
-	addr := freeAddr(t)
-	demo := exec.Command(tanaBin, "demo", "--dir", dir, "--listen", addr, "--vms", "4")
+	demo := exec.Command(tanaBin, "demo", "--dir", dir, "--listen", "127.0.0.1:0", "--vms", "4")
 	demo.Env = append(os.Environ(), "TANA_CONFIG=", "TANA_DB=")
 	var demoOut, demoErr bytes.Buffer
 	demo.Stdout, demo.Stderr = &demoOut, &demoErr
@@ -40,7 +38,7 @@ func TestDemoEndToEnd(t *testing.T) {
 			t.Logf("demo stdout:\n%s\ndemo stderr:\n%s", demoOut.String(), demoErr.String())
 		}
 	})
-	base := "http://" + addr
+	base := "http://" + waitConfig(t, filepath.Join(dir, "tana.yaml"), "listen: ", exited)
 	waitReady(t, base+"/readyz", exited)
 	env := readEnv(t, filepath.Join(dir, "env.sh"))
 
@@ -104,7 +102,7 @@ func TestDemoEndToEnd(t *testing.T) {
 	tana(t, env, 0, "apply", plan.ID, "--auto-approve")
 
 	// The DNS server now has the records, and the orphan is gone.
-	server := dnsServer(t, filepath.Join(dir, "tana.yaml"))
+	server := configValue(filepath.Join(dir, "tana.yaml"), "server: ")
 	expectRR(t, server, "web09.lab.example.com.", dns.TypeA, "192.0.2.99")
 	expectRR(t, server, "99.2.0.192.in-addr.arpa.", dns.TypePTR, "web09.lab.example.com.")
 	expectRR(t, server, "old-mail.lab.example.com.", dns.TypeA, "")
@@ -145,13 +143,33 @@ func TestDemoEndToEnd(t *testing.T) {
 	}
 }
 
-func freeAddr(t *testing.T) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+// waitConfig waits for the demo's tana.yaml and returns the value of key.
+func waitConfig(t *testing.T, path, key string, exited <-chan error) string {
+	deadline := time.Now().Add(90 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case err := <-exited:
+			t.Fatalf("demo exited early: %v", err)
+		default:
+		}
+		if v := configValue(path, key); v != "" {
+			return v
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
-	defer ln.Close()
-	return ln.Addr().String()
+	t.Fatalf("no %q in %s after 90 s", key, path)
+	return ""
+}
+
+// configValue returns the value of the first "key value" line of a file.
+func configValue(path, key string) string {
+	b, _ := os.ReadFile(path)
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), key); ok {
+			return v
+		}
+	}
+	return ""
 }
 
 func waitReady(t *testing.T, url string, exited <-chan error) {
@@ -230,21 +248,6 @@ func graphql(t *testing.T, base, query string, v any) {
 	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
 		t.Fatal(err)
 	}
-}
-
-// dnsServer reads the DNS server address from the demo's tana.yaml.
-func dnsServer(t *testing.T, cfg string) string {
-	b, err := os.ReadFile(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "server: "); ok {
-			return v
-		}
-	}
-	t.Fatal("no dns server in tana.yaml")
-	return ""
 }
 
 // expectRR queries the server; want "" means the name has no such record.

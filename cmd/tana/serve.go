@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"net"
 	"text/tabwriter"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -39,7 +40,7 @@ loopback address; once a token exists (tana token create) every request needs on
 			if listen != "" {
 				cfg.Listen = listen
 			}
-			return c.serve(ctx, e, cfg)
+			return c.serve(ctx, e, cfg, nil)
 		},
 	}
 	cmd.Flags().StringVar(&listen, "listen", "", "address to listen on (default: listen from tana.yaml, 127.0.0.1:8080)")
@@ -47,8 +48,8 @@ loopback address; once a token exists (tana token create) every request needs on
 }
 
 // serve runs the server over e's store with the reconcile surface and the
-// configured schedules until ctx ends.
-func (c *cli) serve(ctx context.Context, e *reconcile.Engine, cfg *config.Config) error {
+// configured schedules until ctx ends, on ln or, if nil, on cfg.Listen.
+func (c *cli) serve(ctx context.Context, e *reconcile.Engine, cfg *config.Config, ln net.Listener) error {
 	s := e.Store()
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -90,7 +91,10 @@ func (c *cli) serve(ctx context.Context, e *reconcile.Engine, cfg *config.Config
 		defer sch.Stop()
 		c.logger().Info("schedules started", "count", len(schedules))
 	}
-	return srv.Run(ctx)
+	if ln == nil {
+		return srv.Run(ctx)
+	}
+	return srv.Serve(ctx, ln)
 }
 
 func newTokenCmd(c *cli) *cobra.Command {

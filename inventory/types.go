@@ -7,6 +7,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	"github.com/tana-cmdb/tana/migrations"
 	"github.com/tana-cmdb/tana/schema"
 )
 
@@ -114,5 +115,18 @@ func (tx *Tx) renameAttr(ctx context.Context, typ, from, to string) (int, error)
 			return n, mapError(err)
 		}
 	}
+	if _, err := tx.ExecContext(ctx, tx.Rebind("UPDATE entries SET ref_ids = "+tx.s.refIDsFromRefs()+" WHERE type = ?"), typ); err != nil {
+		return n, mapError(err)
+	}
 	return n, nil
+}
+
+// refIDsFromRefs is entries.ref_ids computed from refs, as migration 0004
+// does.
+func (s *Store) refIDsFromRefs() string {
+	agg := "group_concat(r.attr || ':' || r.to_id, ',' ORDER BY r.attr, r.pos)"
+	if s.dialect == migrations.Postgres {
+		agg = "string_agg(r.attr || ':' || r.to_id, ',' ORDER BY r.attr, r.pos)"
+	}
+	return "COALESCE((SELECT " + agg + " FROM refs r WHERE r.from_id = entries.id), '')"
 }

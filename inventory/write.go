@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"reflect"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/jmoiron/sqlx"
@@ -124,10 +125,13 @@ func (tx *Tx) apply(ctx context.Context, meta Meta, ws []*write) ([]Result, erro
 			return nil, err
 		}
 	}
-	if err := tx.insertEntries(ctx, ws); err != nil {
+	if err := tx.assignIDs(ctx, ws, refs); err != nil {
 		return nil, err
 	}
-	if err := tx.updateEntries(ctx, ws); err != nil {
+	if err := tx.insertEntries(ctx, ws, refs); err != nil {
+		return nil, err
+	}
+	if err := tx.updateEntries(ctx, ws, refs); err != nil {
 		return nil, err
 	}
 	if err := tx.reindex(ctx, ws, refs); err != nil {
@@ -321,7 +325,62 @@ func storedAttrs(t *schema.EntityType, attrs map[string]any) (string, error) {
 	return string(b), err
 }
 
-func (tx *Tx) insertEntries(ctx context.Context, ws []*write) error {
+// assignIDs gives new entries their ids and adds every written entry to
+// refs, so that references within the batch resolve.
+func (tx *Tx) assignIDs(ctx context.Context, ws []*write, refs map[refKey]int64) error {
+	n := 0
+	for _, w := range ws {
+		if w.op == OpCreate {
+			n++
+		} else if w.op != OpUnchanged {
+			w.id = w.old.ID
+		}
+	}
+	if n > 0 {
+		ids, err := tx.allocIDs(ctx, n)
+		if err != nil {
+			return err
+		}
+		for _, w := range ws {
+			if w.op == OpCreate {
+				w.id, ids = ids[0], ids[1:]
+			}
+		}
+	}
+	for _, w := range ws {
+		if w.id != 0 {
+			refs[refKey{w.t.Name, w.name}] = w.id
+		}
+	}
+	return nil
+}
+
+// refIDs is entries.ref_ids of a write: "attr:id" per reference, in list
+// order per attribute, as migration 0004 builds it.
+func refIDs(w *write, refs map[refKey]int64) string {
+	var b []byte
+	for _, a := range w.t.Attributes {
+		if a.Type.Kind != schema.KindRef {
+			continue
+		}
+		v, ok := w.attrs[a.Name]
+		if !ok {
+			continue
+		}
+		for _, x := range scalars(v) {
+			s, _ := indexValue(x)
+			if len(b) > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, a.Name...)
+			b = append(b, ':')
+			b = strconv.AppendInt(b, refs[refKey{a.Type.RefType, s}], 10)
+		}
+	}
+	return string(b)
+}
+
+func (tx *Tx) insertEntries(ctx context.Context, ws []*write, refs map[refKey]int64) error {
 	var creates []*write
 	for _, w := range ws {
 		if w.op == OpCreate {
@@ -331,20 +390,15 @@ func (tx *Tx) insertEntries(ctx context.Context, ws []*write) error {
 	if len(creates) == 0 {
 		return nil
 	}
-	ids, err := tx.allocIDs(ctx, len(creates))
-	if err != nil {
-		return err
-	}
 	rows := make([][]any, 0, len(creates))
-	for i, w := range creates {
+	for _, w := range creates {
 		js, err := storedAttrs(w.t, w.attrs)
 		if err != nil {
 			return w.errorf(schema.EINVALID, "attrs", "%v", err)
 		}
-		w.id = ids[i]
-		rows = append(rows, []any{w.id, w.t.Name, w.name, js, 1, StatusActive, tx.now, tx.now})
+		rows = append(rows, []any{w.id, w.t.Name, w.name, js, refIDs(w, refs), 1, StatusActive, tx.now, tx.now})
 	}
-	err = tx.insertMany(ctx, "entries", []string{"id", "type", "name", "attrs", "version", "status", "created_at", "updated_at"}, rows)
+	err := tx.insertMany(ctx, "entries", []string{"id", "type", "name", "attrs", "ref_ids", "version", "status", "created_at", "updated_at"}, rows)
 	return nameConflict(err, creates)
 }
 
@@ -379,12 +433,11 @@ func nameConflict(err error, ws []*write) error {
 	return err
 }
 
-func (tx *Tx) updateEntries(ctx context.Context, ws []*write) error {
+func (tx *Tx) updateEntries(ctx context.Context, ws []*write, refs map[refKey]int64) error {
 	for _, w := range ws {
 		if w.op == OpCreate || w.op == OpUnchanged {
 			continue
 		}
-		w.id = w.old.ID
 		js, err := storedAttrs(w.t, w.attrs)
 		if err != nil {
 			return w.errorf(schema.EINVALID, "attrs", "%v", err)
@@ -401,9 +454,16 @@ func (tx *Tx) updateEntries(ctx context.Context, ws []*write) error {
 		if w.expect != 0 {
 			expect = w.expect
 		}
-		res, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE entries SET name = ?, attrs = ?, version = version + 1,
-			status = ?, updated_at = ?, deleted_at = ?, deleted_reason = ? WHERE id = ? AND version = ?`),
-			w.name, js, status, tx.now, deletedAt, w.reason, w.id, expect)
+		// A delete or restore keeps the references (refs and ref_ids) as
+		// they are; an update rewrites them.
+		setRefs, ids := "", []any{}
+		if w.op == OpUpdate {
+			setRefs, ids = "ref_ids = ?, ", []any{refIDs(w, refs)}
+		}
+		args := append([]any{w.name, js}, ids...)
+		args = append(args, status, tx.now, deletedAt, w.reason, w.id, expect)
+		res, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE entries SET name = ?, attrs = ?, `+setRefs+`version = version + 1,
+			status = ?, updated_at = ?, deleted_at = ?, deleted_reason = ? WHERE id = ? AND version = ?`), args...)
 		if err != nil {
 			if schema.ErrorCode(mapError(err)) == schema.ECONFLICT {
 				return w.errorf(schema.ECONFLICT, "name", "%s %q already exists", w.t.Name, w.name)
@@ -432,12 +492,6 @@ func (tx *Tx) reindex(ctx context.Context, ws []*write, refs map[refKey]int64) e
 		attr, text string
 	}
 	seen := map[valueKey]bool{}
-	for _, w := range ws {
-		if w.id == 0 {
-			continue
-		}
-		refs[refKey{w.t.Name, w.name}] = w.id
-	}
 	for _, w := range ws {
 		switch w.op {
 		case OpUnchanged:

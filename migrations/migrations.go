@@ -69,3 +69,16 @@ func Pending(ctx context.Context, db *sql.DB, dialect string) (bool, error) {
 	}
 	return p.HasPending(ctx)
 }
+
+// DownTo rolls migrations back until version is the newest applied (for
+// tests of a migration's data step, and manual recovery).
+func DownTo(ctx context.Context, db *sql.DB, dialect string, version int64) error {
+	p, err := provider(db, dialect)
+	if err != nil {
+		return fmt.Errorf("migrations: %w", err)
+	}
+	if _, err := p.DownTo(ctx, version); err != nil {
+		return fmt.Errorf("migrations: down to %d: %w", version, err)
+	}
+	return nil
+}

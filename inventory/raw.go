@@ -1,0 +1,121 @@
+package inventory
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// RawEntry is a live entry as the store keeps it: attributes as their
+// stored JSON object, references as ids with the referenced entries'
+// names. It is for bulk readers that re-encode entries (the Ansible
+// inventory) and need not build a map per entry.
+type RawEntry struct {
+	ID      int64
+	Name    string
+	Version int64
+	Attrs   string   // JSON object of every non-reference attribute
+	Refs    []RawRef // in list order per attribute
+}
+
+// RawRef is one reference of a RawEntry.
+type RawRef struct {
+	Attr string
+	ID   int64
+	Name string
+}
+
+// EachRaw streams every live entry of a type in name order, as Each does,
+// but without decoding attributes. The entry passed to fn is reused: fn
+// must not keep it.
+func (s *Store) EachRaw(ctx context.Context, typ string, fn func(*RawEntry) error) error {
+	if _, err := s.reg.Type(typ); err != nil {
+		return err
+	}
+	rows, err := s.db.QueryContext(ctx, s.db.Rebind(`SELECT id, name, attrs, version, ref_ids
+		FROM entries WHERE type = ? AND deleted_at IS NULL ORDER BY `+s.collate("name")+", id"), typ)
+	if err != nil {
+		return fmt.Errorf("stream %s entries: %w", typ, mapError(err))
+	}
+	defer rows.Close()
+	names := map[int64]string{}
+	batch := make([]RawEntry, 0, eachBatch)
+	refIDs := make([]string, 0, eachBatch)
+	flush := func() error {
+		if err := s.nameRawRefs(ctx, batch, refIDs, names); err != nil {
+			return err
+		}
+		refIDs = refIDs[:0]
+		for i := range batch {
+			if err := fn(&batch[i]); err != nil {
+				return err
+			}
+		}
+		batch = batch[:0]
+		return nil
+	}
+	for rows.Next() {
+		// Reuse the slot, and its Refs, of an earlier batch.
+		batch = batch[:len(batch)+1]
+		e := &batch[len(batch)-1]
+		var ids string
+		if err := rows.Scan(&e.ID, &e.Name, &e.Attrs, &e.Version, &ids); err != nil {
+			return fmt.Errorf("stream %s entries: %w", typ, err)
+		}
+		refIDs = append(refIDs, ids)
+		if len(batch) == eachBatch {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("stream %s entries: %w", typ, err)
+	}
+	return flush()
+}
+
+// nameRawRefs fills the references of a batch from their entries'
+// ref_ids, with names from the cache or, for ids not seen yet, one query.
+func (s *Store) nameRawRefs(ctx context.Context, batch []RawEntry, refIDs []string, names map[int64]string) error {
+	var missing []int64
+	for i := range batch {
+		refs, err := parseRefIDs(refIDs[i], batch[i].Refs[:0])
+		if err != nil {
+			return fmt.Errorf("entry %d: %w", batch[i].ID, err)
+		}
+		batch[i].Refs = refs
+		for _, r := range refs {
+			if _, ok := names[r.ID]; !ok {
+				names[r.ID] = ""
+				missing = append(missing, r.ID)
+			}
+		}
+	}
+	if err := loadNames(ctx, s.db, missing, names); err != nil {
+		return err
+	}
+	for i := range batch {
+		for j := range batch[i].Refs {
+			batch[i].Refs[j].Name = names[batch[i].Refs[j].ID]
+		}
+	}
+	return nil
+}
+
+// parseRefIDs appends the references of an entries.ref_ids value
+// ("attr:id,attr:id") to out.
+func parseRefIDs(s string, out []RawRef) ([]RawRef, error) {
+	for s != "" {
+		var tok string
+		tok, s, _ = strings.Cut(s, ",")
+		attr, id, ok := strings.Cut(tok, ":")
+		n, err := strconv.ParseInt(id, 10, 64)
+		if !ok || err != nil {
+			return out, fmt.Errorf("malformed ref_ids %q", tok)
+		}
+		out = append(out, RawRef{Attr: attr, ID: n})
+	}
+	return out, nil
+}

@@ -7,6 +7,7 @@ package inventory
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -16,7 +17,7 @@ import (
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
 	"github.com/jmoiron/sqlx"
-	_ "github.com/mattn/go-sqlite3" // registers "sqlite3"
+	sqlite3 "github.com/mattn/go-sqlite3"
 
 	"github.com/tana-cmdb/tana/migrations"
 	"github.com/tana-cmdb/tana/schema"
@@ -44,8 +45,10 @@ func Open(ctx context.Context, dsn string, reg *schema.Registry, opts Options) (
 	if err != nil {
 		return nil, err
 	}
-	db, err := sqlx.Open(driver, source)
-	if err != nil {
+	var db *sqlx.DB
+	if dialect == migrations.SQLite {
+		db = sqlx.NewDb(sql.OpenDB(sqliteConnector{dsn: source}), driver)
+	} else if db, err = sqlx.Open(driver, source); err != nil {
 		return nil, fmt.Errorf("open %s database: %w", dialect, err)
 	}
 	if dialect == migrations.SQLite {
@@ -67,6 +70,23 @@ func Open(ctx context.Context, dsn string, reg *schema.Registry, opts Options) (
 		s.now = time.Now
 	}
 	return s, nil
+}
+
+// sqliteConnector opens SQLite connections with the settings the DSN
+// cannot carry: memory-mapped reads (PRAGMA mmap_size), which spare a
+// large read (a whole type streamed for an inventory) the copy into
+// SQLite's page cache and the memory for it.
+type sqliteConnector struct{ dsn string }
+
+func (c sqliteConnector) Connect(context.Context) (driver.Conn, error) {
+	return c.Driver().Open(c.dsn)
+}
+
+func (sqliteConnector) Driver() driver.Driver {
+	return &sqlite3.SQLiteDriver{ConnectHook: func(conn *sqlite3.SQLiteConn) error {
+		_, err := conn.Exec("PRAGMA mmap_size = 1073741824", nil)
+		return err
+	}}
 }
 
 // parseDSN maps tana's database URL onto a driver name and its DSN.

@@ -69,11 +69,13 @@ type Inventory struct {
 
 // hostType is the compiled plan for one host entity type.
 type hostType struct {
-	t       *schema.EntityType
-	fields  []field // hostvars in key order
-	address []getter
-	keyed   []keyedGroup
-	filters [][]filter // per Inventory.groups entry; nil: the group cannot match this type
+	t               *schema.EntityType
+	index           map[string]int // attribute name → index in t.Attributes
+	template, power int            // indexes of the attributes that exclude hosts; -1: none
+	fields          []field        // hostvars in key order
+	address         []getter
+	keyed           []keyedGroup
+	filters         [][]filter // per Inventory.groups entry; nil: the group cannot match this type
 }
 
 // field is one hostvar: its pre-encoded `"key":` and where the value is.
@@ -122,13 +124,26 @@ func New(s *inventory.Store, opts Options) (*Inventory, error) {
 // compileType builds the hostvars, address, keyed-group and filter plan of
 // one host type.
 func (inv *Inventory) compileType(reg *schema.Registry, t *schema.EntityType) (*hostType, error) {
-	ht := &hostType{t: t}
+	ht := &hostType{t: t, index: make(map[string]int, len(t.Attributes)), template: -1, power: -1}
+	for i, a := range t.Attributes {
+		ht.index[a.Name] = i
+	}
+	if i, ok := ht.index["template"]; ok {
+		ht.template = i
+	}
+	if i, ok := ht.index["power_state"]; ok {
+		ht.power = i
+	}
 	vars := map[string]getter{}
 	for _, a := range t.Attributes {
 		if a.Secret && !inv.opts.IncludeSecrets {
 			continue
 		}
-		vars[inv.opts.HostvarsPrefix+a.Name] = getter{attr: a.Name}
+		g, err := inv.resolve(reg, t, a.Name)
+		if err != nil {
+			return nil, err
+		}
+		vars[inv.opts.HostvarsPrefix+a.Name] = g
 	}
 	for _, p := range inv.opts.RefAttrs {
 		g, err := inv.resolve(reg, t, p)
@@ -188,8 +203,9 @@ func (inv *Inventory) resolve(reg *schema.Registry, t *schema.EntityType, path s
 	if a.Secret && !inv.opts.IncludeSecrets {
 		return getter{}, schema.FieldErrorf(schema.EINVALID, path, "%s.%s is secret (set include_secrets to use it)", t.Name, head)
 	}
+	g := getter{attr: head, idx: attrIndex(t, head), ref: a.Type.Kind == schema.KindRef, list: a.Type.List}
 	if !isRef || tail == "name" {
-		return getter{attr: head}, nil
+		return g, nil
 	}
 	if a.Type.Kind != schema.KindRef {
 		return getter{}, schema.FieldErrorf(schema.EINVALID, path, "%s.%s is not a reference", t.Name, head)
@@ -209,7 +225,8 @@ func (inv *Inventory) resolve(reg *schema.Registry, t *schema.EntityType, path s
 	if !contains(need, tail) {
 		inv.refTypes[rt.Name] = append(need, tail)
 	}
-	return getter{attr: head, target: rt.Name, targetAttr: tail, list: a.Type.List}, nil
+	g.target, g.targetAttr = rt.Name, tail
+	return g, nil
 }
 
 // groupUsable reports whether some host type has every attribute user
@@ -221,6 +238,16 @@ func (inv *Inventory) groupUsable(i int) bool {
 		}
 	}
 	return false
+}
+
+// attrIndex is the index of attribute name in t.Attributes.
+func attrIndex(t *schema.EntityType, name string) int {
+	for i, a := range t.Attributes {
+		if a.Name == name {
+			return i
+		}
+	}
+	return -1
 }
 
 func contains(xs []string, s string) bool {

@@ -2,6 +2,7 @@ package ansible
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"sort"
@@ -10,39 +11,49 @@ import (
 	"github.com/tana-cmdb/tana/schema"
 )
 
-// getter finds one value of a host entry: its name, an attribute, or an
+// getter finds one value of a host: its name, an attribute, or an
 // attribute of a referenced entry.
 type getter struct {
 	name       bool
 	address    bool // ansible_host: computed from HostAddress
 	attr       string
+	idx        int    // attr's index in the host type's attributes
+	ref        bool   // attr is a reference
 	target     string // referenced type, for "ref.attr"
 	targetAttr string
 	list       bool // attr is a list of references
+}
+
+// plain reports whether the getter is a stored, non-reference attribute,
+// whose raw JSON can be written as it is.
+func (g getter) plain() bool {
+	return !g.name && !g.address && !g.ref
 }
 
 // refTables holds the needed attributes of referenced entries: type → id →
 // attributes, loaded once per type for a whole inventory.
 type refTables map[string]map[int64]map[string]any
 
-func (g getter) value(e *inventory.Entry, refs refTables) any {
+func (g getter) value(h *host, refs refTables) any {
 	switch {
 	case g.name:
-		return e.Name
+		return h.name
+	case !g.ref:
+		return h.value(g.idx)
 	case g.target == "":
-		return e.Attrs[g.attr]
+		return h.refNames(g)
 	}
-	ids := e.RefIDs[g.attr]
 	tbl := refs[g.target]
-	if !g.list {
-		if len(ids) == 0 {
-			return nil
-		}
-		return tbl[ids[0]][g.targetAttr]
-	}
 	var out []any
-	for _, id := range ids {
-		if v := tbl[id][g.targetAttr]; v != nil {
+	for _, r := range h.refs {
+		if r.Attr != g.attr {
+			continue
+		}
+		v := tbl[r.ID][g.targetAttr]
+		if !g.list {
+			return v
+		}
+		if v != nil {
 			out = append(out, v)
 		}
 	}
@@ -52,13 +63,142 @@ func (g getter) value(e *inventory.Entry, refs refTables) any {
 	return out
 }
 
+// host is the host being written: its stored attribute JSON cut into one
+// raw value per attribute of its type, and its references.
+type host struct {
+	ht    *hostType
+	id    int64
+	name  string
+	slots []string // raw JSON by attribute index; "" when absent
+	refs  []inventory.RawRef
+	vals  []any // slots decoded on demand
+	done  []bool
+}
+
+func (ht *hostType) newHost() *host {
+	n := len(ht.t.Attributes)
+	return &host{ht: ht, slots: make([]string, n), vals: make([]any, n), done: make([]bool, n)}
+}
+
+// load makes h the entry e. Its references are copied: e is reused by
+// the store.
+func (h *host) load(e *inventory.RawEntry) error {
+	h.id, h.name = e.ID, e.Name
+	h.refs = append(h.refs[:0], e.Refs...)
+	clear(h.slots)
+	clear(h.vals)
+	clear(h.done)
+	ok := eachMember(e.Attrs, func(key, raw string) {
+		if i, ok := h.ht.index[key]; ok {
+			h.slots[i] = raw
+		}
+	})
+	if !ok {
+		return fmt.Errorf("%s %q: stored attributes are not a JSON object", h.ht.t.Name, e.Name)
+	}
+	return nil
+}
+
+// hostOf is the host of a decoded entry (for --host).
+func (ht *hostType) hostOf(e *inventory.Entry) (*host, error) {
+	h := ht.newHost()
+	h.id, h.name = e.ID, e.Name
+	for i, a := range ht.t.Attributes {
+		v, ok := e.Attrs[a.Name]
+		if !ok {
+			continue
+		}
+		if ids := e.RefIDs[a.Name]; len(ids) > 0 {
+			names, _ := v.([]any)
+			for j, id := range ids {
+				r := inventory.RawRef{Attr: a.Name, ID: id}
+				if !a.Type.List {
+					r.Name, _ = v.(string)
+				} else if j < len(names) {
+					r.Name, _ = names[j].(string)
+				}
+				h.refs = append(h.refs, r)
+			}
+			continue
+		}
+		raw, err := json.Marshal(v)
+		if err != nil {
+			return nil, fmt.Errorf("%s %q: %s: %w", ht.t.Name, e.Name, a.Name, err)
+		}
+		h.slots[i] = string(raw)
+	}
+	return h, nil
+}
+
+// value is attribute i, decoded.
+func (h *host) value(i int) any {
+	if !h.done[i] {
+		h.vals[i] = decodeRaw(h.slots[i], h.ht.t.Attributes[i].Type.Kind)
+		h.done[i] = true
+	}
+	return h.vals[i]
+}
+
+// refNames is a reference attribute as the store shows it: the name of
+// the referenced entry, or the list of names (an empty list is stored).
+func (h *host) refNames(g getter) any {
+	var names []any
+	for _, r := range h.refs {
+		if r.Attr == g.attr {
+			if !g.list {
+				return r.Name
+			}
+			names = append(names, r.Name)
+		}
+	}
+	if names == nil {
+		return h.value(g.idx)
+	}
+	return names
+}
+
+func (h *host) hasRefs(attr string) bool {
+	for _, r := range h.refs {
+		if r.Attr == attr {
+			return true
+		}
+	}
+	return false
+}
+
+// appendRefNames appends what refNames returns, without building it.
+func (h *host) appendRefNames(b []byte, g getter, allowTemplates bool) []byte {
+	if g.list {
+		b = append(b, '[')
+	}
+	n := 0
+	for _, r := range h.refs {
+		if r.Attr != g.attr {
+			continue
+		}
+		if n > 0 {
+			b = append(b, ',')
+		}
+		n++
+		if allowTemplates || !templated(r.Name) {
+			b = appendString(b, r.Name)
+		} else {
+			b = appendCMDBValue(b, r.Name, false)
+		}
+		if !g.list {
+			return b
+		}
+	}
+	return append(b, ']')
+}
+
 // included says whether an entry becomes a host: templates and powered-off
 // VMs only when asked for.
-func (inv *Inventory) included(e *inventory.Entry) bool {
-	if !inv.opts.IncludeTemplates && e.Attrs["template"] == true {
+func (inv *Inventory) included(h *host) bool {
+	if i := h.ht.template; i >= 0 && !inv.opts.IncludeTemplates && h.value(i) == true {
 		return false
 	}
-	if !inv.opts.IncludePoweredOff && e.Attrs["power_state"] == "poweredOff" {
+	if i := h.ht.power; i >= 0 && !inv.opts.IncludePoweredOff && h.value(i) == "poweredOff" {
 		return false
 	}
 	return true
@@ -66,9 +206,9 @@ func (inv *Inventory) included(e *inventory.Entry) bool {
 
 // address is ansible_host: the first non-empty HostAddress value (the
 // first element of a list).
-func (ht *hostType) addressOf(e *inventory.Entry, refs refTables) any {
+func (ht *hostType) addressOf(h *host, refs refTables) any {
 	for _, g := range ht.address {
-		v := g.value(e, refs)
+		v := g.value(h, refs)
 		if l, ok := v.([]any); ok {
 			if len(l) == 0 {
 				continue
@@ -84,16 +224,39 @@ func (ht *hostType) addressOf(e *inventory.Entry, refs refTables) any {
 }
 
 // appendHostvars appends one host's vars as a JSON object, keys sorted.
-func (ht *hostType) appendHostvars(b []byte, e *inventory.Entry, refs refTables, allowTemplates bool) []byte {
+// Stored attributes are copied from the store's JSON.
+func (ht *hostType) appendHostvars(b []byte, h *host, refs refTables, allowTemplates bool) []byte {
 	b = append(b, '{')
 	n := 0
 	for i := range ht.fields {
 		f := &ht.fields[i]
+		if f.get.plain() {
+			raw := h.slots[f.get.idx]
+			if raw == "" || raw == "null" {
+				continue
+			}
+			if n > 0 {
+				b = append(b, ',')
+			}
+			n++
+			b = append(b, f.key...)
+			b = appendRaw(b, raw, ht.t.Attributes[f.get.idx].Type.Kind, allowTemplates)
+			continue
+		}
+		if f.get.ref && f.get.target == "" && h.hasRefs(f.get.attr) {
+			if n > 0 {
+				b = append(b, ',')
+			}
+			n++
+			b = append(b, f.key...)
+			b = h.appendRefNames(b, f.get, allowTemplates)
+			continue
+		}
 		var v any
 		if f.get.address {
-			v = ht.addressOf(e, refs)
+			v = ht.addressOf(h, refs)
 		} else {
-			v = f.get.value(e, refs)
+			v = f.get.value(h, refs)
 		}
 		if v == nil {
 			continue
@@ -149,14 +312,18 @@ func (inv *Inventory) Host(ctx context.Context, w io.Writer, name string) error 
 		if err != nil {
 			return fmt.Errorf("ansible host %s: %w", name, err)
 		}
-		if !inv.included(e) {
+		h, err := ht.hostOf(e)
+		if err != nil {
+			return fmt.Errorf("ansible host %s: %w", name, err)
+		}
+		if !inv.included(h) {
 			break
 		}
 		refs, err := inv.refsOf(ctx, ht, e)
 		if err != nil {
 			return fmt.Errorf("ansible host %s: %w", name, err)
 		}
-		_, err = w.Write(append(ht.appendHostvars(nil, e, refs, inv.opts.AllowTemplates), '\n'))
+		_, err = w.Write(append(ht.appendHostvars(nil, h, refs, inv.opts.AllowTemplates), '\n'))
 		return err
 	}
 	_, err := io.WriteString(w, "{}\n")

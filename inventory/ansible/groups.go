@@ -7,7 +7,6 @@ import (
 	"strings"
 	"unicode"
 
-	"github.com/tana-cmdb/tana/inventory"
 	"github.com/tana-cmdb/tana/schema"
 )
 
@@ -209,20 +208,20 @@ func (inv *Inventory) compileFilters(reg *schema.Registry, t *schema.EntityType,
 }
 
 // match reports whether every filter matches the entry.
-func matchAll(fs []filter, e *inventory.Entry, refs refTables) bool {
+func matchAll(fs []filter, h *host, refs refTables) bool {
 	if fs == nil {
 		return false
 	}
 	for _, f := range fs {
-		if !f.match(e, refs) {
+		if !f.match(h, refs) {
 			return false
 		}
 	}
 	return true
 }
 
-func (f filter) match(e *inventory.Entry, refs refTables) bool {
-	v := f.get.value(e, refs)
+func (f filter) match(h *host, refs refTables) bool {
+	v := f.get.value(h, refs)
 	if v == nil || v == "" {
 		return f.absent
 	}

@@ -101,8 +101,7 @@ func TestFilterMatch(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			f := newFilter(getter{attr: "a"}, c.want)
-			e := entryWith("a", c.value)
-			if got := f.match(e, nil); got != c.match {
+			if got := f.match(hostWith(c.value), nil); got != c.match {
 				t.Errorf("match(%#v) = %v, want %v", c.value, got, c.match)
 			}
 		})

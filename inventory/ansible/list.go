@@ -43,13 +43,14 @@ func (inv *Inventory) List(ctx context.Context, w io.Writer) error {
 		typeGroups[ht] = st.groups.get(ht.t.Name)
 	}
 	var buf []byte
-	err = inv.eachHost(ctx, func(ht *hostType, e *inventory.Entry) error {
+	err = inv.eachHost(ctx, func(h *host) error {
+		ht := h.ht
 		idx := int32(len(st.names))
-		st.names = append(st.names, e.Name)
+		st.names = append(st.names, h.name)
 		typeGroups[ht].add(idx)
-		st.addKeyed(ht, e, refs, idx)
+		st.addKeyed(h, refs, idx)
 		for i, g := range user {
-			if matchAll(ht.filters[i], e, refs) {
+			if matchAll(ht.filters[i], h, refs) {
 				g.add(idx)
 			}
 		}
@@ -57,9 +58,9 @@ func (inv *Inventory) List(ctx context.Context, w io.Writer) error {
 		if idx > 0 {
 			buf = append(buf, ',')
 		}
-		buf = appendString(buf, e.Name)
+		buf = appendString(buf, h.name)
 		buf = append(buf, ':')
-		buf = ht.appendHostvars(buf, e, refs, inv.opts.AllowTemplates)
+		buf = ht.appendHostvars(buf, h, refs, inv.opts.AllowTemplates)
 		_, err := bw.Write(buf)
 		return err
 	})
@@ -81,9 +82,9 @@ func (inv *Inventory) List(ctx context.Context, w io.Writer) error {
 
 // addKeyed puts host idx into its keyed groups; names are composed and
 // sanitised once per distinct value.
-func (st *listState) addKeyed(ht *hostType, e *inventory.Entry, refs refTables, idx int32) {
-	for i, k := range ht.keyed {
-		st.bare = k.bareNames(k.get.value(e, refs), st.bare[:0])
+func (st *listState) addKeyed(h *host, refs refTables, idx int32) {
+	for i, k := range h.ht.keyed {
+		st.bare = k.bareNames(k.get.value(h, refs), st.bare[:0])
 		for _, bare := range st.bare {
 			g, ok := st.kcache[i][bare]
 			if !ok {

@@ -10,14 +10,17 @@ import (
 // each name once (the first host type listing it wins). One host type is
 // read directly; several are read side by side, one Store.Each each, and
 // merged, so that the output stays sorted without holding entries.
-func (inv *Inventory) eachHost(ctx context.Context, fn func(*hostType, *inventory.Entry) error) error {
+func (inv *Inventory) eachHost(ctx context.Context, fn func(*host) error) error {
 	if len(inv.hostTypes) == 1 {
-		ht := inv.hostTypes[0]
-		return inv.store.Each(ctx, ht.t.Name, func(e *inventory.Entry) error {
-			if !inv.included(e) {
+		h := inv.hostTypes[0].newHost()
+		return inv.store.EachRaw(ctx, h.ht.t.Name, func(e *inventory.RawEntry) error {
+			if err := h.load(e); err != nil {
+				return err
+			}
+			if !inv.included(h) {
 				return nil
 			}
-			return fn(ht, e)
+			return fn(h)
 		})
 	}
 	ctx, cancel := context.WithCancel(ctx)
@@ -40,21 +43,21 @@ func (inv *Inventory) eachHost(ctx context.Context, fn func(*hostType, *inventor
 	for {
 		var min *stream
 		for _, s := range streams {
-			if s.head != nil && (min == nil || s.head.Name < min.head.Name) {
+			if s.head != nil && (min == nil || s.head.name < min.head.name) {
 				min = s
 			}
 		}
 		if min == nil {
 			return nil
 		}
-		if first || min.head.Name != last {
-			if err := fn(min.ht, min.head); err != nil {
+		if first || min.head.name != last {
+			if err := fn(min.head); err != nil {
 				return err
 			}
 		} else {
-			inv.warn("ansible inventory: %s %q skipped: a host of that name is already listed", min.ht.t.Name, min.head.Name)
+			inv.warn("ansible inventory: %s %q skipped: a host of that name is already listed", min.ht.t.Name, min.head.name)
 		}
-		last, first = min.head.Name, false
+		last, first = min.head.name, false
 		if err := min.advance(); err != nil {
 			return err
 		}
@@ -64,22 +67,26 @@ func (inv *Inventory) eachHost(ctx context.Context, fn func(*hostType, *inventor
 // stream is one host type's included entries, read in a goroutine.
 type stream struct {
 	ht   *hostType
-	ch   chan *inventory.Entry
+	ch   chan *host
 	errc chan error
-	head *inventory.Entry // nil once exhausted
+	head *host // nil once exhausted
 	done bool
 }
 
 func (inv *Inventory) startStream(ctx context.Context, ht *hostType) *stream {
-	s := &stream{ht: ht, ch: make(chan *inventory.Entry, 256), errc: make(chan error, 1)}
+	s := &stream{ht: ht, ch: make(chan *host, 256), errc: make(chan error, 1)}
 	go func() {
 		defer close(s.ch)
-		s.errc <- inv.store.Each(ctx, ht.t.Name, func(e *inventory.Entry) error {
-			if !inv.included(e) {
+		s.errc <- inv.store.EachRaw(ctx, ht.t.Name, func(e *inventory.RawEntry) error {
+			h := ht.newHost()
+			if err := h.load(e); err != nil {
+				return err
+			}
+			if !inv.included(h) {
 				return nil
 			}
 			select {
-			case s.ch <- e:
+			case s.ch <- h:
 				return nil
 			case <-ctx.Done():
 				return ctx.Err()

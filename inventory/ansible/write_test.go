@@ -6,15 +6,34 @@ import (
 	"math"
 	"testing"
 
-	"github.com/tana-cmdb/tana/inventory"
+	"github.com/tana-cmdb/tana/schema"
 )
 
-func entryWith(attr string, v any) *inventory.Entry {
-	e := &inventory.Entry{Name: "e", Attrs: map[string]any{}}
-	if v != nil {
-		e.Attrs[attr] = v
+// hostWith is a host named e whose one attribute, a, is v (as stored).
+func hostWith(v any) *host {
+	a := &schema.Attribute{Name: "a", Type: schema.ValueType{Kind: schema.KindString}}
+	switch x := v.(type) {
+	case int64:
+		a.Type.Kind = schema.KindInteger
+	case []any:
+		a.Type.List = true
+		if len(x) > 0 {
+			if _, ok := x[0].(int64); ok {
+				a.Type.Kind = schema.KindInteger
+			}
+		}
 	}
-	return e
+	ht := &hostType{t: &schema.EntityType{Name: "vm", Attributes: []*schema.Attribute{a}}, index: map[string]int{"a": 0}, template: -1, power: -1}
+	h := ht.newHost()
+	h.name = "e"
+	if v != nil {
+		raw, err := json.Marshal(v)
+		if err != nil {
+			panic(err)
+		}
+		h.slots[0] = string(raw)
+	}
+	return h
 }
 
 // TestAppendValue checks the hand-written encoder against encoding/json.

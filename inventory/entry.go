@@ -54,9 +54,33 @@ type row struct {
 	UpdatedAt     time.Time    `db:"updated_at"`
 	DeletedAt     sql.NullTime `db:"deleted_at"`
 	DeletedReason string       `db:"deleted_reason"`
+	RefIDs        string       `db:"ref_ids"`
 }
 
-const entryCols = "id, type, name, attrs, version, status, created_at, updated_at, deleted_at, deleted_reason"
+const entryCols = "id, type, name, attrs, version, status, created_at, updated_at, deleted_at, deleted_reason, ref_ids"
+
+// selectRows runs a query of entryCols, optionally after leading columns
+// that lead(i) gives the destinations of for row i, with plain scans.
+func selectRows(ctx context.Context, db q, query string, args []any, lead func(i int) []any) ([]row, error) {
+	rs, err := db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rs.Close()
+	var out []row
+	for rs.Next() {
+		out = append(out, row{})
+		r := &out[len(out)-1]
+		dest := []any{&r.ID, &r.Type, &r.Name, &r.Attrs, &r.Version, &r.Status, &r.CreatedAt, &r.UpdatedAt, &r.DeletedAt, &r.DeletedReason, &r.RefIDs}
+		if lead != nil {
+			dest = append(lead(len(out)-1), dest...)
+		}
+		if err := rs.Scan(dest...); err != nil {
+			return nil, err
+		}
+	}
+	return out, rs.Err()
+}
 
 // decode turns a row into an Entry (without references).
 func (s *Store) decode(r *row) (*Entry, error) {
@@ -66,12 +90,25 @@ func (s *Store) decode(r *row) (*Entry, error) {
 		t := r.DeletedAt.Time.UTC()
 		e.DeletedAt = &t
 	}
-	attrs, err := decodeAttrs(s.reg, r.Type, r.Attrs)
-	if err != nil {
+	var err error
+	if e.Attrs, err = s.decodeJSON(r.Type, r.Attrs); err != nil {
 		return nil, fmt.Errorf("entry %d: %w", r.ID, err)
 	}
-	e.Attrs = attrs
+	if e.RefIDs, err = refIDMap(r.RefIDs); err != nil {
+		return nil, fmt.Errorf("entry %d: %w", r.ID, err)
+	}
 	return e, nil
+}
+
+// decodeJSON decodes stored attributes: the store's own flat JSON by
+// hand, anything else with encoding/json.
+func (s *Store) decodeJSON(typ, raw string) (map[string]any, error) {
+	if t, err := s.reg.Type(typ); err == nil {
+		if m, ok := decodeFlat(t, raw); ok {
+			return m, nil
+		}
+	}
+	return decodeAttrs(s.reg, typ, raw)
 }
 
 // decodeAttrs parses stored JSON, restoring integers as int64. Attributes
@@ -176,8 +213,8 @@ func (s *Store) GetMany(ctx context.Context, ids []int64) (map[int64]*Entry, err
 		if err != nil {
 			return nil, err
 		}
-		var rows []row
-		if err := sqlx.SelectContext(ctx, s.db, &rows, s.db.Rebind(query), args...); err != nil {
+		rows, err := selectRows(ctx, s.db, s.db.Rebind(query), args, nil)
+		if err != nil {
 			return nil, fmt.Errorf("load entries: %w", mapError(err))
 		}
 		list := make([]*Entry, 0, len(rows))

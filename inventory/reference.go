@@ -17,91 +17,74 @@ type refRow struct {
 	ToName   string `db:"to_name"`
 }
 
-// attachRefs loads the references of entries in one query per 500 entries
-// and puts them into Attrs (by name) and RefIDs (by id).
+// attachRefs puts the names of decoded entries' references (RefIDs, read
+// from ref_ids) into their Attrs, with one query for the names.
 func (s *Store) attachRefs(ctx context.Context, db q, entries []*Entry) error {
-	if len(entries) == 0 {
-		return nil
-	}
-	byID, ids := indexByID(entries)
-	for _, chunk := range chunks(ids, 500) {
-		query, args, err := sqlx.In(`SELECT r.from_id, r.attr, r.pos, r.to_id, t.name AS to_name
-			FROM refs r JOIN entries t ON t.id = r.to_id WHERE r.from_id IN (?) ORDER BY r.from_id, r.attr, r.pos`, chunk)
-		if err != nil {
-			return err
-		}
-		var rows []refRow
-		if err := sqlx.SelectContext(ctx, db, &rows, db.Rebind(query), args...); err != nil {
-			return fmt.Errorf("load references: %w", mapError(err))
-		}
-		for _, r := range rows {
-			s.addRef(byID[r.FromID], r)
-		}
-	}
-	return nil
+	return s.attachRefsCached(ctx, db, entries, map[int64]string{})
 }
 
-// indexByID returns entries by id, and their ids in order.
-func indexByID(entries []*Entry) (map[int64]*Entry, []int64) {
-	byID := make(map[int64]*Entry, len(entries))
-	ids := make([]int64, 0, len(entries))
-	for _, e := range entries {
-		byID[e.ID] = e
-		ids = append(ids, e.ID)
-	}
-	return byID, ids
-}
-
-// attachRefsCached is attachRefs for streams: references by primary key
-// without a join, and target names from a cache (id → name) the caller
-// keeps across batches — a few hosts and clusters serve thousands of VMs.
+// attachRefsCached is attachRefs with a cache of names (id → name) the
+// caller keeps across batches: a few hosts and clusters serve thousands of
+// VMs.
 func (s *Store) attachRefsCached(ctx context.Context, db q, entries []*Entry, names map[int64]string) error {
-	if len(entries) == 0 {
-		return nil
-	}
-	byID, ids := indexByID(entries)
-	for _, chunk := range chunks(ids, 500) {
-		rows, err := queryRefs(ctx, db, chunk)
-		if err != nil {
-			return err
-		}
-		var missing []int64
-		for _, r := range rows {
-			if _, ok := names[r.ToID]; !ok {
-				names[r.ToID] = ""
-				missing = append(missing, r.ToID)
+	var missing []int64
+	for _, e := range entries {
+		for _, ids := range e.RefIDs {
+			for _, id := range ids {
+				if _, ok := names[id]; !ok {
+					names[id] = ""
+					missing = append(missing, id)
+				}
 			}
 		}
-		if err := loadNames(ctx, db, missing, names); err != nil {
-			return err
-		}
-		for _, r := range rows {
-			r.ToName = names[r.ToID]
-			s.addRef(byID[r.FromID], r)
-		}
+	}
+	if err := loadNames(ctx, db, missing, names); err != nil {
+		return err
+	}
+	for _, e := range entries {
+		s.nameRefs(e, names)
 	}
 	return nil
 }
 
-func queryRefs(ctx context.Context, db q, from []int64) ([]refRow, error) {
-	query, args, err := sqlx.In("SELECT from_id, attr, to_id FROM refs WHERE from_id IN (?) ORDER BY from_id, attr, pos", from)
+// nameRefs puts the names of e's references into e.Attrs: the name, or
+// the list of names.
+func (s *Store) nameRefs(e *Entry, names map[int64]string) {
+	t, err := s.reg.Type(e.Type)
+	if err != nil {
+		return
+	}
+	for attr, ids := range e.RefIDs {
+		a := t.Attr(attr)
+		if a == nil || len(ids) == 0 {
+			continue
+		}
+		if !a.Type.List {
+			e.Attrs[attr] = names[ids[0]]
+			continue
+		}
+		l := make([]any, len(ids))
+		for i, id := range ids {
+			l[i] = names[id]
+		}
+		e.Attrs[attr] = l
+	}
+}
+
+// refIDMap parses an entries.ref_ids value into Entry.RefIDs form.
+func refIDMap(s string) (map[string][]int64, error) {
+	if s == "" {
+		return nil, nil
+	}
+	refs, err := parseRefIDs(s, nil)
 	if err != nil {
 		return nil, err
 	}
-	rows, err := db.QueryContext(ctx, db.Rebind(query), args...)
-	if err != nil {
-		return nil, fmt.Errorf("load references: %w", mapError(err))
+	m := make(map[string][]int64, 4)
+	for _, r := range refs {
+		m[r.Attr] = append(m[r.Attr], r.ID)
 	}
-	defer rows.Close()
-	var out []refRow
-	for rows.Next() {
-		var r refRow
-		if err := rows.Scan(&r.FromID, &r.Attr, &r.ToID); err != nil {
-			return nil, fmt.Errorf("load references: %w", err)
-		}
-		out = append(out, r)
-	}
-	return out, rows.Err()
+	return m, nil
 }
 
 // loadNames fills names for ids, deleted entries included (a reference to
@@ -171,11 +154,12 @@ func (s *Store) Referrers(ctx context.Context, fromType, attr string, toIDs []in
 		if err != nil {
 			return nil, err
 		}
-		var rows []struct {
-			RefTo int64 `db:"ref_to"`
-			row
-		}
-		if err := sqlx.SelectContext(ctx, s.db, &rows, s.db.Rebind(query), args...); err != nil {
+		var refTo []int64
+		rows, err := selectRows(ctx, s.db, s.db.Rebind(query), args, func(i int) []any {
+			refTo = append(refTo, 0)
+			return []any{&refTo[i]}
+		})
+		if err != nil {
 			return nil, fmt.Errorf("load back-references %s.%s: %w", fromType, attr, mapError(err))
 		}
 		var list []*Entry
@@ -183,13 +167,13 @@ func (s *Store) Referrers(ctx context.Context, fromType, attr string, toIDs []in
 		for i := range rows {
 			e := seen[rows[i].ID]
 			if e == nil {
-				if e, err = s.decode(&rows[i].row); err != nil {
+				if e, err = s.decode(&rows[i]); err != nil {
 					return nil, err
 				}
 				seen[e.ID] = e
 				list = append(list, e)
 			}
-			out[rows[i].RefTo] = append(out[rows[i].RefTo], e)
+			out[refTo[i]] = append(out[refTo[i]], e)
 		}
 		if err := s.attachRefs(ctx, s.db, list); err != nil {
 			return nil, err

@@ -121,8 +121,8 @@ func (s *Store) Find(ctx context.Context, qy Query) (*Page, error) {
 	}
 	query := "SELECT " + prefixed("e", entryCols) + " FROM entries e WHERE " + strings.Join(where, " AND ") +
 		" ORDER BY " + order + fmt.Sprintf(" LIMIT %d", limit+1)
-	var rows []row
-	if err := sqlx.SelectContext(ctx, s.db, &rows, s.db.Rebind(query), args...); err != nil {
+	rows, err := selectRows(ctx, s.db, s.db.Rebind(query), args, nil)
+	if err != nil {
 		return nil, fmt.Errorf("search entries: %w", mapError(err))
 	}
 	page := &Page{}
@@ -328,20 +328,17 @@ func (s *Store) Each(ctx context.Context, typ string, fn func(*Entry) error) err
 	if err != nil {
 		return err
 	}
-	rows, err := s.db.QueryContext(ctx, s.db.Rebind(`SELECT id, name, attrs, version, status, created_at, updated_at
+	rows, err := s.db.QueryContext(ctx, s.db.Rebind(`SELECT id, name, attrs, version, status, created_at, updated_at, ref_ids
 		FROM entries WHERE type = ? AND deleted_at IS NULL ORDER BY `+s.collate("name")+", id"), typ)
 	if err != nil {
 		return fmt.Errorf("stream %s entries: %w", typ, mapError(err))
 	}
 	defer rows.Close()
-	withRefs := len(t.Refs()) > 0
 	names := map[int64]string{}
 	batch := make([]*Entry, 0, eachBatch)
 	flush := func() error {
-		if withRefs {
-			if err := s.attachRefsCached(ctx, s.db, batch, names); err != nil {
-				return err
-			}
+		if err := s.attachRefsCached(ctx, s.db, batch, names); err != nil {
+			return err
 		}
 		for _, e := range batch {
 			if err := fn(e); err != nil {
@@ -353,9 +350,12 @@ func (s *Store) Each(ctx context.Context, typ string, fn func(*Entry) error) err
 	}
 	for rows.Next() {
 		e := &Entry{Type: typ}
-		var raw string
-		if err := rows.Scan(&e.ID, &e.Name, &raw, &e.Version, &e.Status, &e.CreatedAt, &e.UpdatedAt); err != nil {
+		var raw, refIDs string
+		if err := rows.Scan(&e.ID, &e.Name, &raw, &e.Version, &e.Status, &e.CreatedAt, &e.UpdatedAt, &refIDs); err != nil {
 			return fmt.Errorf("stream %s entries: %w", typ, err)
+		}
+		if e.RefIDs, err = refIDMap(refIDs); err != nil {
+			return fmt.Errorf("entry %d: %w", e.ID, err)
 		}
 		e.CreatedAt, e.UpdatedAt = e.CreatedAt.UTC(), e.UpdatedAt.UTC()
 		attrs, ok := decodeFlat(t, raw)

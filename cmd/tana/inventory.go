@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"runtime/debug"
 	"strings"
 	"time"
 
@@ -51,11 +50,6 @@ tana server's /ansible/inventory, with TANA_TOKEN as a bearer token.`,
 
 // inventoryFromStore builds the inventory from the configured store.
 func (c *cli) inventoryFromStore(ctx context.Context, hostSet bool, host string) error {
-	if c.getenv("GOGC") == "" {
-		// A short-lived process decoding every entry: trading some memory
-		// for less GC cuts a quarter of the CPU time of a large --list.
-		debug.SetGCPercent(400)
-	}
 	s, cfg, err := c.openStore(ctx)
 	if err != nil {
 		return err

@@ -16,6 +16,11 @@ import (
 // file) has its values, references and index rows moved to the new name;
 // a removed attribute's values stay stored, out of view, so nothing is lost.
 func (s *Store) SyncTypes(ctx context.Context) error {
+	// Most runs (every CLI command) find nothing to do: check that without
+	// taking the write lock.
+	if same, err := s.typesRecorded(ctx); err != nil || same {
+		return err
+	}
 	return s.InTx(ctx, func(tx *Tx) error {
 		stored := map[string]schema.EntityType{}
 		var rows []struct {
@@ -50,6 +55,32 @@ func (s *Store) SyncTypes(ctx context.Context) error {
 		}
 		return nil
 	})
+}
+
+// typesRecorded reports whether the stored definitions are exactly the
+// registry's.
+func (s *Store) typesRecorded(ctx context.Context) (bool, error) {
+	var rows []struct {
+		Name string `db:"name"`
+		Def  string `db:"definition"`
+	}
+	if err := sqlx.SelectContext(ctx, s.db, &rows, "SELECT name, definition FROM entity_types"); err != nil {
+		return false, fmt.Errorf("load stored types: %w", mapError(err))
+	}
+	stored := make(map[string]string, len(rows))
+	for _, r := range rows {
+		stored[r.Name] = r.Def
+	}
+	for _, t := range s.reg.Types() {
+		def, err := json.Marshal(t)
+		if err != nil {
+			return false, err
+		}
+		if stored[t.Name] != string(def) {
+			return false, nil
+		}
+	}
+	return true, nil
 }
 
 func hasAttr(t *schema.EntityType, name string) bool {

@@ -73,6 +73,13 @@ type host struct {
 	refs  []inventory.RawRef
 	vals  []any // slots decoded on demand
 	done  []bool
+	order []keySlot // the previous entry's keys, in stored order
+}
+
+// keySlot is a stored key and its slot (-1: not an attribute of the type).
+type keySlot struct {
+	key string
+	idx int
 }
 
 func (ht *hostType) newHost() *host {
@@ -88,10 +95,29 @@ func (h *host) load(e *inventory.RawEntry) error {
 	clear(h.slots)
 	clear(h.vals)
 	clear(h.done)
+	k := 0
 	ok := eachMember(e.Attrs, func(key, raw string) {
-		if i, ok := h.ht.index[key]; ok {
+		// Entries of a type mostly store the same keys in the same order:
+		// check the key at this position last time before hashing.
+		if k < len(h.order) && h.order[k].key == key {
+			if i := h.order[k].idx; i >= 0 {
+				h.slots[i] = raw
+			}
+			k++
+			return
+		}
+		i, ok := h.ht.index[key]
+		if !ok {
+			i = -1
+		} else {
 			h.slots[i] = raw
 		}
+		if k < len(h.order) {
+			h.order[k] = keySlot{key, i}
+		} else {
+			h.order = append(h.order, keySlot{key, i})
+		}
+		k++
 	})
 	if !ok {
 		return fmt.Errorf("%s %q: stored attributes are not a JSON object", h.ht.t.Name, e.Name)

@@ -144,6 +144,40 @@ func (k keyedGroup) bareNames(v any, out []string) []string {
 	return append(out, pyString(v))
 }
 
+// bareNamesRaw is bareNames of a stored attribute, read from its JSON
+// when it is a string or a list of strings without escapes (the common
+// case: tags, roles, states), decoded otherwise.
+func (k keyedGroup) bareNamesRaw(h *host, out []string) []string {
+	raw := h.slots[k.get.idx]
+	if s, ok := plainString(raw); ok && s != "" {
+		return append(out, s)
+	}
+	if len(raw) < 2 || raw[0] != '[' {
+		return k.bareNames(h.value(k.get.idx), out)
+	}
+	start := len(out)
+	plain := eachElement(raw, func(el string) {
+		if s, ok := plainString(el); ok && s != "" {
+			out = append(out, s)
+		} else {
+			raw = "" // not plain: decode the whole list
+		}
+	})
+	if !plain || raw == "" {
+		return k.bareNames(h.value(k.get.idx), out[:start])
+	}
+	return out
+}
+
+// plainString is the value of a JSON string without escapes.
+func plainString(raw string) (string, bool) {
+	if len(raw) < 2 || raw[0] != '"' {
+		return "", false
+	}
+	s := raw[1 : len(raw)-1]
+	return s, strings.IndexByte(s, '\\') < 0
+}
+
 // name is the sanitised group name of one bare value.
 func (k keyedGroup) name(bare string) string {
 	return sanitize(k.prefix + k.sep + bare)

@@ -76,6 +76,14 @@ func TestKeyedGroupNames(t *testing.T) {
 			if !slices.Equal(got, c.want) {
 				t.Errorf("groups of %#v = %q, want %q", c.value, got, c.want)
 			}
+			// The same from the stored JSON, as --list reads it.
+			got = nil
+			for _, b := range k.bareNamesRaw(hostWith(c.value), nil) {
+				got = append(got, k.name(b))
+			}
+			if !slices.Equal(got, c.want) {
+				t.Errorf("groups of stored %#v = %q, want %q", c.value, got, c.want)
+			}
 		})
 	}
 }

@@ -84,7 +84,11 @@ func (inv *Inventory) List(ctx context.Context, w io.Writer) error {
 // sanitised once per distinct value.
 func (st *listState) addKeyed(h *host, refs refTables, idx int32) {
 	for i, k := range h.ht.keyed {
-		st.bare = k.bareNames(k.get.value(h, refs), st.bare[:0])
+		if k.get.plain() {
+			st.bare = k.bareNamesRaw(h, st.bare[:0])
+		} else {
+			st.bare = k.bareNames(k.get.value(h, refs), st.bare[:0])
+		}
 		for _, bare := range st.bare {
 			g, ok := st.kcache[i][bare]
 			if !ok {

@@ -36,68 +36,26 @@ func (e *Engine) Diff(ctx context.Context, snap *collectors.Snapshot) (*Result, 
 	return e.diff(ctx, snap, v)
 }
 
-// load reads the live entries of the snapshot's types and, at the same
-// time, the scope's bindings.
-func (e *Engine) load(ctx context.Context, snap *collectors.Snapshot) (*view, error) {
-	type binding struct {
-		oid string
-		eid int64
-	}
-	var binds []binding
-	bindErr := make(chan error, 1)
-	go func() {
-		bindErr <- e.store.EachBinding(ctx, snap.Scope, func(oid string, eid int64) {
-			binds = append(binds, binding{oid, eid})
-		})
-	}()
-	v := newView()
-	types := map[string]bool{}
-	for _, t := range snap.Types {
-		types[t] = true
-	}
-	for i := range snap.Objects {
-		types[snap.Objects[i].Type] = true
-	}
-	for t := range types {
-		if _, err := e.reg.Type(t); err != nil {
-			continue // reported as a conflict by identify
-		}
-		if err := e.store.EachUnordered(ctx, t, func(en *inventory.Entry) error { v.add(en); return nil }); err != nil {
-			<-bindErr
-			return nil, fmt.Errorf("load %s entries: %w", t, err)
-		}
-	}
-	if err := <-bindErr; err != nil {
-		return nil, err
-	}
-	for _, b := range binds {
-		if v.byID[b.eid] != nil {
-			v.bind(b.oid, b.eid)
-		}
-	}
-	return v, nil
-}
-
 func (e *Engine) diff(ctx context.Context, snap *collectors.Snapshot, v *view) (*Result, error) {
 	id := identify(e.reg, snap, v)
 	r := &Result{Scope: snap.Scope, Objects: len(snap.Objects), snap: snap, view: v, ident: id,
 		seen: make(map[string]int64, len(snap.Objects))}
+	changed, err := e.diffMatched(ctx, r)
+	if err != nil {
+		return nil, err
+	}
 	r.Items = append(r.Items, id.conflicts...)
 	for i := range snap.Objects {
 		if id.blocked[i] {
 			continue
 		}
 		o := &snap.Objects[i]
-		t, _ := e.reg.Type(o.Type)
 		if en := id.entry[i]; en != nil {
 			r.seen[o.ID] = en.ID
-			items, err := e.diffEntry(ctx, r, t, o, en)
-			if err != nil {
-				return nil, err
-			}
-			r.Items = append(r.Items, items...)
+			r.Items = append(r.Items, changed[i]...)
 			continue
 		}
+		t, _ := e.reg.Type(o.Type)
 		r.Items = append(r.Items, e.missingInStore(r, t, o))
 	}
 	r.Suspect = e.suspect(ctx, snap, v)
@@ -111,9 +69,36 @@ func (e *Engine) diff(ctx context.Context, snap *collectors.Snapshot, v *view) (
 	return r, nil
 }
 
-// diffEntry compares one object with the entry it was identified as.
-func (e *Engine) diffEntry(ctx context.Context, r *Result, t *schema.EntityType, o *collectors.Object, en *inventory.Entry) ([]Item, error) {
+// ranked is a change to an observed attribute reported by a source below
+// the attribute's top one: it stands only if no better source still
+// reports the value.
+type ranked struct {
+	obj  int // object index
+	item Item
+	attr *schema.Attribute
+	rank int
+}
+
+// keepUnowned adds the ranked changes no better-ranked source owns.
+func (e *Engine) keepUnowned(ctx context.Context, out map[int][]Item, pending []ranked) error {
+	for _, p := range pending {
+		owned, err := e.higherSourceReports(ctx, p.item.EntryID, p.attr, p.rank)
+		if err != nil {
+			return err
+		}
+		if !owned {
+			out[p.obj] = append(out[p.obj], p.item)
+		}
+	}
+	return nil
+}
+
+// diffEntry compares object i with the entry it was identified as. Changes
+// that hold only if no better-ranked source owns the value come back apart.
+func (e *Engine) diffEntry(r *Result, t *schema.EntityType, i int, en *inventory.Entry) ([]Item, []ranked) {
+	o := &r.snap.Objects[i]
 	var out []Item
+	var checks []ranked
 	base := Item{Type: t.Name, Scope: r.Scope, EntryID: en.ID, EntryName: en.Name, Version: en.Version, ObjectID: o.ID}
 	if o.Name != "" && o.Name != en.Name {
 		it := base
@@ -145,17 +130,12 @@ func (e *Engine) diffEntry(ctx context.Context, r *Result, t *schema.EntityType,
 			if rank < 0 || has && equal(a, stored, actual) {
 				continue
 			}
-			if rank > 0 {
-				owned, err := e.higherSourceReports(ctx, en.ID, a, rank)
-				if err != nil {
-					return nil, err
-				}
-				if owned {
-					continue
-				}
-			}
 			it := base
 			it.Kind, it.Attr, it.Store, it.Actual, it.Authority = Changed, attr, stored, actual, schema.Observed
+			if rank > 0 {
+				checks = append(checks, ranked{obj: i, item: it, attr: a, rank: rank})
+				continue
+			}
 			out = append(out, it)
 		case schema.Declared:
 			if !has || policy.Declared == "ignore" || equal(a, stored, actual) {
@@ -170,7 +150,7 @@ func (e *Engine) diffEntry(ctx context.Context, r *Result, t *schema.EntityType,
 	if policy.Declared != "ignore" {
 		out = append(out, declaredAbsent(r, t, o, en, base, kind)...)
 	}
-	return out, nil
+	return out, checks
 }
 
 // declaredIn names the source kind that holds declared attributes in

@@ -10,40 +10,89 @@ import (
 	"github.com/tana-cmdb/tana/schema"
 )
 
-// view is what the store holds for one snapshot: the live entries of the
-// snapshot's types and the scope's bindings.
+// view is what the store holds for one snapshot: the heads of the live
+// entries of the snapshot's types and the scope's bindings. It keeps no
+// attributes: identity key values are loaded only when some object needs
+// them (loadKeys), and the diff reads attributes again as it goes
+// (diffMatched), so a large scope is never held in memory whole.
 type view struct {
-	byID    map[int64]*inventory.Entry
-	byType  map[string][]*inventory.Entry
-	byName  map[string]map[string]*inventory.Entry // type → name → entry
-	bound   map[string]int64                       // object id → entry id, this scope
-	boundTo map[int64]string                       // entry id → object id, this scope
+	byID   map[int64]*ventry
+	byType map[string][]*ventry
+	byName map[string]map[string]*ventry // type → name → entry
+	bound  map[string]int64              // object id → entry id, this scope
+	counts map[string]int                // the snapshot's objects per type, to size maps
+	slab   []ventry                      // entries are allocated in blocks, not one by one
 }
 
-func newView() *view {
-	return &view{byID: map[int64]*inventory.Entry{}, byType: map[string][]*inventory.Entry{},
-		byName: map[string]map[string]*inventory.Entry{}, bound: map[string]int64{},
-		boundTo: map[int64]string{}}
+// ventry is an entry as identification sees it.
+type ventry struct {
+	inventory.EntryHead
+	object  string // the scope's object bound to the entry, when isBound
+	isBound bool
+	keys    [][]string // values per identity key of the snapshot's kind, once loaded
 }
 
-func (v *view) add(e *inventory.Entry) {
-	v.byID[e.ID] = e
-	v.byType[e.Type] = append(v.byType[e.Type], e)
-	if v.byName[e.Type] == nil {
-		v.byName[e.Type] = map[string]*inventory.Entry{}
+// keyValues is the entry's values for the k-th identity key; none when
+// they were not loaded.
+func (e *ventry) keyValues(k int) []string {
+	if k < len(e.keys) {
+		return e.keys[k]
 	}
+	return nil
+}
+
+// newView returns an empty view sized for a snapshot's objects.
+func newView(snap *collectors.Snapshot) *view {
+	counts := map[string]int{}
+	for i := range snap.Objects {
+		counts[snap.Objects[i].Type]++
+	}
+	n := len(snap.Objects)
+	return &view{byID: make(map[int64]*ventry, n), byType: map[string][]*ventry{},
+		byName: map[string]map[string]*ventry{}, bound: make(map[string]int64, n), counts: counts}
+}
+
+func (v *view) add(h inventory.EntryHead) {
+	if len(v.slab) == cap(v.slab) {
+		v.slab = make([]ventry, 0, 1024)
+	}
+	v.slab = append(v.slab, ventry{EntryHead: h})
+	e := &v.slab[len(v.slab)-1]
+	v.byID[e.ID] = e
+	if v.byName[e.Type] == nil {
+		v.byName[e.Type] = make(map[string]*ventry, v.counts[e.Type])
+		v.byType[e.Type] = make([]*ventry, 0, v.counts[e.Type])
+	}
+	v.byType[e.Type] = append(v.byType[e.Type], e)
 	v.byName[e.Type][e.Name] = e
 }
 
+// bind records a binding of the scope to an entry of the view.
 func (v *view) bind(objectID string, entryID int64) {
+	e := v.byID[entryID]
+	if e == nil {
+		return
+	}
 	v.bound[objectID] = entryID
-	v.boundTo[entryID] = objectID
+	e.object, e.isBound = objectID, true
+}
+
+// boundEntry is the entry of type typ the scope binds objectID to, or nil.
+func (v *view) boundEntry(objectID, typ string) *ventry {
+	eid, ok := v.bound[objectID]
+	if !ok {
+		return nil
+	}
+	if e := v.byID[eid]; e != nil && e.Type == typ {
+		return e
+	}
+	return nil
 }
 
 // identity is the outcome of identification: which entry each object is,
 // and the conflicts that keep objects from being matched or created.
 type identity struct {
-	entry     []*inventory.Entry // by object index; nil when new or in conflict
+	entry     []*ventry          // by object index; nil when new or in conflict
 	by        []string           // which key matched
 	blocked   []bool             // in conflict: neither diffed nor created
 	dupName   map[[2]string]bool // type+name reported by two objects
@@ -58,7 +107,7 @@ type identity struct {
 // source kind in priority order. Ambiguity and duplicates become conflicts.
 func identify(reg *schema.Registry, snap *collectors.Snapshot, v *view) *identity {
 	n := len(snap.Objects)
-	id := &identity{entry: make([]*inventory.Entry, n), by: make([]string, n), blocked: make([]bool, n),
+	id := &identity{entry: make([]*ventry, n), by: make([]string, n), blocked: make([]bool, n),
 		dupName: map[[2]string]bool{}, objIndex: make(map[collectors.Ref]int, n), objName: make([]string, n)}
 	byType := map[string][]int{}
 	for i := range snap.Objects {
@@ -167,18 +216,18 @@ func typeOrder(reg *schema.Registry, byType map[string][]int) []string {
 // keyIndex maps one identity key's values to the entries holding them,
 // built on first use: when every object has a binding, none is built.
 type keyIndex struct {
+	k       int // the key's place in the type's keys and in ventry.keys
 	key     schema.IdentityKey
 	named   bool // the key includes the entry name
-	idx     map[string][]*inventory.Entry
-	t       *schema.EntityType
-	entries []*inventory.Entry
+	idx     map[string][]*ventry
+	entries []*ventry
 }
 
-func (ki *keyIndex) lookup(val string) []*inventory.Entry {
+func (ki *keyIndex) lookup(val string) []*ventry {
 	if ki.idx == nil {
-		ki.idx = make(map[string][]*inventory.Entry, len(ki.entries))
+		ki.idx = make(map[string][]*ventry, len(ki.entries))
 		for _, e := range ki.entries {
-			for _, v := range entryKeys(ki.t, ki.key, e) {
+			for _, v := range e.keyValues(ki.k) {
 				ki.idx[v] = append(ki.idx[v], e)
 			}
 		}
@@ -190,24 +239,24 @@ func (id *identity) matchType(t *schema.EntityType, snap *collectors.Snapshot, v
 	keys := t.IdentityFor(snap.Kind)
 	idxs := make([]*keyIndex, len(keys))
 	for k, key := range keys {
-		ki := &keyIndex{key: key, t: t, entries: v.byType[t.Name]}
+		ki := &keyIndex{k: k, key: key, entries: v.byType[t.Name]}
 		for _, a := range key.Attrs {
 			ki.named = ki.named || a == "name"
 		}
 		idxs[k] = ki
 	}
-	claims := map[int64][]int{}
+	claims := claims{first: make(map[int64]int, len(objs))}
 	for _, i := range objs {
 		if id.blocked[i] {
 			continue
 		}
 		o := &snap.Objects[i]
-		if eid, ok := v.bound[o.ID]; ok && v.byID[eid] != nil && v.byID[eid].Type == t.Name {
-			id.entry[i], id.by[i] = v.byID[eid], "binding"
-			claims[eid] = append(claims[eid], i)
+		if e := v.boundEntry(o.ID, t.Name); e != nil {
+			id.entry[i], id.by[i] = e, "binding"
+			claims.add(e.ID, i)
 			continue
 		}
-		e, by, conflict := id.matchKeys(t, o, v, idxs)
+		e, by, conflict := id.matchKeys(t, o, idxs)
 		if conflict != "" {
 			id.blocked[i] = true
 			id.conflicts = append(id.conflicts, Item{Kind: Conflict, Type: t.Name, Scope: snap.Scope, ObjectID: o.ID,
@@ -216,13 +265,10 @@ func (id *identity) matchType(t *schema.EntityType, snap *collectors.Snapshot, v
 		}
 		if e != nil {
 			id.entry[i], id.by[i] = e, by
-			claims[e.ID] = append(claims[e.ID], i)
+			claims.add(e.ID, i)
 		}
 	}
-	for eid, is := range claims {
-		if len(is) < 2 {
-			continue
-		}
+	for eid, is := range claims.more {
 		var oids []string
 		for _, i := range is {
 			id.entry[i], id.blocked[i] = nil, true
@@ -235,22 +281,45 @@ func (id *identity) matchType(t *schema.EntityType, snap *collectors.Snapshot, v
 	}
 }
 
+// claims records the objects that identified as each entry: an entry
+// claimed twice is a conflict. Nearly every entry is claimed once, so the
+// first claim is kept apart from further ones, without a slice each.
+type claims struct {
+	first map[int64]int
+	more  map[int64][]int // every claim, for entries claimed twice or more
+}
+
+func (c *claims) add(eid int64, i int) {
+	j, ok := c.first[eid]
+	if !ok {
+		c.first[eid] = i
+		return
+	}
+	if c.more == nil {
+		c.more = map[int64][]int{}
+	}
+	if c.more[eid] == nil {
+		c.more[eid] = []int{j}
+	}
+	c.more[eid] = append(c.more[eid], i)
+}
+
 // matchKeys tries the identity keys in order. A candidate found by a key
 // with the name in it is rejected when a stronger key has values on both
 // sides that differ (same name, different UUID: another VM); any candidate
 // is rejected when it stands for another object of this snapshot.
-func (id *identity) matchKeys(t *schema.EntityType, o *collectors.Object, v *view, idxs []*keyIndex) (*inventory.Entry, string, string) {
+func (id *identity) matchKeys(t *schema.EntityType, o *collectors.Object, idxs []*keyIndex) (*ventry, string, string) {
 	for k, ki := range idxs {
 		vals := id.objectKeys(t, ki.key, o)
-		var cands []*inventory.Entry
+		var cands []*ventry
 		seen := map[int64]bool{}
 		for _, val := range vals {
 			for _, e := range ki.lookup(val) {
 				if seen[e.ID] || ki.named && id.contradicts(t, o, e, idxs[:k]) {
 					continue
 				}
-				if other, ok := v.boundTo[e.ID]; ok && other != o.ID {
-					if _, present := id.objIndex[collectors.Ref{Type: t.Name, ID: other}]; present {
+				if e.isBound && e.object != o.ID {
+					if _, present := id.objIndex[collectors.Ref{Type: t.Name, ID: e.object}]; present {
 						continue
 					}
 				}
@@ -275,12 +344,12 @@ func (id *identity) matchKeys(t *schema.EntityType, o *collectors.Object, v *vie
 	return nil, "", ""
 }
 
-func (id *identity) contradicts(t *schema.EntityType, o *collectors.Object, e *inventory.Entry, higher []*keyIndex) bool {
+func (id *identity) contradicts(t *schema.EntityType, o *collectors.Object, e *ventry, higher []*keyIndex) bool {
 	for _, ki := range higher {
 		if ki.named {
 			continue
 		}
-		ov, ev := id.objectKeys(t, ki.key, o), entryKeys(t, ki.key, e)
+		ov, ev := id.objectKeys(t, ki.key, o), e.keyValues(ki.k)
 		if len(ov) > 0 && len(ev) > 0 && !overlap(ov, ev) {
 			return true
 		}

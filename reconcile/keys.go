@@ -33,6 +33,20 @@ func entryKeys(t *schema.EntityType, key schema.IdentityKey, e *inventory.Entry)
 	})
 }
 
+// entryKeySets is an entry's values for each of keys, as strings of their
+// own: decoded values share the stored JSON, which the view must not keep.
+func entryKeySets(t *schema.EntityType, keys []schema.IdentityKey, e *inventory.Entry) [][]string {
+	out := make([][]string, len(keys))
+	for k, key := range keys {
+		vals := entryKeys(t, key, e)
+		for j := range vals {
+			vals[j] = strings.Clone(vals[j])
+		}
+		out[k] = vals
+	}
+	return out
+}
+
 func keyValues(t *schema.EntityType, key schema.IdentityKey, name string, get func(string) (any, bool)) []string {
 	parts := make([]string, 0, len(key.Attrs))
 	for _, attr := range key.Attrs {

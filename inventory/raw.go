@@ -2,6 +2,8 @@ package inventory
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -27,8 +29,9 @@ type RawRef struct {
 }
 
 // EachRaw streams every live entry of a type in name order, as Each does,
-// but without decoding attributes. The entry passed to fn is reused: fn
-// must not keep it.
+// but without decoding attributes. Entries are read a batch ahead in
+// another goroutine, so reading overlaps with fn's work. The entry passed
+// to fn is reused: fn must not keep it.
 func (s *Store) EachRaw(ctx context.Context, typ string, fn func(*RawEntry) error) error {
 	if _, err := s.reg.Type(typ); err != nil {
 		return err
@@ -38,26 +41,62 @@ func (s *Store) EachRaw(ctx context.Context, typ string, fn func(*RawEntry) erro
 	if err != nil {
 		return fmt.Errorf("stream %s entries: %w", typ, mapError(err))
 	}
-	defer rows.Close()
-	names := map[int64]string{}
-	batch := make([]RawEntry, 0, eachBatch)
-	refIDs := make([]string, 0, eachBatch)
-	flush := func() error {
-		if err := s.nameRawRefs(ctx, batch, refIDs, names); err != nil {
-			return err
+	batches := make(chan []RawEntry, 2)
+	free := make(chan []RawEntry, 3) // batches fn is done with, reused with their Refs
+	done := make(chan struct{})
+	readErr := make(chan error, 1)
+	go func() {
+		defer close(batches)
+		defer rows.Close()
+		readErr <- s.readRaw(ctx, typ, rows, batches, free, done)
+	}()
+	defer func() {
+		close(done)
+		for range batches { // let the reader finish
 		}
-		refIDs = refIDs[:0]
+	}()
+	for batch := range batches {
 		for i := range batch {
 			if err := fn(&batch[i]); err != nil {
 				return err
 			}
 		}
-		batch = batch[:0]
-		return nil
+		select {
+		case free <- batch:
+		default:
+		}
 	}
+	return <-readErr
+}
+
+// readRaw scans rows into batches, names their references and sends them
+// until the rows end or done is closed.
+func (s *Store) readRaw(ctx context.Context, typ string, rows *sql.Rows, batches, free chan []RawEntry, done chan struct{}) error {
+	names := map[int64]string{}
+	refIDs := make([]string, 0, eachBatch)
+	newBatch := func() []RawEntry {
+		select {
+		case b := <-free:
+			return b[:0]
+		default:
+			return make([]RawEntry, 0, eachBatch)
+		}
+	}
+	send := func(batch []RawEntry) error {
+		if err := s.nameRawRefs(ctx, batch, refIDs, names); err != nil {
+			return err
+		}
+		refIDs = refIDs[:0]
+		select {
+		case batches <- batch:
+			return nil
+		case <-done:
+			return errStopped
+		}
+	}
+	batch := newBatch()
 	for rows.Next() {
-		// Reuse the slot, and its Refs, of an earlier batch.
-		batch = batch[:len(batch)+1]
+		batch = batch[:len(batch)+1] // reuse the slot, and its Refs
 		e := &batch[len(batch)-1]
 		var ids string
 		if err := rows.Scan(&e.ID, &e.Name, &e.Attrs, &e.Version, &ids); err != nil {
@@ -65,16 +104,23 @@ func (s *Store) EachRaw(ctx context.Context, typ string, fn func(*RawEntry) erro
 		}
 		refIDs = append(refIDs, ids)
 		if len(batch) == eachBatch {
-			if err := flush(); err != nil {
+			if err := send(batch); err != nil {
 				return err
 			}
+			batch = newBatch()
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return fmt.Errorf("stream %s entries: %w", typ, err)
+		return fmt.Errorf("stream %s entries: %w", typ, mapError(err))
 	}
-	return flush()
+	if len(batch) > 0 {
+		return send(batch)
+	}
+	return nil
 }
+
+// errStopped ends a reader whose consumer has returned.
+var errStopped = errors.New("stopped")
 
 // nameRawRefs fills the references of a batch from their entries'
 // ref_ids, with names from the cache or, for ids not seen yet, one query.

@@ -13,10 +13,34 @@ import (
 // listState is what one --list build accumulates while hostvars stream
 // out: host names and group memberships (indexes, 4 bytes per membership).
 type listState struct {
-	names  []string
-	groups groupSet
-	kcache []map[string]*group // per keyed group: bare value → group
-	bare   []string            // reused
+	// Host names, JSON-encoded once: nameBuf holds them end to end, host i
+	// ending at nameEnd[i].
+	nameBuf []byte
+	nameEnd []int32
+	groups  groupSet
+	kcache  []map[string]*group // per keyed group: bare value → group
+	bare    []string            // reused
+}
+
+// name is host idx's name as a JSON string.
+func (st *listState) name(idx int32) []byte {
+	start := int32(0)
+	if idx > 0 {
+		start = st.nameEnd[idx-1]
+	}
+	return st.nameBuf[start:st.nameEnd[idx]]
+}
+
+// appendNames appends a JSON array of the names of hosts idx.
+func (st *listState) appendNames(b []byte, idx []int32) []byte {
+	b = append(b, '[')
+	for i, n := range idx {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, st.name(n)...)
+	}
+	return append(b, ']')
 }
 
 // List writes the whole inventory, the --list JSON, to w. Hostvars are
@@ -45,8 +69,9 @@ func (inv *Inventory) List(ctx context.Context, w io.Writer) error {
 	var buf []byte
 	err = inv.eachHost(ctx, func(h *host) error {
 		ht := h.ht
-		idx := int32(len(st.names))
-		st.names = append(st.names, h.name)
+		idx := int32(len(st.nameEnd))
+		st.nameBuf = appendString(st.nameBuf, h.name)
+		st.nameEnd = append(st.nameEnd, int32(len(st.nameBuf)))
 		typeGroups[ht].add(idx)
 		st.addKeyed(h, refs, idx)
 		for i, g := range user {
@@ -58,7 +83,7 @@ func (inv *Inventory) List(ctx context.Context, w io.Writer) error {
 		if idx > 0 {
 			buf = append(buf, ',')
 		}
-		buf = appendString(buf, h.name)
+		buf = append(buf, st.name(idx)...)
 		buf = append(buf, ':')
 		buf = ht.appendHostvars(buf, h, refs, inv.opts.AllowTemplates)
 		_, err := bw.Write(buf)
@@ -172,7 +197,7 @@ func (st *listState) writeGroups(bw *bufio.Writer, allVars map[string]any) {
 		b = append(b[:0], ',')
 		b = appendString(b, g.name)
 		b = append(b, `:{"children":[],"hosts":`...)
-		b = appendNames(b, st.names, g.hosts)
+		b = st.appendNames(b, g.hosts)
 		b = append(b, `,"vars":`...)
 		b = appendObject(b, g.vars)
 		b = append(b, '}')

@@ -76,23 +76,28 @@ func skipSpace(s string, i int) int {
 	return i
 }
 
-// skipString returns the end of the JSON string starting at s[i].
+// skipString returns the end of the JSON string starting at s[i]. A quote
+// ends it unless an odd number of backslashes precede it.
 func skipString(s string, i int) (int, bool) {
 	if i >= len(s) || s[i] != '"' {
 		return 0, false
 	}
-	for i++; i < len(s); {
-		j := strings.IndexAny(s[i:], `"\`)
-		if j < 0 {
+	start := i + 1
+	for j := start; ; {
+		k := strings.IndexByte(s[j:], '"')
+		if k < 0 {
 			return 0, false
 		}
-		i += j
-		if s[i] == '"' {
-			return i + 1, true
+		k += j
+		n := 0
+		for p := k - 1; p >= start && s[p] == '\\'; p-- {
+			n++
 		}
-		i += 2 // an escape: skip the backslash and the escaped byte
+		if n%2 == 0 {
+			return k + 1, true
+		}
+		j = k + 1
 	}
-	return 0, false
 }
 
 // skipValue returns the end of the JSON value starting at s[i]. Nested
@@ -128,8 +133,12 @@ func skipValue(s string, i int) (int, bool) {
 		return 0, false
 	}
 	j := i
-	for j < len(s) && !strings.ContainsRune(",]} \n\t\r", rune(s[j])) {
-		j++
+scan:
+	for ; j < len(s); j++ {
+		switch s[j] {
+		case ',', ']', '}', ' ', '\n', '\t', '\r':
+			break scan
+		}
 	}
 	return j, j > i
 }

@@ -51,6 +51,7 @@ func TestEachMember(t *testing.T) {
 		{`{}`, map[string]string{}, true},
 		{`{"a":1,"b":"x","c":[1,"]",{"d":"}"}],"e":true}`, map[string]string{"a": "1", "b": `"x"`, "c": `[1,"]",{"d":"}"}]`, "e": "true"}, true},
 		{` { "a" : "x\"y" , "k\u0065y" : [ 1, 2 ] } `, map[string]string{"a": `"x\"y"`, "key": "[ 1, 2 ]"}, true},
+		{`{"a":"x\\","b":"\\\"q","c":1}`, map[string]string{"a": `"x\\"`, "b": `"\\\"q"`, "c": "1"}, true},
 		{`{"a":1`, map[string]string{"a": "1"}, false},
 		{`{"a" 1}`, map[string]string{}, false},
 		{`["a"]`, map[string]string{}, false},

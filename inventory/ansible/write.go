@@ -200,15 +200,3 @@ func appendFloat(b []byte, f float64) []byte {
 	}
 	return b
 }
-
-// appendStrings appends a JSON array of the strings names[i] for i in idx.
-func appendNames(b []byte, names []string, idx []int32) []byte {
-	b = append(b, '[')
-	for i, n := range idx {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = appendString(b, names[n])
-	}
-	return append(b, ']')
-}

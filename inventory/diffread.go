@@ -5,8 +5,6 @@ import (
 	"database/sql"
 	"fmt"
 
-	"github.com/jmoiron/sqlx"
-
 	"github.com/tana-cmdb/tana/schema"
 )
 
@@ -62,8 +60,8 @@ func internStatus(b []byte) string {
 	return string(b)
 }
 
-// EachTransient streams every live entry of a type, with references, like
-// EachUnordered, but into one Entry and one Attrs map reused from row to
+// EachTransient streams every live entry of a type, with references, in
+// no particular order, into one Entry and one Attrs map reused from row to
 // row: fn must keep neither, only values taken out of them. Reconcile's
 // diff reads a whole scope this way without allocating a map per entry.
 func (s *Store) EachTransient(ctx context.Context, typ string, fn func(*Entry) error) error {
@@ -71,11 +69,7 @@ func (s *Store) EachTransient(ctx context.Context, typ string, fn func(*Entry) e
 	if err != nil {
 		return err
 	}
-	refs, err := s.typeRefs(ctx, t)
-	if err != nil {
-		return err
-	}
-	rows, err := s.db.QueryContext(ctx, s.db.Rebind(`SELECT id, name, attrs, version, status
+	rows, err := s.db.QueryContext(ctx, s.db.Rebind(`SELECT id, name, attrs, version, status, ref_ids
 		FROM entries WHERE type = ? AND deleted_at IS NULL`), typ)
 	if err != nil {
 		return fmt.Errorf("stream %s entries: %w", typ, mapError(err))
@@ -86,9 +80,13 @@ func (s *Store) EachTransient(ctx context.Context, typ string, fn func(*Entry) e
 	batches, scanErr := scanBatches(rows, typ, done)
 	e := &Entry{Type: typ}
 	attrs := make(map[string]any, len(t.Attributes))
+	names := map[int64]string{}
 	for batch := range batches {
+		if err := s.loadRefNames(ctx, batch, names); err != nil {
+			return err
+		}
 		for i := range batch {
-			if err := s.decodeInto(t, e, attrs, &batch[i], refs[batch[i].id]); err != nil {
+			if err := s.decodeInto(t, e, attrs, &batch[i], names); err != nil {
 				return err
 			}
 			if err := fn(e); err != nil {
@@ -99,23 +97,24 @@ func (s *Store) EachTransient(ctx context.Context, typ string, fn func(*Entry) e
 	return <-scanErr
 }
 
-// typeRefs loads the references of a type's live entries, by entry.
-func (s *Store) typeRefs(ctx context.Context, t *schema.EntityType) (map[int64][]refRow, error) {
-	refs := map[int64][]refRow{}
-	if len(t.Refs()) == 0 {
-		return refs, nil
+// loadRefNames adds to names the referenced entries of a batch not named
+// yet: one query.
+func (s *Store) loadRefNames(ctx context.Context, batch []scanned, names map[int64]string) error {
+	var missing []int64
+	var refs []RawRef
+	for i := range batch {
+		var err error
+		if refs, err = parseRefIDs(batch[i].refIDs, refs[:0]); err != nil {
+			return fmt.Errorf("entry %d: %w", batch[i].id, err)
+		}
+		for _, r := range refs {
+			if _, ok := names[r.ID]; !ok {
+				names[r.ID] = ""
+				missing = append(missing, r.ID)
+			}
+		}
 	}
-	var rs []refRow
-	err := sqlx.SelectContext(ctx, s.db, &rs, s.db.Rebind(`SELECT e.name AS from_name, r.from_id, r.attr, r.pos, r.to_id, t.name AS to_name
-		FROM refs r JOIN entries e ON e.id = r.from_id JOIN entries t ON t.id = r.to_id
-		WHERE e.type = ? AND e.deleted_at IS NULL ORDER BY r.from_id, r.attr, r.pos`), t.Name)
-	if err != nil {
-		return nil, fmt.Errorf("load %s references: %w", t.Name, mapError(err))
-	}
-	for _, r := range rs {
-		refs[r.FromID] = append(refs[r.FromID], r)
-	}
-	return refs, nil
+	return loadNames(ctx, s.db, missing, names)
 }
 
 // scanBatches reads rows in batches on its own goroutine, so that the
@@ -138,7 +137,7 @@ func scanBatches(rows *sql.Rows, typ string, done <-chan struct{}) (<-chan []sca
 		var status sql.RawBytes
 		for rows.Next() {
 			var r scanned
-			if err := rows.Scan(&r.id, &r.name, &r.raw, &r.version, &status); err != nil {
+			if err := rows.Scan(&r.id, &r.name, &r.raw, &r.version, &status, &r.refIDs); err != nil {
 				scanErr <- fmt.Errorf("stream %s entries: %w", typ, err)
 				return
 			}
@@ -159,9 +158,10 @@ func scanBatches(rows *sql.Rows, typ string, done <-chan struct{}) (<-chan []sca
 }
 
 // decodeInto makes e the scanned row, decoding its attributes into attrs
-// after clearing it (or into a map of their own on the slow path).
-func (s *Store) decodeInto(t *schema.EntityType, e *Entry, attrs map[string]any, r *scanned, refs []refRow) error {
-	e.ID, e.Name, e.Version, e.Status, e.RefIDs = r.id, r.name, r.version, r.status, nil
+// after clearing it (or into a map of their own on the slow path), with
+// references named from names.
+func (s *Store) decodeInto(t *schema.EntityType, e *Entry, attrs map[string]any, r *scanned, names map[int64]string) error {
+	e.ID, e.Name, e.Version, e.Status = r.id, r.name, r.version, r.status
 	clear(attrs)
 	e.Attrs = attrs
 	if !decodeFlatInto(t, r.raw, attrs) {
@@ -171,9 +171,11 @@ func (s *Store) decodeInto(t *schema.EntityType, e *Entry, attrs map[string]any,
 		}
 		e.Attrs = m
 	}
-	for _, rr := range refs {
-		s.addRef(e, rr)
+	var err error
+	if e.RefIDs, err = refIDMap(r.refIDs); err != nil {
+		return fmt.Errorf("entry %d: %w", r.id, err)
 	}
+	s.nameRefs(e, names)
 	return nil
 }
 

@@ -8,15 +8,6 @@ import (
 	"github.com/jmoiron/sqlx"
 )
 
-type refRow struct {
-	FromName string `db:"from_name"`
-	FromID   int64  `db:"from_id"`
-	Attr     string `db:"attr"`
-	Pos      int    `db:"pos"`
-	ToID     int64  `db:"to_id"`
-	ToName   string `db:"to_name"`
-}
-
 // attachRefs puts the names of decoded entries' references (RefIDs, read
 // from ref_ids) into their Attrs, with one query for the names.
 func (s *Store) attachRefs(ctx context.Context, db q, entries []*Entry) error {
@@ -114,31 +105,6 @@ func loadNames(ctx context.Context, db q, ids []int64, names map[int64]string) e
 		}
 	}
 	return nil
-}
-
-// addRef sets one loaded reference on its entry.
-func (s *Store) addRef(e *Entry, r refRow) {
-	if e == nil {
-		return
-	}
-	if e.RefIDs == nil {
-		e.RefIDs = map[string][]int64{}
-	}
-	e.RefIDs[r.Attr] = append(e.RefIDs[r.Attr], r.ToID)
-	list := false
-	if t, err := s.reg.Type(e.Type); err == nil {
-		if a := t.Attr(r.Attr); a != nil {
-			list = a.Type.List
-		} else {
-			return
-		}
-	}
-	if !list {
-		e.Attrs[r.Attr] = r.ToName
-		return
-	}
-	l, _ := e.Attrs[r.Attr].([]any)
-	e.Attrs[r.Attr] = append(l, r.ToName)
 }
 
 // Referrers returns, for each target id, the live entries whose attribute

@@ -574,9 +574,6 @@ func (tx *Tx) insertMany(ctx context.Context, table string, cols []string, rows 
 	if tx.s.dialect == migrations.Postgres && len(rows) > 100 {
 		return tx.copyRows(ctx, table, cols, rows)
 	}
-	if tx.s.dialect == migrations.SQLite && len(rows) > 100 {
-		return tx.sqliteRows(ctx, table, cols, rows)
-	}
 	per := 30000 / len(cols)
 	for _, chunk := range chunks(rows, per) {
 		query := insertSQL(table, cols, len(chunk))

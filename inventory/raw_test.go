@@ -9,7 +9,6 @@ import (
 	"github.com/tana-cmdb/tana/inventory"
 	"github.com/tana-cmdb/tana/inventory/inventorytest"
 	"github.com/tana-cmdb/tana/migrations"
-	"github.com/tana-cmdb/tana/schema"
 )
 
 // rawOf reads one entry with EachRaw, as a map of its stored attributes
@@ -43,15 +42,7 @@ func TestEachRawKeepsReferencesInStep(t *testing.T) {
 			dsn := inventorytest.DSN(t, d)
 			open := func(vmsAttr string, renamed string) *inventory.Store {
 				y := "types:\n  - name: service\n    attributes:\n      - {name: port, type: integer}\n      - {name: " + vmsAttr + `, type: "list:ref:vm"` + renamed + "}\n      - {name: lead, type: \"ref:vm\"}\n"
-				ts, err := schema.ParseTypes("service.yaml", []byte(y))
-				if err != nil {
-					t.Fatal(err)
-				}
-				reg, err := schema.NewRegistry(append(schema.Builtin(), ts...)...)
-				if err != nil {
-					t.Fatal(err)
-				}
-				return inventorytest.OpenWith(t, dsn, reg)
+				return inventorytest.OpenWithTypes(t, dsn, y)
 			}
 			s := open("vms", "")
 			seed(t, s, 3)

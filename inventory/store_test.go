@@ -351,17 +351,7 @@ func TestAttributeRenameMigratesData(t *testing.T) {
       - {name: vms, type: "list:ref:vm"}
       - {name: port, type: integer, default: 443}
 `
-			open := func(y string) *inventory.Store {
-				ts, err := schema.ParseTypes("service.yaml", []byte(y))
-				if err != nil {
-					t.Fatal(err)
-				}
-				reg, err := schema.NewRegistry(append(schema.Builtin(), ts...)...)
-				if err != nil {
-					t.Fatal(err)
-				}
-				return inventorytest.OpenWith(t, dsn, reg)
-			}
+			open := func(y string) *inventory.Store { return inventorytest.OpenWithTypes(t, dsn, y) }
 			s := open(v1)
 			seed(t, s, 1)
 			if _, err := s.Create(ctx, inventorytest.Meta("t"), "service", "web", map[string]any{"owner": "ops", "vms": []any{"vm000"}}); err != nil {

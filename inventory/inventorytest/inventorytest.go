@@ -128,3 +128,18 @@ func ForEach(t *testing.T, fn func(t *testing.T, s *inventory.Store), extra ...*
 func Meta(actor string) inventory.Meta {
 	return inventory.Meta{Actor: actor, Source: "test", Reason: fmt.Sprintf("test by %s", actor)}
 }
+
+// OpenWithTypes opens and migrates a store on dsn with the built-in types
+// and the user types of typesYAML (a types file's content).
+func OpenWithTypes(tb testing.TB, dsn, typesYAML string) *inventory.Store {
+	tb.Helper()
+	ts, err := schema.ParseTypes("types.yaml", []byte(typesYAML))
+	if err != nil {
+		tb.Fatalf("parse types: %v", err)
+	}
+	reg, err := schema.NewRegistry(append(schema.Builtin(), ts...)...)
+	if err != nil {
+		tb.Fatalf("registry: %v", err)
+	}
+	return OpenWith(tb, dsn, reg)
+}

@@ -97,20 +97,19 @@ func (s *Store) EachTransient(ctx context.Context, typ string, fn func(*Entry) e
 	return <-scanErr
 }
 
-// loadRefNames adds to names the referenced entries of a batch not named
-// yet: one query.
+// loadRefNames parses the references of a batch (scanned.refs) and adds
+// to names the referenced entries not named yet: one query.
 func (s *Store) loadRefNames(ctx context.Context, batch []scanned, names map[int64]string) error {
 	var missing []int64
-	var refs []RawRef
 	for i := range batch {
+		r := &batch[i]
 		var err error
-		if refs, err = parseRefIDs(batch[i].refIDs, refs[:0]); err != nil {
-			return fmt.Errorf("entry %d: %w", batch[i].id, err)
+		if r.refs, err = refIDMap(r.refIDs); err != nil {
+			return fmt.Errorf("entry %d: %w", r.id, err)
 		}
-		for _, r := range refs {
-			if _, ok := names[r.ID]; !ok {
-				names[r.ID] = ""
-				missing = append(missing, r.ID)
+		for _, ids := range r.refs {
+			for _, id := range ids {
+				missing = unnamed(names, missing, id)
 			}
 		}
 	}
@@ -159,7 +158,7 @@ func scanBatches(rows *sql.Rows, typ string, done <-chan struct{}) (<-chan []sca
 
 // decodeInto makes e the scanned row, decoding its attributes into attrs
 // after clearing it (or into a map of their own on the slow path), with
-// references named from names.
+// references (parsed by loadRefNames) named from names.
 func (s *Store) decodeInto(t *schema.EntityType, e *Entry, attrs map[string]any, r *scanned, names map[int64]string) error {
 	e.ID, e.Name, e.Version, e.Status = r.id, r.name, r.version, r.status
 	clear(attrs)
@@ -171,10 +170,7 @@ func (s *Store) decodeInto(t *schema.EntityType, e *Entry, attrs map[string]any,
 		}
 		e.Attrs = m
 	}
-	var err error
-	if e.RefIDs, err = refIDMap(r.refIDs); err != nil {
-		return fmt.Errorf("entry %d: %w", r.id, err)
-	}
+	e.RefIDs = r.refs
 	s.nameRefs(e, names)
 	return nil
 }

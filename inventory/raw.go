@@ -133,10 +133,7 @@ func (s *Store) nameRawRefs(ctx context.Context, batch []RawEntry, refIDs []stri
 		}
 		batch[i].Refs = refs
 		for _, r := range refs {
-			if _, ok := names[r.ID]; !ok {
-				names[r.ID] = ""
-				missing = append(missing, r.ID)
-			}
+			missing = unnamed(names, missing, r.ID)
 		}
 	}
 	if err := loadNames(ctx, s.db, missing, names); err != nil {

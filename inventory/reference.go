@@ -22,10 +22,7 @@ func (s *Store) attachRefsCached(ctx context.Context, db q, entries []*Entry, na
 	for _, e := range entries {
 		for _, ids := range e.RefIDs {
 			for _, id := range ids {
-				if _, ok := names[id]; !ok {
-					names[id] = ""
-					missing = append(missing, id)
-				}
+				missing = unnamed(names, missing, id)
 			}
 		}
 	}
@@ -36,6 +33,16 @@ func (s *Store) attachRefsCached(ctx context.Context, db q, entries []*Entry, na
 		s.nameRefs(e, names)
 	}
 	return nil
+}
+
+// unnamed adds id to missing, for loadNames, unless names has it or it is
+// already there.
+func unnamed(names map[int64]string, missing []int64, id int64) []int64 {
+	if _, ok := names[id]; !ok {
+		names[id] = ""
+		missing = append(missing, id)
+	}
+	return missing
 }
 
 // nameRefs puts the names of e's references into e.Attrs: the name, or

@@ -14,6 +14,7 @@ type scanned struct {
 	id, version  int64
 	name, status string
 	raw, refIDs  string
+	refs         map[string][]int64 // refIDs parsed
 }
 
 // decodeFlat parses a JSON object whose values are strings without

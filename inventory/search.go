@@ -319,13 +319,12 @@ func likeEscape(s string) string {
 }
 
 // Each streams every live entry of a type, in name order, with references,
-// to fn. Entries come from one query, read row by row; references are
-// loaded per batch of eachBatch entries by primary key, so memory stays flat
-// however many entries there are and no query sorts all references. The
-// flat JSON the store writes is decoded without reflection.
+// to fn. Entries come from one query, read row by row, references from
+// their ref_ids with names loaded per batch of eachBatch entries, so memory
+// stays flat however many entries there are. The flat JSON the store
+// writes is decoded without reflection.
 func (s *Store) Each(ctx context.Context, typ string, fn func(*Entry) error) error {
-	t, err := s.reg.Type(typ)
-	if err != nil {
+	if _, err := s.reg.Type(typ); err != nil {
 		return err
 	}
 	rows, err := s.db.QueryContext(ctx, s.db.Rebind(`SELECT id, name, attrs, version, status, created_at, updated_at, ref_ids
@@ -358,13 +357,9 @@ func (s *Store) Each(ctx context.Context, typ string, fn func(*Entry) error) err
 			return fmt.Errorf("entry %d: %w", e.ID, err)
 		}
 		e.CreatedAt, e.UpdatedAt = e.CreatedAt.UTC(), e.UpdatedAt.UTC()
-		attrs, ok := decodeFlat(t, raw)
-		if !ok {
-			if attrs, err = decodeAttrs(s.reg, typ, raw); err != nil {
-				return fmt.Errorf("entry %d: %w", e.ID, err)
-			}
+		if e.Attrs, err = s.decodeJSON(typ, raw); err != nil {
+			return fmt.Errorf("entry %d: %w", e.ID, err)
 		}
-		e.Attrs = attrs
 		if batch = append(batch, e); len(batch) == eachBatch {
 			if err := flush(); err != nil {
 				return err

@@ -67,7 +67,6 @@ func (g getter) value(h *host, refs refTables) any {
 // raw value per attribute of its type, and its references.
 type host struct {
 	ht    *hostType
-	id    int64
 	name  string
 	slots []string // raw JSON by attribute index; "" when absent
 	refs  []inventory.RawRef
@@ -90,7 +89,7 @@ func (ht *hostType) newHost() *host {
 // load makes h the entry e. Its references are copied: e is reused by
 // the store.
 func (h *host) load(e *inventory.RawEntry) error {
-	h.id, h.name = e.ID, e.Name
+	h.name = e.Name
 	h.refs = append(h.refs[:0], e.Refs...)
 	clear(h.slots)
 	clear(h.vals)
@@ -128,7 +127,7 @@ func (h *host) load(e *inventory.RawEntry) error {
 // hostOf is the host of a decoded entry (for --host).
 func (ht *hostType) hostOf(e *inventory.Entry) (*host, error) {
 	h := ht.newHost()
-	h.id, h.name = e.ID, e.Name
+	h.name = e.Name
 	for i, a := range ht.t.Attributes {
 		v, ok := e.Attrs[a.Name]
 		if !ok {
@@ -206,11 +205,7 @@ func (h *host) appendRefNames(b []byte, g getter, allowTemplates bool) []byte {
 			b = append(b, ',')
 		}
 		n++
-		if allowTemplates || !templated(r.Name) {
-			b = appendString(b, r.Name)
-		} else {
-			b = appendCMDBValue(b, r.Name, false)
-		}
+		b = appendCMDBString(b, r.Name, allowTemplates)
 		if !g.list {
 			return b
 		}

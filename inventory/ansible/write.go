@@ -125,11 +125,7 @@ type cmdbValue struct{ v any }
 func appendCMDBValue(b []byte, v any, allowTemplates bool) []byte {
 	switch x := v.(type) {
 	case string:
-		if allowTemplates || !templated(x) {
-			return appendString(b, x)
-		}
-		b = append(b, `{"__ansible_unsafe":`...)
-		return append(appendString(b, x), '}')
+		return appendCMDBString(b, x, allowTemplates)
 	case []any:
 		b = append(b, '[')
 		for i, it := range x {
@@ -141,6 +137,15 @@ func appendCMDBValue(b []byte, v any, allowTemplates bool) []byte {
 		return append(b, ']')
 	}
 	return appendValue(b, v)
+}
+
+// appendCMDBString is appendCMDBValue of a string.
+func appendCMDBString(b []byte, s string, allowTemplates bool) []byte {
+	if allowTemplates || !templated(s) {
+		return appendString(b, s)
+	}
+	b = append(b, `{"__ansible_unsafe":`...)
+	return append(appendString(b, s), '}')
 }
 
 // templated reports whether s holds a Jinja2 block, expression or comment

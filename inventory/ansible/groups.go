@@ -155,15 +155,15 @@ func (k keyedGroup) bareNamesRaw(h *host, out []string) []string {
 	if len(raw) < 2 || raw[0] != '[' {
 		return k.bareNames(h.value(k.get.idx), out)
 	}
-	start := len(out)
-	plain := eachElement(raw, func(el string) {
-		if s, ok := plainString(el); ok && s != "" {
+	start, plain := len(out), true
+	ok := eachElement(raw, func(el string) {
+		if s, isString := plainString(el); isString && s != "" {
 			out = append(out, s)
 		} else {
-			raw = "" // not plain: decode the whole list
+			plain = false
 		}
 	})
-	if !plain || raw == "" {
+	if !ok || !plain { // decode the whole list instead
 		return k.bareNames(h.value(k.get.idx), out[:start])
 	}
 	return out

@@ -93,7 +93,6 @@ func (v *view) boundEntry(objectID, typ string) *ventry {
 // and the conflicts that keep objects from being matched or created.
 type identity struct {
 	entry     []*ventry          // by object index; nil when new or in conflict
-	by        []string           // which key matched
 	blocked   []bool             // in conflict: neither diffed nor created
 	dupName   map[[2]string]bool // type+name reported by two objects
 	objIndex  map[collectors.Ref]int
@@ -107,7 +106,7 @@ type identity struct {
 // source kind in priority order. Ambiguity and duplicates become conflicts.
 func identify(reg *schema.Registry, snap *collectors.Snapshot, v *view) *identity {
 	n := len(snap.Objects)
-	id := &identity{entry: make([]*ventry, n), by: make([]string, n), blocked: make([]bool, n),
+	id := &identity{entry: make([]*ventry, n), blocked: make([]bool, n),
 		dupName: map[[2]string]bool{}, objIndex: make(map[collectors.Ref]int, n), objName: make([]string, n)}
 	byType := map[string][]int{}
 	for i := range snap.Objects {
@@ -252,11 +251,11 @@ func (id *identity) matchType(t *schema.EntityType, snap *collectors.Snapshot, v
 		}
 		o := &snap.Objects[i]
 		if e := v.boundEntry(o.ID, t.Name); e != nil {
-			id.entry[i], id.by[i] = e, "binding"
+			id.entry[i] = e
 			claims.add(e.ID, i)
 			continue
 		}
-		e, by, conflict := id.matchKeys(t, o, idxs)
+		e, conflict := id.matchKeys(t, o, idxs)
 		if conflict != "" {
 			id.blocked[i] = true
 			id.conflicts = append(id.conflicts, Item{Kind: Conflict, Type: t.Name, Scope: snap.Scope, ObjectID: o.ID,
@@ -264,7 +263,7 @@ func (id *identity) matchType(t *schema.EntityType, snap *collectors.Snapshot, v
 			continue
 		}
 		if e != nil {
-			id.entry[i], id.by[i] = e, by
+			id.entry[i] = e
 			claims.add(e.ID, i)
 		}
 	}
@@ -308,7 +307,7 @@ func (c *claims) add(eid int64, i int) {
 // with the name in it is rejected when a stronger key has values on both
 // sides that differ (same name, different UUID: another VM); any candidate
 // is rejected when it stands for another object of this snapshot.
-func (id *identity) matchKeys(t *schema.EntityType, o *collectors.Object, idxs []*keyIndex) (*ventry, string, string) {
+func (id *identity) matchKeys(t *schema.EntityType, o *collectors.Object, idxs []*keyIndex) (*ventry, string) {
 	for k, ki := range idxs {
 		vals := id.objectKeys(t, ki.key, o)
 		var cands []*ventry
@@ -331,17 +330,17 @@ func (id *identity) matchKeys(t *schema.EntityType, o *collectors.Object, idxs [
 		case 0:
 			continue
 		case 1:
-			return cands[0], strings.Join(ki.key.Attrs, "+"), ""
+			return cands[0], ""
 		}
 		names := make([]string, len(cands))
 		for j, e := range cands {
 			names[j] = e.Name
 		}
 		sort.Strings(names)
-		return nil, "", fmt.Sprintf("ambiguous: %s %s matches %d entries by %s (%s)", t.Name, o.ID, len(cands),
+		return nil, fmt.Sprintf("ambiguous: %s %s matches %d entries by %s (%s)", t.Name, o.ID, len(cands),
 			strings.Join(ki.key.Attrs, "+"), strings.Join(names, ", "))
 	}
-	return nil, "", ""
+	return nil, ""
 }
 
 func (id *identity) contradicts(t *schema.EntityType, o *collectors.Object, e *ventry, higher []*keyIndex) bool {

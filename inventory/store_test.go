@@ -113,6 +113,59 @@ func TestUniqueAgainstStore(t *testing.T) {
 	})
 }
 
+// TestBulkUpsertSpansStatements writes a batch big enough that every table
+// takes several multi-row INSERTs (full ones share a prepared statement)
+// and a shorter last one: nothing may be lost or misplaced at the seams.
+func TestBulkUpsertSpansStatements(t *testing.T) {
+	inventorytest.ForEach(t, func(t *testing.T, s *inventory.Store) {
+		const n = 8000 // entries: 2 full statements and a tail; entry_values: 4 full
+		seed(t, s, n)
+		count := func(q inventory.Query) int {
+			t.Helper()
+			c, err := s.Count(ctx, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return int(c)
+		}
+		eq := func(attr string, v any) inventory.Query {
+			return inventory.Query{Type: "vm", Filters: []inventory.Filter{{Attr: attr, Op: inventory.OpEq, Values: []any{v}}}}
+		}
+		for _, c := range []struct {
+			name string
+			q    inventory.Query
+			want int
+		}{
+			{"vms", inventory.Query{Type: "vm"}, n},
+			{"cpus", eq("cpus", 4), n / 4},
+			{"host ref", eq("host", "esx02"), n / 2},
+			{"power_state", eq("power_state", "poweredOn"), n},
+		} {
+			if got := count(c.q); got != c.want {
+				t.Errorf("%s: %d, want %d", c.name, got, c.want)
+			}
+		}
+		for _, i := range []int{0, 3332, 3333, 5999, 6000, n - 1} {
+			name := fmt.Sprintf("vm%03d", i)
+			p, err := s.Find(ctx, eq("ip", fmt.Sprintf("10.0.%d.%d", i/250, i%250+1)))
+			if err != nil || len(p.Entries) != 1 || p.Entries[0].Name != name {
+				t.Fatalf("ip of %s: %+v %v", name, p, err)
+			}
+			if p.Entries[0].Attrs["host"] != []string{"esx01", "esx02"}[i%2] {
+				t.Errorf("%s host = %v", name, p.Entries[0].Attrs["host"])
+			}
+			h, err := s.History(ctx, p.Entries[0].ID)
+			if err != nil || len(h) != 1 {
+				t.Errorf("history of %s: %d versions, %v", name, len(h), err)
+			}
+		}
+		_, err := s.Create(ctx, inventorytest.Meta("t"), "vm", "dup", map[string]any{"instance_uuid": fmt.Sprintf("uuid-%d", n-1)})
+		if schema.ErrorCode(err) != schema.ECONFLICT {
+			t.Errorf("unique value of the last entry: got %v", err)
+		}
+	})
+}
+
 func TestConcurrentUpdatesOneWins(t *testing.T) {
 	inventorytest.ForEach(t, func(t *testing.T, s *inventory.Store) {
 		seed(t, s, 1)

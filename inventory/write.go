@@ -2,6 +2,7 @@ package inventory
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"reflect"
@@ -575,9 +576,27 @@ func (tx *Tx) insertMany(ctx context.Context, table string, cols []string, rows 
 		return tx.copyRows(ctx, table, cols, rows)
 	}
 	per := 30000 / len(cols)
+	// Full chunks share one prepared statement: preparing 30,000
+	// placeholders anew for each cost a tenth of a bulk import.
+	var full *sql.Stmt
+	defer func() {
+		if full != nil {
+			full.Close()
+		}
+	}()
 	for _, chunk := range chunks(rows, per) {
-		query := insertSQL(table, cols, len(chunk))
-		if _, err := tx.ExecContext(ctx, tx.Rebind(query), flatten(chunk)...); err != nil {
+		var err error
+		switch {
+		case len(chunk) < per:
+			_, err = tx.ExecContext(ctx, tx.Rebind(insertSQL(table, cols, len(chunk))), flatten(chunk)...)
+		case full == nil:
+			if full, err = tx.PrepareContext(ctx, tx.Rebind(insertSQL(table, cols, per))); err == nil {
+				_, err = full.ExecContext(ctx, flatten(chunk)...)
+			}
+		default:
+			_, err = full.ExecContext(ctx, flatten(chunk)...)
+		}
+		if err != nil {
 			return fmt.Errorf("insert %s: %w", table, mapError(err))
 		}
 	}

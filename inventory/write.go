@@ -3,9 +3,9 @@ package inventory
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
 	"reflect"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -306,8 +306,8 @@ func (tx *Tx) checkUnique(ctx context.Context, ws []*write) error {
 }
 
 // storedAttrs is the JSON kept in entries.attrs: every attribute but the
-// references, which live in refs. An empty reference list is kept here so
-// that "none" stays distinct from "not reported".
+// references, which live in refs, with sorted keys. An empty reference
+// list is kept here so that "none" stays distinct from "not reported".
 func storedAttrs(t *schema.EntityType, attrs map[string]any) (string, error) {
 	m := make(map[string]any, len(attrs))
 	for k, v := range attrs {
@@ -322,7 +322,7 @@ func storedAttrs(t *schema.EntityType, attrs map[string]any) (string, error) {
 		}
 		m[k] = v
 	}
-	b, err := json.Marshal(m)
+	b, err := schema.AppendJSONObject(make([]byte, 0, 32*len(m)+2), m, schema.AppendJSON)
 	return string(b), err
 }
 
@@ -630,9 +630,9 @@ func (tx *Tx) insertVersions(ctx context.Context, cs string, ws []*write) error 
 		if w.op == OpUnchanged {
 			continue
 		}
-		b, err := json.Marshal(w.changes)
+		b, err := appendChanges(nil, w.changes)
 		if err != nil {
-			return err
+			return w.errorf(schema.EINVALID, "attrs", "%v", err)
 		}
 		v := int64(1)
 		if w.old != nil {
@@ -641,6 +641,33 @@ func (tx *Tx) insertVersions(ctx context.Context, cs string, ws []*write) error 
 		rows = append(rows, []any{w.id, v, cs, string(w.op), w.name, string(b)})
 	}
 	return tx.insertMany(ctx, "versions", []string{"entry_id", "version", "changeset_id", "op", "name", "changes"}, rows)
+}
+
+// appendChanges appends a version's changes as JSON, keys sorted:
+// {"attr":{"old":…,"new":…},…}, as encoding/json writes map[string]Change.
+func appendChanges(b []byte, changes map[string]Change) ([]byte, error) {
+	keys := make([]string, 0, len(changes))
+	for k := range changes {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	b = append(b, '{')
+	for i, k := range keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(schema.AppendJSONString(b, k), `:{"old":`...)
+		var err error
+		if b, err = schema.AppendJSON(b, changes[k].Old); err != nil {
+			return nil, fmt.Errorf("%s: %w", k, err)
+		}
+		b = append(b, `,"new":`...)
+		if b, err = schema.AppendJSON(b, changes[k].New); err != nil {
+			return nil, fmt.Errorf("%s: %w", k, err)
+		}
+		b = append(b, '}')
+	}
+	return append(b, '}'), nil
 }
 
 // sortedResults orders results by index for stable output.

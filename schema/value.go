@@ -253,23 +253,29 @@ func toInt(v any) (any, error) {
 }
 
 func toFloat(v any) (any, error) {
+	var f float64
 	switch n := v.(type) {
 	case int:
 		return float64(n), nil
 	case int64:
 		return float64(n), nil
 	case float64:
-		return n, nil
+		f = n
 	case float32:
-		return float64(n), nil
+		f = float64(n)
 	case json.Number:
-		f, err := n.Float64()
-		if err != nil {
+		var err error
+		if f, err = n.Float64(); err != nil {
 			return nil, fmt.Errorf("expected number, got %s", n)
 		}
-		return f, nil
+	default:
+		return nil, fmt.Errorf("expected number, got %s", describe(v))
 	}
-	return nil, fmt.Errorf("expected number, got %s", describe(v))
+	// JSON, and so the store, cannot hold these.
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return nil, fmt.Errorf("expected a finite number, got %v", f)
+	}
+	return f, nil
 }
 
 func normalizeTime(v any, layout, what string) (any, error) {

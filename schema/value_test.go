@@ -1,6 +1,7 @@
 package schema
 
 import (
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -22,6 +23,8 @@ func TestNormalize(t *testing.T) {
 		{"integer", 3.5, nil, "expected integer, got 3.5"},
 		{"integer", "3", nil, `expected integer, got string "3"`},
 		{"number", 2, 2.0, ""},
+		{"number", math.NaN(), nil, "expected a finite number, got NaN"},
+		{"number", math.Inf(-1), nil, "expected a finite number, got -Inf"},
 		{"boolean", true, true, ""},
 		{"boolean", "yes", nil, "expected boolean"},
 		{"date", "2024-02-29", "2024-02-29", ""},

@@ -1,9 +1,8 @@
 package ansible
 
 import (
-	"bytes"
 	"encoding/json"
-	"math"
+	"strings"
 	"testing"
 
 	"github.com/tana-cmdb/tana/schema"
@@ -36,28 +35,21 @@ func hostWith(v any) *host {
 	return h
 }
 
-// TestAppendValue checks the hand-written encoder against encoding/json.
-func TestAppendValue(t *testing.T) {
-	cases := []any{
-		"", "plain", "quote \" backslash \\ slash /", "tab\tnl\nret\r", "\x00\x01\x1f\x7f",
-		"<b>&amp;</b>", "üñí©ødé 日本", "\u2028\u2029", "bad \xff utf8",
-		int64(0), int64(-42), int64(math.MaxInt64), 1.5, -0.25, 40.0, 1e21, 1e-7, 123456789.125, 0.0,
-		true, false, nil,
-		[]any{"a", int64(1), 2.5, true, []any{}},
-		[]any{},
-		map[string]any{"b": 1, "a": []any{"x"}, "c": map[string]any{"z": nil}},
+// TestAppendObject checks group vars: values from the store are guarded
+// against templating, values from tana.yaml are not (schema's
+// TestAppendJSON covers the encoding itself).
+func TestAppendObject(t *testing.T) {
+	vars := map[string]any{
+		"b_yaml": "{{ inventory_hostname }}",
+		"a_cmdb": cmdbValue{"{{ lookup('pipe', 'id') }}"},
+		"c":      map[string]any{"z": []any{int64(1), 1.5, nil}, "<y>": "&"},
 	}
-	for _, v := range cases {
-		var want bytes.Buffer
-		enc := json.NewEncoder(&want)
-		enc.SetEscapeHTML(false)
-		if err := enc.Encode(v); err != nil {
-			t.Fatal(err)
-		}
-		got := string(appendValue(nil, v)) + "\n"
-		if got != want.String() {
-			t.Errorf("appendValue(%#v) = %s, want %s", v, got, want.String())
-		}
+	want := `{"a_cmdb":{"__ansible_unsafe":"{{ lookup('pipe', 'id') }}"},"b_yaml":"{{ inventory_hostname }}","c":{"<y>":"&","z":[1,1.5,null]}}`
+	if got := string(appendObject(nil, vars)); got != want {
+		t.Errorf("appendObject = %s\nwant %s", got, want)
+	}
+	if got := string(appendValue(nil, make(chan int))); !strings.HasPrefix(got, `"!unencodable: `) {
+		t.Errorf("appendValue(chan) = %s", got)
 	}
 }
 

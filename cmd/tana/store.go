@@ -226,7 +226,7 @@ func show(v any) string {
 	if v == nil {
 		return "(none)"
 	}
-	b, err := json.Marshal(v)
+	b, err := schema.AppendJSON(nil, v)
 	if err != nil {
 		return fmt.Sprint(v)
 	}
@@ -296,6 +296,7 @@ func dropSecrets(t *schema.EntityType, attrs map[string]any) int {
 // itemWriter streams items as one YAML or JSON list.
 type itemWriter struct {
 	w      *bufio.Writer
+	buf    bytes.Buffer // one JSON item
 	format string
 	n      int
 }
@@ -313,12 +314,14 @@ func (iw *itemWriter) write(it inventory.Item) error {
 		if iw.n == 0 {
 			sep = "[\n"
 		}
-		b, err := json.Marshal(it)
-		if err != nil {
+		iw.buf.Reset()
+		enc := json.NewEncoder(&iw.buf)
+		enc.SetEscapeHTML(false) // a file for people and tana import, not a web page
+		if err := enc.Encode(it); err != nil {
 			return err
 		}
 		iw.w.WriteString(sep)
-		iw.w.Write(b)
+		iw.w.Write(bytes.TrimSuffix(iw.buf.Bytes(), []byte("\n")))
 	} else {
 		enc := yaml.NewEncoder(iw.w)
 		enc.SetIndent(2)
@@ -484,5 +487,6 @@ func newRestoreCmd(c *cli) *cobra.Command {
 func writeJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
 	return enc.Encode(v)
 }

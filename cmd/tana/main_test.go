@@ -70,6 +70,9 @@ func TestImportExportRoundTrip(t *testing.T) {
 				fresh := inventorytest.DSN(t, d)
 				mustRun(t, fresh, "import", file)
 				second := mustRun(t, fresh, "export", "--format", format)
+				if !strings.Contains(first, "<nightly> &") {
+					t.Errorf("%s export escapes <, > or &:\n%s", format, first)
+				}
 				if first != second {
 					t.Fatalf("%s round trip differs:\n--- first\n%s\n--- second\n%s", format, first, second)
 				}
@@ -114,10 +117,10 @@ func TestDryRunShowsChangesAndWritesNothing(t *testing.T) {
 	os.WriteFile(change, []byte(`
 - {type: vm, name: web01, attrs: {cpus: 4}}
 - {type: vm, name: db01, attrs: {cpus: 8}}
-- {type: vm, name: new01, attrs: {owner: me}}
+- {type: vm, name: new01, attrs: {owner: me, annotation: "<b> & co"}}
 `), 0o600)
 	out := mustRun(t, db, "import", "--dry-run", change)
-	for _, want := range []string{"~ vm web01 (update)", "cpus: 2 → 4", "= vm db01 (unchanged)", "+ vm new01 (create)", "owner: \"me\"", "1 created, 1 changed, 1 unchanged"} {
+	for _, want := range []string{"~ vm web01 (update)", "cpus: 2 → 4", "= vm db01 (unchanged)", "+ vm new01 (create)", "owner: \"me\"", `annotation: "<b> & co"`, "1 created, 1 changed, 1 unchanged"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("dry run output lacks %q:\n%s", want, out)
 		}

@@ -55,7 +55,7 @@ func (tx *Tx) SyncDrift(ctx context.Context, scope string, items []DriftRecord) 
 	for i := range open {
 		byKey[open[i].Key] = &open[i]
 	}
-	var inserts [][]any
+	var inserts []any
 	for i := range items {
 		it := &items[i]
 		if prev := byKey[it.Key]; prev != nil {
@@ -71,7 +71,7 @@ func (tx *Tx) SyncDrift(ctx context.Context, scope string, items []DriftRecord) 
 			continue
 		}
 		it.ID, it.FirstSeen, it.LastSeen = uuid.Must(uuid.NewV7()).String(), tx.now, tx.now
-		inserts = append(inserts, []any{it.ID, it.Key, it.Kind, it.Type, scope, nullID(it.EntryID), it.EntryName, it.Attr, it.Data, tx.now, tx.now})
+		inserts = append(inserts, it.ID, it.Key, it.Kind, it.Type, scope, nullID(it.EntryID), it.EntryName, it.Attr, it.Data, tx.now, tx.now)
 	}
 	if err := tx.insertMany(ctx, "drift", strings.Split(strings.ReplaceAll(driftCols, " ", ""), ",")[:11], inserts); err != nil {
 		return fmt.Errorf("open drift: %w", err)

@@ -65,6 +65,26 @@ func TestCreateNormalizesAndReads(t *testing.T) {
 	})
 }
 
+// TestRepeatedListValueIndexedOnce: a list may hold a value twice (here
+// after normalisation); search finds the entry once, and updates reindex it.
+func TestRepeatedListValueIndexedOnce(t *testing.T) {
+	inventorytest.ForEach(t, func(t *testing.T, s *inventory.Store) {
+		e, err := s.Create(ctx, inventorytest.Meta("t"), "vm", "twice", map[string]any{"macs": []any{"00:50:56:AB:CD:EF", "00:50:56:ab:cd:ef", "00:50:56:00:00:01"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Update(ctx, inventorytest.Meta("t"), e.ID, inventory.Patch{Version: 1, Attrs: map[string]any{"macs": []any{"00:50:56:00:00:01", "00:50:56:00:00:01"}}}); err != nil {
+			t.Fatal(err)
+		}
+		for mac, want := range map[string]int{"00:50:56:00:00:01": 1, "00:50:56:ab:cd:ef": 0} {
+			n, err := s.Count(ctx, inventory.Query{Type: "vm", Filters: []inventory.Filter{{Attr: "macs", Op: inventory.OpEq, Values: []any{mac}}}})
+			if err != nil || int(n) != want {
+				t.Errorf("macs = %s: %d entries, want %d (%v)", mac, n, want, err)
+			}
+		}
+	})
+}
+
 func TestValidationErrorsNameTheField(t *testing.T) {
 	inventorytest.ForEach(t, func(t *testing.T, s *inventory.Store) {
 		seed(t, s, 0)

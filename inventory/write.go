@@ -391,15 +391,17 @@ func (tx *Tx) insertEntries(ctx context.Context, ws []*write, refs map[refKey]in
 	if len(creates) == 0 {
 		return nil
 	}
-	rows := make([][]any, 0, len(creates))
+	cols := []string{"id", "type", "name", "attrs", "ref_ids", "version", "status", "created_at", "updated_at"}
+	rows := make([]any, 0, len(creates)*len(cols))
+	one, active, now := any(int64(1)), any(StatusActive), any(tx.now) // boxed once, not per row
 	for _, w := range creates {
 		js, err := storedAttrs(w.t, w.attrs)
 		if err != nil {
 			return w.errorf(schema.EINVALID, "attrs", "%v", err)
 		}
-		rows = append(rows, []any{w.id, w.t.Name, w.name, js, refIDs(w, refs), 1, StatusActive, tx.now, tx.now})
+		rows = append(rows, w.id, w.t.Name, w.name, js, refIDs(w, refs), one, active, now, now)
 	}
-	err := tx.insertMany(ctx, "entries", []string{"id", "type", "name", "attrs", "ref_ids", "version", "status", "created_at", "updated_at"}, rows)
+	err := tx.insertMany(ctx, "entries", cols, rows)
 	return nameConflict(err, creates)
 }
 
@@ -487,12 +489,8 @@ const maxIndexed = 512
 // of deleted entries stay, so a restore brings them back unchanged.
 func (tx *Tx) reindex(ctx context.Context, ws []*write, refs map[refKey]int64) error {
 	var clear, unclaim []int64
-	var values, refRows, uniq [][]any
-	type valueKey struct {
-		id         int64
-		attr, text string
-	}
-	seen := map[valueKey]bool{}
+	var values, refRows, uniq []any // flat rows, see insertMany
+	var texts []string              // one attribute's values indexed so far
 	for _, w := range ws {
 		switch w.op {
 		case OpUnchanged:
@@ -503,25 +501,33 @@ func (tx *Tx) reindex(ctx context.Context, ws []*write, refs map[refKey]int64) e
 		case OpUpdate:
 			clear = append(clear, w.id)
 		}
+		id, typ := any(w.id), any(w.t.Name) // boxed once per entry, not per row
 		for _, a := range w.t.Attributes {
 			v, ok := w.attrs[a.Name]
 			if !ok {
 				continue
 			}
+			attr := any(a.Name)
+			texts = texts[:0]
 			for pos, x := range scalars(v) {
 				s, num := indexValue(x)
 				if a.Unique {
-					uniq = append(uniq, []any{w.t.Name, a.Name, s, w.id})
+					uniq = append(uniq, typ, attr, s, id)
 				}
 				if w.op == OpRestore {
 					continue
 				}
 				switch {
 				case a.Type.Kind == schema.KindRef:
-					refRows = append(refRows, []any{w.id, a.Name, pos, refs[refKey{a.Type.RefType, s}]})
-				case a.Type.Kind != schema.KindText && !a.Secret && len(s) <= maxIndexed && !seen[valueKey{w.id, a.Name, s}]:
-					seen[valueKey{w.id, a.Name, s}] = true
-					values = append(values, []any{w.id, w.t.Name, a.Name, s, num})
+					refRows = append(refRows, id, attr, pos, refs[refKey{a.Type.RefType, s}])
+				case a.Type.Kind != schema.KindText && !a.Secret && len(s) <= maxIndexed && !slices.Contains(texts, s):
+					texts = append(texts, s) // a list's repeated value is indexed once
+					// NULL, or the number itself: a *float64 costs the driver reflection.
+					var n any
+					if num != nil {
+						n = *num
+					}
+					values = append(values, id, typ, attr, s, n)
 				}
 			}
 		}
@@ -566,13 +572,16 @@ func (tx *Tx) deleteIn(ctx context.Context, table, col string, ids []int64) erro
 	return nil
 }
 
-// insertMany inserts rows with multi-row INSERTs of at most ~30,000
-// parameters (SQLite's and PostgreSQL's limits are above that).
-func (tx *Tx) insertMany(ctx context.Context, table string, cols []string, rows [][]any) error {
-	if len(rows) == 0 {
+// insertMany inserts rows given flat, len(cols) values per row one row
+// after another (a slice per row cost a bulk import a million
+// allocations): multi-row INSERTs of at most ~30,000 parameters (SQLite's
+// and PostgreSQL's limits are above that), or COPY on PostgreSQL.
+func (tx *Tx) insertMany(ctx context.Context, table string, cols []string, rows []any) error {
+	n := len(rows) / len(cols)
+	if n == 0 {
 		return nil
 	}
-	if tx.s.dialect == migrations.Postgres && len(rows) > 100 {
+	if tx.s.dialect == migrations.Postgres && n > 100 {
 		return tx.copyRows(ctx, table, cols, rows)
 	}
 	per := 30000 / len(cols)
@@ -584,17 +593,19 @@ func (tx *Tx) insertMany(ctx context.Context, table string, cols []string, rows 
 			full.Close()
 		}
 	}()
-	for _, chunk := range chunks(rows, per) {
+	for start := 0; start < n; start += per {
+		k := min(per, n-start)
+		args := rows[start*len(cols) : (start+k)*len(cols)]
 		var err error
 		switch {
-		case len(chunk) < per:
-			_, err = tx.ExecContext(ctx, tx.Rebind(insertSQL(table, cols, len(chunk))), flatten(chunk)...)
+		case k < per:
+			_, err = tx.ExecContext(ctx, tx.Rebind(insertSQL(table, cols, k)), args...)
 		case full == nil:
 			if full, err = tx.PrepareContext(ctx, tx.Rebind(insertSQL(table, cols, per))); err == nil {
-				_, err = full.ExecContext(ctx, flatten(chunk)...)
+				_, err = full.ExecContext(ctx, args...)
 			}
 		default:
-			_, err = full.ExecContext(ctx, flatten(chunk)...)
+			_, err = full.ExecContext(ctx, args...)
 		}
 		if err != nil {
 			return fmt.Errorf("insert %s: %w", table, mapError(err))
@@ -625,7 +636,8 @@ func flatten(rows [][]any) []any {
 }
 
 func (tx *Tx) insertVersions(ctx context.Context, cs string, ws []*write) error {
-	var rows [][]any
+	var rows []any
+	csv := any(cs)
 	for _, w := range ws {
 		if w.op == OpUnchanged {
 			continue
@@ -638,7 +650,7 @@ func (tx *Tx) insertVersions(ctx context.Context, cs string, ws []*write) error 
 		if w.old != nil {
 			v = w.old.Version + 1
 		}
-		rows = append(rows, []any{w.id, v, cs, string(w.op), w.name, string(b)})
+		rows = append(rows, w.id, v, csv, string(w.op), w.name, string(b))
 	}
 	return tx.insertMany(ctx, "versions", []string{"entry_id", "version", "changeset_id", "op", "name", "changes"}, rows)
 }

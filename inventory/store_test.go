@@ -15,6 +15,16 @@ import (
 
 var ctx = context.Background()
 
+// count is s.Count that fails the test on error.
+func count(t testing.TB, s *inventory.Store, q inventory.Query) int {
+	t.Helper()
+	n, err := s.Count(ctx, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return int(n)
+}
+
 // seed creates a datacenter, a cluster, two hosts and n VMs on them.
 func seed(t testing.TB, s *inventory.Store, n int) {
 	t.Helper()
@@ -140,14 +150,6 @@ func TestBulkUpsertSpansStatements(t *testing.T) {
 	inventorytest.ForEach(t, func(t *testing.T, s *inventory.Store) {
 		const n = 8000 // entries: 2 full statements and a tail; entry_values: 4 full
 		seed(t, s, n)
-		count := func(q inventory.Query) int {
-			t.Helper()
-			c, err := s.Count(ctx, q)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return int(c)
-		}
 		eq := func(attr string, v any) inventory.Query {
 			return inventory.Query{Type: "vm", Filters: []inventory.Filter{{Attr: attr, Op: inventory.OpEq, Values: []any{v}}}}
 		}
@@ -161,7 +163,7 @@ func TestBulkUpsertSpansStatements(t *testing.T) {
 			{"host ref", eq("host", "esx02"), n / 2},
 			{"power_state", eq("power_state", "poweredOn"), n},
 		} {
-			if got := count(c.q); got != c.want {
+			if got := count(t, s, c.q); got != c.want {
 				t.Errorf("%s: %d, want %d", c.name, got, c.want)
 			}
 		}
@@ -329,14 +331,6 @@ func TestUpsertMergesAndDryRun(t *testing.T) {
 func TestFindFiltersAndPages(t *testing.T) {
 	inventorytest.ForEach(t, func(t *testing.T, s *inventory.Store) {
 		seed(t, s, 57)
-		count := func(q inventory.Query) int {
-			t.Helper()
-			n, err := s.Count(ctx, q)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return int(n)
-		}
 		host, _ := s.GetByName(ctx, "host", "esx01")
 		cases := []struct {
 			name string
@@ -355,7 +349,7 @@ func TestFindFiltersAndPages(t *testing.T) {
 			{"two filters", inventory.Query{Type: "vm", Filters: []inventory.Filter{{Attr: "host", Op: inventory.OpEq, Values: []any{"esx02"}}, {Attr: "cpus", Op: inventory.OpLte, Values: []any{2}}}}, 14},
 		}
 		for _, c := range cases {
-			if got := count(c.q); got != c.want {
+			if got := count(t, s, c.q); got != c.want {
 				t.Errorf("%s: %d, want %d", c.name, got, c.want)
 			}
 		}

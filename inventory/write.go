@@ -658,28 +658,16 @@ func (tx *Tx) insertVersions(ctx context.Context, cs string, ws []*write) error 
 // appendChanges appends a version's changes as JSON, keys sorted:
 // {"attr":{"old":…,"new":…},…}, as encoding/json writes map[string]Change.
 func appendChanges(b []byte, changes map[string]Change) ([]byte, error) {
-	keys := make([]string, 0, len(changes))
-	for k := range changes {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	b = append(b, '{')
-	for i, k := range keys {
-		if i > 0 {
-			b = append(b, ',')
+	return schema.AppendJSONObject(b, changes, func(b []byte, c Change) ([]byte, error) {
+		b, err := schema.AppendJSON(append(b, `{"old":`...), c.Old)
+		if err != nil {
+			return nil, err
 		}
-		b = append(schema.AppendJSONString(b, k), `:{"old":`...)
-		var err error
-		if b, err = schema.AppendJSON(b, changes[k].Old); err != nil {
-			return nil, fmt.Errorf("%s: %w", k, err)
+		if b, err = schema.AppendJSON(append(b, `,"new":`...), c.New); err != nil {
+			return nil, err
 		}
-		b = append(b, `,"new":`...)
-		if b, err = schema.AppendJSON(b, changes[k].New); err != nil {
-			return nil, fmt.Errorf("%s: %w", k, err)
-		}
-		b = append(b, '}')
-	}
-	return append(b, '}'), nil
+		return append(b, '}'), nil
+	})
 }
 
 // sortedResults orders results by index for stable output.

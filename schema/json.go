@@ -67,7 +67,7 @@ func AppendJSON(b []byte, v any) ([]byte, error) {
 
 // AppendJSONObject appends m as a JSON object with sorted keys, each value
 // written by value.
-func AppendJSONObject(b []byte, m map[string]any, value func([]byte, any) ([]byte, error)) ([]byte, error) {
+func AppendJSONObject[V any](b []byte, m map[string]V, value func([]byte, V) ([]byte, error)) ([]byte, error) {
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)

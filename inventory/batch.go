@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"maps"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 
@@ -34,22 +36,45 @@ var errDryRun = errors.New("dry run")
 // index and the field.
 func (s *Store) Upsert(ctx context.Context, meta Meta, items []Item, opts UpsertOptions) ([]Result, error) {
 	var out []Result
+	var p *progress
+	if len(items) >= analyzeAfter {
+		p = &progress{log: s.log, start: time.Now(), items: len(items)}
+	}
 	err := s.InTx(ctx, func(tx *Tx) (err error) {
+		tx.progress = p
 		if out, err = tx.Upsert(ctx, meta, items); err != nil {
 			return err
 		}
 		if opts.DryRun {
 			return errDryRun
 		}
+		p.step("committing")
 		return nil
 	})
 	if errors.Is(err, errDryRun) {
 		return out, nil
 	}
 	if err == nil && len(items) >= analyzeAfter {
+		p.step("committed")
 		s.Analyze(ctx)
 	}
 	return out, err
+}
+
+// progress logs the steps of a big batch, so that a long import is not
+// silent; a nil *progress logs nothing.
+type progress struct {
+	log   *slog.Logger
+	start time.Time
+	items int
+}
+
+func (p *progress) step(msg string, args ...any) {
+	if p == nil {
+		return
+	}
+	args = append([]any{"items", p.items, "elapsed", time.Since(p.start).Round(time.Millisecond)}, args...)
+	p.log.Info("bulk write: "+msg, args...)
 }
 
 // analyzeAfter is the batch size after which planner statistics are
@@ -79,9 +104,11 @@ func (tx *Tx) Upsert(ctx context.Context, meta Meta, items []Item) ([]Result, er
 		}
 		ws[i] = w
 	}
+	tx.progress.step("items valid")
 	if err := tx.loadExisting(ctx, ws); err != nil {
 		return nil, err
 	}
+	tx.progress.step("existing entries matched")
 	for _, w := range ws {
 		if w.old == nil {
 			dropNils(w.attrs)

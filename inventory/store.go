@@ -181,6 +181,8 @@ type Tx struct {
 	conn *sqlx.Conn // the transaction's connection, for COPY on PostgreSQL
 	now  time.Time
 	cs   map[Meta]string // change sets opened in this transaction
+	// progress reports the steps of a big Upsert; nil otherwise.
+	progress *progress
 }
 
 // Store returns the store the transaction belongs to.

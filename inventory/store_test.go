@@ -1,8 +1,12 @@
 package inventory_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"log/slog"
+	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
@@ -186,6 +190,34 @@ func TestBulkUpsertSpansStatements(t *testing.T) {
 			t.Errorf("unique value of the last entry: got %v", err)
 		}
 	})
+}
+
+// TestBigBatchLogsProgress: an Upsert of 5,000 items or more logs its
+// steps (a long import is not silent); a small one logs none.
+func TestBigBatchLogsProgress(t *testing.T) {
+	var logs bytes.Buffer
+	reg, err := schema.NewRegistry(schema.Builtin()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := inventory.Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "t.db"), reg, inventory.Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	seed(t, s, 10)
+	if strings.Contains(logs.String(), "bulk write") {
+		t.Errorf("a small batch logged progress:\n%s", logs.String())
+	}
+	seed(t, s, 6000)
+	for _, step := range []string{"items valid", "entries written", "history written", "committing", "committed"} {
+		if !strings.Contains(logs.String(), `msg="bulk write: `+step+`" items=6004`) {
+			t.Errorf("no %q step logged:\n%s", step, logs.String())
+		}
+	}
 }
 
 func TestConcurrentUpdatesOneWins(t *testing.T) {

@@ -120,6 +120,7 @@ func (tx *Tx) apply(ctx context.Context, meta Meta, ws []*write) ([]Result, erro
 	if err := tx.checkUnique(ctx, ws); err != nil {
 		return nil, err
 	}
+	tx.progress.step("references and unique values checked")
 	var cs string
 	if hasWork(ws) {
 		if cs, err = tx.changeSet(ctx, meta); err != nil {
@@ -135,12 +136,15 @@ func (tx *Tx) apply(ctx context.Context, meta Meta, ws []*write) ([]Result, erro
 	if err := tx.updateEntries(ctx, ws, refs); err != nil {
 		return nil, err
 	}
+	tx.progress.step("entries written")
 	if err := tx.reindex(ctx, ws, refs); err != nil {
 		return nil, err
 	}
+	tx.progress.step("values, references and unique values indexed")
 	if err := tx.insertVersions(ctx, cs, ws); err != nil {
 		return nil, err
 	}
+	tx.progress.step("history written")
 	return results(ws), nil
 }
 

@@ -134,6 +134,9 @@ and left alone, attribute by attribute, and writes nothing.`,
 			if err != nil {
 				return err
 			}
+			if len(items) >= 1000 { // a big file: the store logs its steps from here on
+				c.logger().Info("import: items read", "file", args[0], "items", len(items))
+			}
 			s, _, err := c.openStore(cmd.Context())
 			if err != nil {
 				return err

@@ -147,12 +147,13 @@ func TestUniqueAgainstStore(t *testing.T) {
 	})
 }
 
-// TestBulkUpsertSpansStatements writes a batch big enough that every table
-// takes several multi-row INSERTs (full ones share a prepared statement)
-// and a shorter last one: nothing may be lost or misplaced at the seams.
+// TestBulkUpsertSpansStatements writes a batch big enough that the tables
+// take several statements (SQLite: multi-row INSERTs, the full ones one
+// prepared statement; PostgreSQL: COPYs of 20,000 rows) and a shorter
+// last one: nothing may be lost or misplaced at the seams.
 func TestBulkUpsertSpansStatements(t *testing.T) {
 	inventorytest.ForEach(t, func(t *testing.T, s *inventory.Store) {
-		const n = 8000 // entries: 2 full statements and a tail; entry_values: 4 full
+		const n = 8000 // entries: 2 full INSERTs and a tail; entry_values (32,000 rows): 5 and a tail, or 2 COPYs
 		seed(t, s, n)
 		eq := func(attr string, v any) inventory.Query {
 			return inventory.Query{Type: "vm", Filters: []inventory.Filter{{Attr: attr, Op: inventory.OpEq, Values: []any{v}}}}

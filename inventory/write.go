@@ -2,13 +2,11 @@ package inventory
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"reflect"
 	"slices"
 	"sort"
 	"strconv"
-	"strings"
 
 	"github.com/jmoiron/sqlx"
 
@@ -395,18 +393,19 @@ func (tx *Tx) insertEntries(ctx context.Context, ws []*write, refs map[refKey]in
 	if len(creates) == 0 {
 		return nil
 	}
-	cols := []string{"id", "type", "name", "attrs", "ref_ids", "version", "status", "created_at", "updated_at"}
-	rows := make([]any, 0, len(creates)*len(cols))
+	rw := tx.rowWriter("entries", "id", "type", "name", "attrs", "ref_ids", "version", "status", "created_at", "updated_at")
+	defer rw.release()
 	one, active, now := any(int64(1)), any(StatusActive), any(tx.now) // boxed once, not per row
 	for _, w := range creates {
 		js, err := storedAttrs(w.t, w.attrs)
 		if err != nil {
 			return w.errorf(schema.EINVALID, "attrs", "%v", err)
 		}
-		rows = append(rows, w.id, w.t.Name, w.name, js, refIDs(w, refs), one, active, now, now)
+		if err := rw.add(ctx, w.id, w.t.Name, w.name, js, refIDs(w, refs), one, active, now, now); err != nil {
+			return nameConflict(err, creates)
+		}
 	}
-	err := tx.insertMany(ctx, "entries", cols, rows)
-	return nameConflict(err, creates)
+	return nameConflict(rw.flush(ctx), creates)
 }
 
 // allocIDs reserves n entry ids. Preallocating lets bulk inserts skip
@@ -490,20 +489,22 @@ const maxIndexed = 512
 
 // reindex rewrites the search, reference and uniqueness rows of the batch.
 // A delete only frees unique values; a restore takes them back. References
-// of deleted entries stay, so a restore brings them back unchanged.
+// of deleted entries stay, so a restore brings them back unchanged. Rows
+// are written as they are made, a statement at a time.
 func (tx *Tx) reindex(ctx context.Context, ws []*write, refs map[refKey]int64) error {
-	var clear, unclaim []int64
-	var values, refRows, uniq []any // flat rows, see insertMany
-	var texts []string              // one attribute's values indexed so far
+	if err := tx.unindex(ctx, ws); err != nil {
+		return err
+	}
+	values := tx.rowWriter("entry_values", "entry_id", "type", "attr", "value", "num")
+	refRows := tx.rowWriter("refs", "from_id", "attr", "pos", "to_id")
+	uniq := tx.rowWriter("unique_values", "type", "attr", "value", "entry_id")
+	defer values.release()
+	defer refRows.release()
+	defer uniq.release()
+	var texts []string // one attribute's values indexed so far
 	for _, w := range ws {
-		switch w.op {
-		case OpUnchanged:
+		if w.op == OpUnchanged || w.op == OpDelete {
 			continue
-		case OpDelete:
-			unclaim = append(unclaim, w.id)
-			continue
-		case OpUpdate:
-			clear = append(clear, w.id)
 		}
 		id, typ := any(w.id), any(w.t.Name) // boxed once per entry, not per row
 		for _, a := range w.t.Attributes {
@@ -515,15 +516,14 @@ func (tx *Tx) reindex(ctx context.Context, ws []*write, refs map[refKey]int64) e
 			texts = texts[:0]
 			for pos, x := range scalars(v) {
 				s, num := indexValue(x)
+				var err error
 				if a.Unique {
-					uniq = append(uniq, typ, attr, s, id)
-				}
-				if w.op == OpRestore {
-					continue
+					err = uniq.add(ctx, typ, attr, s, id)
 				}
 				switch {
+				case err != nil || w.op == OpRestore:
 				case a.Type.Kind == schema.KindRef:
-					refRows = append(refRows, id, attr, pos, refs[refKey{a.Type.RefType, s}])
+					err = refRows.add(ctx, id, attr, pos, refs[refKey{a.Type.RefType, s}])
 				case a.Type.Kind != schema.KindText && !a.Secret && len(s) <= maxIndexed && !slices.Contains(texts, s):
 					texts = append(texts, s) // a list's repeated value is indexed once
 					// NULL, or the number itself: a *float64 costs the driver reflection.
@@ -531,9 +531,41 @@ func (tx *Tx) reindex(ctx context.Context, ws []*write, refs map[refKey]int64) e
 					if num != nil {
 						n = *num
 					}
-					values = append(values, id, typ, attr, s, n)
+					err = values.add(ctx, id, typ, attr, s, n)
+				}
+				if err != nil {
+					return uniqueHeld(err)
 				}
 			}
+		}
+	}
+	for _, rw := range []*rowWriter{values, refRows, uniq} {
+		if err := rw.flush(ctx); err != nil {
+			return uniqueHeld(err)
+		}
+	}
+	return nil
+}
+
+// uniqueHeld explains a unique violation of unique_values: checkUnique
+// found no holder, so a concurrent writer took the value.
+func uniqueHeld(err error) error {
+	if schema.ErrorCode(err) == schema.ECONFLICT {
+		return schema.Errorf(schema.ECONFLICT, "a unique value is already held by another entry: %v", err)
+	}
+	return err
+}
+
+// unindex removes the rows reindex rewrites: all of an update's, a
+// delete's unique values.
+func (tx *Tx) unindex(ctx context.Context, ws []*write) error {
+	var clear, unclaim []int64
+	for _, w := range ws {
+		switch w.op {
+		case OpUpdate:
+			clear = append(clear, w.id)
+		case OpDelete:
+			unclaim = append(unclaim, w.id)
 		}
 	}
 	for _, table := range []string{"entry_values", "refs", "unique_values"} {
@@ -545,22 +577,7 @@ func (tx *Tx) reindex(ctx context.Context, ws []*write, refs map[refKey]int64) e
 			return err
 		}
 	}
-	if err := tx.deleteIn(ctx, "unique_values", "entry_id", unclaim); err != nil {
-		return err
-	}
-	if err := tx.insertMany(ctx, "entry_values", []string{"entry_id", "type", "attr", "value", "num"}, values); err != nil {
-		return err
-	}
-	if err := tx.insertMany(ctx, "refs", []string{"from_id", "attr", "pos", "to_id"}, refRows); err != nil {
-		return err
-	}
-	if err := tx.insertMany(ctx, "unique_values", []string{"type", "attr", "value", "entry_id"}, uniq); err != nil {
-		if schema.ErrorCode(err) == schema.ECONFLICT {
-			return schema.Errorf(schema.ECONFLICT, "a unique value is already held by another entry: %v", err)
-		}
-		return err
-	}
-	return nil
+	return tx.deleteIn(ctx, "unique_values", "entry_id", unclaim)
 }
 
 func (tx *Tx) deleteIn(ctx context.Context, table, col string, ids []int64) error {
@@ -576,61 +593,6 @@ func (tx *Tx) deleteIn(ctx context.Context, table, col string, ids []int64) erro
 	return nil
 }
 
-// insertMany inserts rows given flat, len(cols) values per row one row
-// after another (a slice per row cost a bulk import a million
-// allocations): multi-row INSERTs of at most ~30,000 parameters (SQLite's
-// and PostgreSQL's limits are above that), or COPY on PostgreSQL.
-func (tx *Tx) insertMany(ctx context.Context, table string, cols []string, rows []any) error {
-	n := len(rows) / len(cols)
-	if n == 0 {
-		return nil
-	}
-	if tx.s.dialect == migrations.Postgres && n > 100 {
-		return tx.copyRows(ctx, table, cols, rows)
-	}
-	per := 30000 / len(cols)
-	// Full chunks share one prepared statement: preparing 30,000
-	// placeholders anew for each cost a tenth of a bulk import.
-	var full *sql.Stmt
-	defer func() {
-		if full != nil {
-			full.Close()
-		}
-	}()
-	for start := 0; start < n; start += per {
-		k := min(per, n-start)
-		args := rows[start*len(cols) : (start+k)*len(cols)]
-		var err error
-		switch {
-		case k < per:
-			_, err = tx.ExecContext(ctx, tx.Rebind(insertSQL(table, cols, k)), args...)
-		case full == nil:
-			if full, err = tx.PrepareContext(ctx, tx.Rebind(insertSQL(table, cols, per))); err == nil {
-				_, err = full.ExecContext(ctx, args...)
-			}
-		default:
-			_, err = full.ExecContext(ctx, args...)
-		}
-		if err != nil {
-			return fmt.Errorf("insert %s: %w", table, mapError(err))
-		}
-	}
-	return nil
-}
-
-func insertSQL(table string, cols []string, n int) string {
-	var b strings.Builder
-	b.WriteString("INSERT INTO " + table + " (" + strings.Join(cols, ", ") + ") VALUES ")
-	one := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", ") + ")"
-	for i := 0; i < n; i++ {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString(one)
-	}
-	return b.String()
-}
-
 func flatten(rows [][]any) []any {
 	var out []any
 	for _, r := range rows {
@@ -640,7 +602,8 @@ func flatten(rows [][]any) []any {
 }
 
 func (tx *Tx) insertVersions(ctx context.Context, cs string, ws []*write) error {
-	var rows []any
+	rw := tx.rowWriter("versions", "entry_id", "version", "changeset_id", "op", "name", "changes")
+	defer rw.release()
 	csv := any(cs)
 	for _, w := range ws {
 		if w.op == OpUnchanged {
@@ -654,9 +617,11 @@ func (tx *Tx) insertVersions(ctx context.Context, cs string, ws []*write) error 
 		if w.old != nil {
 			v = w.old.Version + 1
 		}
-		rows = append(rows, w.id, v, csv, string(w.op), w.name, string(b))
+		if err := rw.add(ctx, w.id, v, csv, string(w.op), w.name, string(b)); err != nil {
+			return err
+		}
 	}
-	return tx.insertMany(ctx, "versions", []string{"entry_id", "version", "changeset_id", "op", "name", "changes"}, rows)
+	return rw.flush(ctx)
 }
 
 // appendChanges appends a version's changes as JSON, keys sorted:

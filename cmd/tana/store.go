@@ -130,11 +130,16 @@ index and the field) writes nothing. --dry-run prints what would be created, cha
 and left alone, attribute by attribute, and writes nothing.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			// A big file takes seconds to parse (YAML at ~9 MB/s here), and
+			// the store logs its steps from there on: say what is going on.
+			if fi, err := os.Stat(args[0]); err == nil && fi.Size() >= 10<<20 {
+				c.logger().Info("import: reading", "file", args[0], "bytes", fi.Size())
+			}
 			items, err := readItems(args[0])
 			if err != nil {
 				return err
 			}
-			if len(items) >= 1000 { // a big file: the store logs its steps from here on
+			if len(items) >= 1000 {
 				c.logger().Info("import: items read", "file", args[0], "items", len(items))
 			}
 			s, _, err := c.openStore(cmd.Context())

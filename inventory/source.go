@@ -120,3 +120,13 @@ func (s *Store) Provenance(ctx context.Context, entryID int64) ([]Provenance, er
 	}
 	return out, nil
 }
+
+// flatten lays rows end to end, as a multi-row statement takes its
+// arguments.
+func flatten(rows [][]any) []any {
+	var out []any
+	for _, r := range rows {
+		out = append(out, r...)
+	}
+	return out
+}

@@ -516,12 +516,16 @@ func (tx *Tx) reindex(ctx context.Context, ws []*write, refs map[refKey]int64) e
 			texts = texts[:0]
 			for pos, x := range scalars(v) {
 				s, num := indexValue(x)
-				var err error
 				if a.Unique {
-					err = uniq.add(ctx, typ, attr, s, id)
+					if err := uniq.add(ctx, typ, attr, s, id); err != nil {
+						return uniqueHeld(err)
+					}
 				}
+				if w.op == OpRestore {
+					continue
+				}
+				var err error
 				switch {
-				case err != nil || w.op == OpRestore:
 				case a.Type.Kind == schema.KindRef:
 					err = refRows.add(ctx, id, attr, pos, refs[refKey{a.Type.RefType, s}])
 				case a.Type.Kind != schema.KindText && !a.Secret && len(s) <= maxIndexed && !slices.Contains(texts, s):
@@ -534,17 +538,18 @@ func (tx *Tx) reindex(ctx context.Context, ws []*write, refs map[refKey]int64) e
 					err = values.add(ctx, id, typ, attr, s, n)
 				}
 				if err != nil {
-					return uniqueHeld(err)
+					return err
 				}
 			}
 		}
 	}
-	for _, rw := range []*rowWriter{values, refRows, uniq} {
-		if err := rw.flush(ctx); err != nil {
-			return uniqueHeld(err)
-		}
+	if err := values.flush(ctx); err != nil {
+		return err
 	}
-	return nil
+	if err := refRows.flush(ctx); err != nil {
+		return err
+	}
+	return uniqueHeld(uniq.flush(ctx))
 }
 
 // uniqueHeld explains a unique violation of unique_values: checkUnique
@@ -591,14 +596,6 @@ func (tx *Tx) deleteIn(ctx context.Context, table, col string, ids []int64) erro
 		}
 	}
 	return nil
-}
-
-func flatten(rows [][]any) []any {
-	var out []any
-	for _, r := range rows {
-		out = append(out, r...)
-	}
-	return out
 }
 
 func (tx *Tx) insertVersions(ctx context.Context, cs string, ws []*write) error {

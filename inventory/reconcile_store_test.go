@@ -188,3 +188,47 @@ func TestPruneSnapshots(t *testing.T) {
 		}
 	})
 }
+
+// TestBindAndProvenanceSpanStatements: bindings and provenance are upserts
+// of up to 6,000 rows a statement; a batch of several statements, written
+// twice, leaves one row per key with the second write's values.
+func TestBindAndProvenanceSpanStatements(t *testing.T) {
+	inventorytest.ForEach(t, func(t *testing.T, s *inventory.Store) {
+		seed(t, s, 1)
+		vm, err := s.GetByName(ctx, "vm", "vm000")
+		if err != nil {
+			t.Fatal(err)
+		}
+		const n = 13000 // two full statements and a tail
+		for round := 1; round <= 2; round++ {
+			objects := map[string]int64{}
+			ps := make([]inventory.Provenance, 0, n)
+			for i := 0; i < n; i++ {
+				objects[fmt.Sprintf("obj-%05d", i)] = vm.ID
+				ps = append(ps, inventory.Provenance{EntryID: vm.ID, Attr: fmt.Sprintf("a%05d", i), Source: "test", Value: fmt.Sprintf("<v%d> & %d", round, i)})
+			}
+			err := s.InTx(ctx, func(tx *inventory.Tx) error {
+				if err := tx.Bind(ctx, "test:scope", objects); err != nil {
+					return err
+				}
+				return tx.SetProvenance(ctx, ps)
+			})
+			if err != nil {
+				t.Fatalf("round %d: %v", round, err)
+			}
+		}
+		bs, err := s.Bindings(ctx, "test:scope")
+		if err != nil || len(bs) != n {
+			t.Fatalf("bindings: %d, %v", len(bs), err)
+		}
+		prov, err := s.Provenance(ctx, vm.ID)
+		if err != nil || len(prov) != n {
+			t.Fatalf("provenance: %d rows, %v", len(prov), err)
+		}
+		for _, i := range []int{0, 5999, 6000, 12999} {
+			if p := prov[i]; p.Attr != fmt.Sprintf("a%05d", i) || p.Value != fmt.Sprintf("<v2> & %d", i) {
+				t.Errorf("provenance %d: %+v", i, p)
+			}
+		}
+	})
+}

@@ -19,7 +19,10 @@ type rowWriter struct {
 	cols  []string
 	per   int       // rows per statement
 	rows  []any     // pending rows, flat: len(cols) values each
-	full  *sql.Stmt // SQLite: the INSERT of per rows
+	full  *sql.Stmt // the INSERT of per rows
+	// onConflict ends every INSERT (an upsert); COPY cannot, so such a
+	// writer uses INSERTs on PostgreSQL too.
+	onConflict string
 }
 
 // copyChunk is how many rows one COPY takes on PostgreSQL.
@@ -31,6 +34,11 @@ func (tx *Tx) rowWriter(table string, cols ...string) *rowWriter {
 		per = copyChunk
 	}
 	return &rowWriter{tx: tx, table: table, cols: cols, per: per}
+}
+
+// upsertWriter is a rowWriter whose INSERTs end in onConflict.
+func (tx *Tx) upsertWriter(table, onConflict string, cols ...string) *rowWriter {
+	return &rowWriter{tx: tx, table: table, cols: cols, per: 30000 / len(cols), onConflict: " " + onConflict}
 }
 
 // add queues one row, writing the pending rows once a statement is full.
@@ -67,12 +75,12 @@ func (rw *rowWriter) write(ctx context.Context, args []any) error {
 	n := len(args) / len(rw.cols)
 	var err error
 	switch {
-	case rw.tx.s.dialect == migrations.Postgres && n > 100:
+	case rw.tx.s.dialect == migrations.Postgres && n > 100 && rw.onConflict == "":
 		err = rw.tx.copyRows(ctx, rw.table, rw.cols, args)
 	case n < rw.per:
-		_, err = rw.tx.ExecContext(ctx, rw.tx.Rebind(insertSQL(rw.table, rw.cols, n)), args...)
+		_, err = rw.tx.ExecContext(ctx, rw.tx.Rebind(insertSQL(rw.table, rw.cols, n)+rw.onConflict), args...)
 	case rw.full == nil:
-		if rw.full, err = rw.tx.PrepareContext(ctx, rw.tx.Rebind(insertSQL(rw.table, rw.cols, n))); err == nil {
+		if rw.full, err = rw.tx.PrepareContext(ctx, rw.tx.Rebind(insertSQL(rw.table, rw.cols, n)+rw.onConflict)); err == nil {
 			_, err = rw.full.ExecContext(ctx, args...)
 		}
 	default:

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+
+	"github.com/tana-cmdb/tana/schema"
 )
 
 // Binding ties an entry to the object a source knows it by, per scope
@@ -43,17 +45,17 @@ func (s *Store) EntryBindings(ctx context.Context, entryID int64) ([]Binding, er
 
 // Bind records that objects of a scope were seen as these entries now.
 func (tx *Tx) Bind(ctx context.Context, scope string, objects map[string]int64) error {
-	rows := make([][]any, 0, len(objects))
+	rw := tx.upsertWriter("entry_sources", "ON CONFLICT (scope, object_id) DO UPDATE SET entry_id = excluded.entry_id, last_seen = excluded.last_seen",
+		"scope", "object_id", "entry_id", "first_seen", "last_seen")
+	defer rw.release()
+	sc, now := any(scope), any(tx.now)
 	for obj, id := range objects {
-		rows = append(rows, []any{scope, obj, id, tx.now, tx.now})
-	}
-	per := 30000 / 5
-	for _, chunk := range chunks(rows, per) {
-		query := insertSQL("entry_sources", []string{"scope", "object_id", "entry_id", "first_seen", "last_seen"}, len(chunk)) +
-			" ON CONFLICT (scope, object_id) DO UPDATE SET entry_id = excluded.entry_id, last_seen = excluded.last_seen"
-		if _, err := tx.ExecContext(ctx, tx.Rebind(query), flatten(chunk)...); err != nil {
-			return fmt.Errorf("bind %s objects: %w", scope, mapError(err))
+		if err := rw.add(ctx, sc, obj, id, now, now); err != nil {
+			return fmt.Errorf("bind %s objects: %w", scope, err)
 		}
+	}
+	if err := rw.flush(ctx); err != nil {
+		return fmt.Errorf("bind %s objects: %w", scope, err)
 	}
 	return nil
 }
@@ -85,20 +87,21 @@ type Provenance struct {
 // SetProvenance records what sources reported, stamped with the
 // transaction's time.
 func (tx *Tx) SetProvenance(ctx context.Context, ps []Provenance) error {
-	rows := make([][]any, 0, len(ps))
+	rw := tx.upsertWriter("provenance", "ON CONFLICT (entry_id, attr, source) DO UPDATE SET value = excluded.value, seen_at = excluded.seen_at",
+		"entry_id", "attr", "source", "value", "seen_at")
+	defer rw.release()
+	now := any(tx.now)
 	for _, p := range ps {
-		b, err := json.Marshal(p.Value)
+		b, err := schema.AppendJSON(nil, p.Value)
 		if err != nil {
 			return fmt.Errorf("provenance of %s: %w", p.Attr, err)
 		}
-		rows = append(rows, []any{p.EntryID, p.Attr, p.Source, string(b), tx.now})
-	}
-	for _, chunk := range chunks(rows, 30000/5) {
-		query := insertSQL("provenance", []string{"entry_id", "attr", "source", "value", "seen_at"}, len(chunk)) +
-			" ON CONFLICT (entry_id, attr, source) DO UPDATE SET value = excluded.value, seen_at = excluded.seen_at"
-		if _, err := tx.ExecContext(ctx, tx.Rebind(query), flatten(chunk)...); err != nil {
-			return fmt.Errorf("record provenance: %w", mapError(err))
+		if err := rw.add(ctx, p.EntryID, p.Attr, p.Source, string(b), now); err != nil {
+			return fmt.Errorf("record provenance: %w", err)
 		}
+	}
+	if err := rw.flush(ctx); err != nil {
+		return fmt.Errorf("record provenance: %w", err)
 	}
 	return nil
 }
@@ -119,14 +122,4 @@ func (s *Store) Provenance(ctx context.Context, entryID int64) ([]Provenance, er
 		}
 	}
 	return out, nil
-}
-
-// flatten lays rows end to end, as a multi-row statement takes its
-// arguments.
-func flatten(rows [][]any) []any {
-	var out []any
-	for _, r := range rows {
-		out = append(out, r...)
-	}
-	return out
 }

@@ -41,7 +41,7 @@ func (s *Store) Upsert(ctx context.Context, meta Meta, items []Item, opts Upsert
 		p = &progress{log: s.log, start: time.Now(), items: len(items)}
 	}
 	err := s.InTx(ctx, func(tx *Tx) (err error) {
-		tx.progress = p
+		tx.progress, tx.bulk = p, p != nil
 		if out, err = tx.Upsert(ctx, meta, items); err != nil {
 			return err
 		}
@@ -97,12 +97,16 @@ func (s *Store) Analyze(ctx context.Context) {
 // Upsert creates or updates many entries in the transaction.
 func (tx *Tx) Upsert(ctx context.Context, meta Meta, items []Item) ([]Result, error) {
 	ws := make([]*write, len(items))
-	for i, it := range items {
-		w, err := itemWrite(tx.s.reg, i, it)
-		if err != nil {
-			return nil, err
+	err := parallel(len(items), func(lo, hi int) (err error) {
+		for i := lo; i < hi; i++ {
+			if ws[i], err = itemWrite(tx.s.reg, i, items[i]); err != nil {
+				return err
+			}
 		}
-		ws[i] = w
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	tx.progress.step("items valid")
 	if err := tx.loadExisting(ctx, ws); err != nil {

@@ -36,6 +36,7 @@ type Store struct {
 	reg     *schema.Registry
 	log     *slog.Logger
 	now     func() time.Time
+	ckpt    *checkpointer // SQLite only
 }
 
 // Open connects to the database named by dsn: "sqlite:PATH" or
@@ -68,6 +69,9 @@ func Open(ctx context.Context, dsn string, reg *schema.Registry, opts Options) (
 	}
 	if s.now == nil {
 		s.now = time.Now
+	}
+	if dialect == migrations.SQLite {
+		s.ckpt = newCheckpointer(db, s.log)
 	}
 	return s, nil
 }
@@ -124,7 +128,12 @@ func RedactDSN(dsn string) string {
 }
 
 // Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	if s.ckpt != nil {
+		s.ckpt.close()
+	}
+	return s.db.Close()
+}
 
 // Dialect returns "sqlite" or "postgres".
 func (s *Store) Dialect() string { return s.dialect }
@@ -183,6 +192,10 @@ type Tx struct {
 	cs   map[Meta]string // change sets opened in this transaction
 	// progress reports the steps of a big Upsert; nil otherwise.
 	progress *progress
+	// bulk marks a big write, whose SQLite checkpoint runs after it, in
+	// the background.
+	bulk  bool
+	queue *execQueue // bulk statements being written; see rowWriter
 }
 
 // Store returns the store the transaction belongs to.
@@ -204,14 +217,34 @@ func (s *Store) InTx(ctx context.Context, fn func(*Tx) error) error {
 	}
 	defer t.Rollback()
 	tx := &Tx{Tx: t, s: s, conn: conn, now: s.Now(), cs: map[Meta]string{}}
-	if err := fn(tx); err != nil {
+	err = fn(tx)
+	// Nothing may still run on the connection when it commits, rolls back
+	// or goes back to the pool.
+	if qerr := tx.drain(); err == nil {
+		err = qerr
+	}
+	if err != nil {
 		return err
+	}
+	if tx.bulk && s.ckpt != nil {
+		if _, err := t.ExecContext(ctx, "PRAGMA wal_autocheckpoint = 0"); err != nil {
+			return fmt.Errorf("defer checkpoint: %w", mapError(err))
+		}
+		// The connection goes back to the pool checkpointing as usual.
+		defer conn.ExecContext(context.WithoutCancel(ctx), fmt.Sprintf("PRAGMA wal_autocheckpoint = %d", walAutoCheckpoint))
 	}
 	if err := t.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", mapError(err))
 	}
+	if tx.bulk && s.ckpt != nil {
+		s.ckpt.request()
+	}
 	return nil
 }
+
+// walAutoCheckpoint is SQLite's default: a commit that leaves the log
+// longer than this many pages checkpoints it.
+const walAutoCheckpoint = 1000
 
 // q is what both *sqlx.DB and *Tx offer for reads.
 type q interface {

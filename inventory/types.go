@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 
 	"github.com/jmoiron/sqlx"
 
@@ -40,6 +41,9 @@ func (s *Store) SyncTypes(ctx context.Context) error {
 		for _, t := range s.reg.Types() {
 			if old, ok := stored[t.Name]; ok {
 				if err := tx.renameAttrs(ctx, t, &old); err != nil {
+					return err
+				}
+				if err := tx.resyncValues(ctx, t, &old); err != nil {
 					return err
 				}
 			}
@@ -109,13 +113,88 @@ func (tx *Tx) renameAttrs(ctx context.Context, t *schema.EntityType, old *schema
 	return nil
 }
 
-func (tx *Tx) renameAttr(ctx context.Context, typ, from, to string) (int, error) {
-	var rows []struct {
-		ID    int64  `db:"id"`
-		Attrs string `db:"attrs"`
-	}
+// storedRow is an entry's id and stored attributes.
+type storedRow struct {
+	ID    int64  `db:"id"`
+	Attrs string `db:"attrs"`
+}
+
+// storedRows loads the stored attributes of every entry of a type,
+// deleted ones included.
+func (tx *Tx) storedRows(ctx context.Context, typ string) ([]storedRow, error) {
+	var rows []storedRow
 	if err := sqlx.SelectContext(ctx, tx, &rows, tx.Rebind("SELECT id, attrs FROM entries WHERE type = ?"), typ); err != nil {
-		return 0, mapError(err)
+		return nil, mapError(err)
+	}
+	return rows, nil
+}
+
+// resyncValues keeps the search index true to a changed type: an
+// attribute that stops being searchable (removed, made secret or text)
+// loses its rows; one that becomes searchable (added back, made plain) or
+// changes kind is indexed again from the stored values. Updates only
+// replace the rows of attributes they change, so nothing else would.
+func (tx *Tx) resyncValues(ctx context.Context, t *schema.EntityType, old *schema.EntityType) error {
+	// A stored definition carries each attribute's type as text.
+	olds := make([]*schema.Attribute, len(old.Attributes))
+	for i, a := range old.Attributes {
+		o := *a
+		o.Type, _ = schema.ParseValueType(a.TypeName)
+		olds[i] = &o
+	}
+	oldAttr := func(name string) *schema.Attribute {
+		for _, a := range olds {
+			if a.Name == name {
+				return a
+			}
+		}
+		return nil
+	}
+	var stale, rebuild []*schema.Attribute
+	for _, a := range olds {
+		if searchable(a) && (t.Attr(a.Name) == nil || !searchable(t.Attr(a.Name))) {
+			stale = append(stale, a)
+		}
+	}
+	for _, a := range t.Attributes {
+		o := oldAttr(a.Name)
+		moved := o == nil && slices.ContainsFunc(a.RenamedFrom, func(from string) bool { return oldAttr(from) != nil })
+		if searchable(a) && !moved && (o == nil || !searchable(o) || o.Type != a.Type) {
+			stale, rebuild = append(stale, a), append(rebuild, a)
+		}
+	}
+	for _, a := range stale {
+		if _, err := tx.ExecContext(ctx, tx.Rebind("DELETE FROM entry_values WHERE type = ? AND attr = ?"), t.Name, a.Name); err != nil {
+			return fmt.Errorf("clear index of %s.%s: %w", t.Name, a.Name, mapError(err))
+		}
+	}
+	if len(rebuild) == 0 {
+		return nil
+	}
+	rows, err := tx.storedRows(ctx, t.Name)
+	if err != nil {
+		return fmt.Errorf("load %s entries: %w", t.Name, err)
+	}
+	var values valueRuns
+	for _, r := range rows {
+		attrs, err := tx.s.decodeJSON(t.Name, r.Attrs)
+		if err != nil {
+			return fmt.Errorf("entry %d: %w", r.ID, err)
+		}
+		for _, a := range rebuild {
+			if v, ok := attrs[a.Name]; ok {
+				values.add(t.Name, a, r.ID, v)
+			}
+		}
+	}
+	tx.s.log.Info("search index rebuilt", "type", t.Name, "attrs", len(rebuild), "rows", values.n)
+	return values.write(ctx, tx)
+}
+
+func (tx *Tx) renameAttr(ctx context.Context, typ, from, to string) (int, error) {
+	rows, err := tx.storedRows(ctx, typ)
+	if err != nil {
+		return 0, err
 	}
 	n := 0
 	for _, r := range rows {

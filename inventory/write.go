@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"reflect"
-	"slices"
 	"sort"
 	"strconv"
 
@@ -75,7 +74,7 @@ func (w *write) errorf(code, field, format string, args ...any) error {
 
 // diff fills w.changes and turns an update without changes into unchanged.
 func (w *write) diff() {
-	w.changes = map[string]Change{}
+	w.changes = make(map[string]Change, len(w.attrs)+1)
 	var oldAttrs map[string]any
 	if w.old != nil {
 		oldAttrs = w.old.Attrs
@@ -103,11 +102,14 @@ func (w *write) diff() {
 // apply validates and writes a batch: nothing is written unless every
 // write is valid. Reference and uniqueness checks are set-based.
 func (tx *Tx) apply(ctx context.Context, meta Meta, ws []*write) ([]Result, error) {
-	for _, w := range ws {
-		if w.op == OpCreate || w.op == OpUpdate {
-			w.diff()
+	parallel(len(ws), func(lo, hi int) error {
+		for _, w := range ws[lo:hi] {
+			if w.op == OpCreate || w.op == OpUpdate {
+				w.diff()
+			}
 		}
-	}
+		return nil
+	})
 	if err := checkBatch(ws); err != nil {
 		return nil, err
 	}
@@ -393,15 +395,17 @@ func (tx *Tx) insertEntries(ctx context.Context, ws []*write, refs map[refKey]in
 	if len(creates) == 0 {
 		return nil
 	}
-	rw := tx.rowWriter("entries", "id", "type", "name", "attrs", "ref_ids", "version", "status", "created_at", "updated_at")
+	rw := tx.sharedWriter("entries", []string{"version", "status", "created_at", "updated_at"}, "id", "type", "name", "attrs", "ref_ids")
 	defer rw.release()
-	one, active, now := any(int64(1)), any(StatusActive), any(tx.now) // boxed once, not per row
+	if err := rw.share(ctx, int64(1), StatusActive, tx.now, tx.now); err != nil {
+		return err
+	}
 	for _, w := range creates {
 		js, err := storedAttrs(w.t, w.attrs)
 		if err != nil {
 			return w.errorf(schema.EINVALID, "attrs", "%v", err)
 		}
-		if err := rw.add(ctx, w.id, w.t.Name, w.name, js, refIDs(w, refs), one, active, now, now); err != nil {
+		if err := rw.add(ctx, w.id, w.t.Name, w.name, js, refIDs(w, refs)); err != nil {
 			return nameConflict(err, creates)
 		}
 	}
@@ -483,25 +487,20 @@ func (tx *Tx) updateEntries(ctx context.Context, ws []*write, refs map[refKey]in
 	return nil
 }
 
-// maxIndexed is the longest value kept in the search index (B-tree keys
-// have a size limit on PostgreSQL); longer values are stored, not searchable.
-const maxIndexed = 512
-
-// reindex rewrites the search, reference and uniqueness rows of the batch.
-// A delete only frees unique values; a restore takes them back. References
-// of deleted entries stay, so a restore brings them back unchanged. Rows
-// are written as they are made, a statement at a time.
+// reindex writes the search, reference and uniqueness rows of the batch.
+// A create indexes every value, an update the attributes it changed (its
+// old rows are gone by then), a delete only frees unique values and a
+// restore takes them back. References of deleted entries stay, so a
+// restore brings them back unchanged.
 func (tx *Tx) reindex(ctx context.Context, ws []*write, refs map[refKey]int64) error {
 	if err := tx.unindex(ctx, ws); err != nil {
 		return err
 	}
-	values := tx.rowWriter("entry_values", "entry_id", "type", "attr", "value", "num")
 	refRows := tx.rowWriter("refs", "from_id", "attr", "pos", "to_id")
 	uniq := tx.rowWriter("unique_values", "type", "attr", "value", "entry_id")
-	defer values.release()
 	defer refRows.release()
 	defer uniq.release()
-	var texts []string // one attribute's values indexed so far
+	values := valueRuns{}
 	for _, w := range ws {
 		if w.op == OpUnchanged || w.op == OpDelete {
 			continue
@@ -513,37 +512,36 @@ func (tx *Tx) reindex(ctx context.Context, ws []*write, refs map[refKey]int64) e
 				continue
 			}
 			attr := any(a.Name)
-			texts = texts[:0]
-			for pos, x := range scalars(v) {
-				s, num := indexValue(x)
-				if a.Unique {
+			if a.Unique {
+				for _, x := range scalars(v) {
+					s, _ := indexValue(x)
 					if err := uniq.add(ctx, typ, attr, s, id); err != nil {
 						return uniqueHeld(err)
 					}
 				}
-				if w.op == OpRestore {
-					continue
-				}
-				var err error
-				switch {
-				case a.Type.Kind == schema.KindRef:
-					err = refRows.add(ctx, id, attr, pos, refs[refKey{a.Type.RefType, s}])
-				case a.Type.Kind != schema.KindText && !a.Secret && len(s) <= maxIndexed && !slices.Contains(texts, s):
-					texts = append(texts, s) // a list's repeated value is indexed once
-					// NULL, or the number itself: a *float64 costs the driver reflection.
-					var n any
-					if num != nil {
-						n = *num
+			}
+			if w.op == OpRestore {
+				continue
+			}
+			if a.Type.Kind == schema.KindRef {
+				for pos, x := range scalars(v) {
+					if err := refRows.add(ctx, id, attr, pos, refs[refKey{a.Type.RefType, x.(string)}]); err != nil {
+						return err
 					}
-					err = values.add(ctx, id, typ, attr, s, n)
 				}
-				if err != nil {
-					return err
-				}
+				continue
+			}
+			if _, changed := w.changes[a.Name]; w.op == OpCreate || changed {
+				values.add(w.t.Name, a, w.id, v)
+			}
+		}
+		if values.n >= maxPendingValues {
+			if err := values.write(ctx, tx); err != nil {
+				return err
 			}
 		}
 	}
-	if err := values.flush(ctx); err != nil {
+	if err := values.write(ctx, tx); err != nil {
 		return err
 	}
 	if err := refRows.flush(ctx); err != nil {
@@ -561,28 +559,28 @@ func uniqueHeld(err error) error {
 	return err
 }
 
-// unindex removes the rows reindex rewrites: all of an update's, a
-// delete's unique values.
+// unindex removes the rows reindex rewrites: an update's references and
+// unique values, the search rows of the attributes it changed (by their
+// exact keys, from the old values), a delete's unique values.
 func (tx *Tx) unindex(ctx context.Context, ws []*write) error {
 	var clear, unclaim []int64
+	var stale []valueKey
 	for _, w := range ws {
 		switch w.op {
 		case OpUpdate:
 			clear = append(clear, w.id)
+			stale = appendValueKeys(stale, w)
 		case OpDelete:
 			unclaim = append(unclaim, w.id)
 		}
 	}
-	for _, table := range []string{"entry_values", "refs", "unique_values"} {
-		col := "entry_id"
-		if table == "refs" {
-			col = "from_id"
-		}
-		if err := tx.deleteIn(ctx, table, col, clear); err != nil {
-			return err
-		}
+	if err := tx.deleteValues(ctx, stale); err != nil {
+		return err
 	}
-	return tx.deleteIn(ctx, "unique_values", "entry_id", unclaim)
+	if err := tx.deleteIn(ctx, "refs", "from_id", clear); err != nil {
+		return err
+	}
+	return tx.deleteIn(ctx, "unique_values", "entry_id", append(clear, unclaim...))
 }
 
 func (tx *Tx) deleteIn(ctx context.Context, table, col string, ids []int64) error {
@@ -599,9 +597,11 @@ func (tx *Tx) deleteIn(ctx context.Context, table, col string, ids []int64) erro
 }
 
 func (tx *Tx) insertVersions(ctx context.Context, cs string, ws []*write) error {
-	rw := tx.rowWriter("versions", "entry_id", "version", "changeset_id", "op", "name", "changes")
+	rw := tx.sharedWriter("versions", []string{"changeset_id"}, "entry_id", "version", "op", "name", "changes")
 	defer rw.release()
-	csv := any(cs)
+	if err := rw.share(ctx, cs); err != nil {
+		return err
+	}
 	for _, w := range ws {
 		if w.op == OpUnchanged {
 			continue
@@ -614,7 +614,7 @@ func (tx *Tx) insertVersions(ctx context.Context, cs string, ws []*write) error 
 		if w.old != nil {
 			v = w.old.Version + 1
 		}
-		if err := rw.add(ctx, w.id, v, csv, string(w.op), w.name, string(b)); err != nil {
+		if err := rw.add(ctx, w.id, v, string(w.op), w.name, string(b)); err != nil {
 			return err
 		}
 	}

@@ -1,0 +1,108 @@
+package inventory_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/tana-cmdb/tana/inventory"
+	"github.com/tana-cmdb/tana/inventory/inventorytest"
+	"github.com/tana-cmdb/tana/schema"
+)
+
+// TestBigBatchNamesFirstBadItem checks that a batch validated on several
+// CPUs reports the first bad item, as a sequential check would, and
+// writes nothing.
+func TestBigBatchNamesFirstBadItem(t *testing.T) {
+	inventorytest.ForEach(t, func(t *testing.T, s *inventory.Store) {
+		var items []inventory.Item
+		for i := range 6000 {
+			ip := fmt.Sprintf("10.1.%d.%d", i/250, i%250+1)
+			if i == 2500 || i == 5000 {
+				ip = "not-an-ip"
+			}
+			items = append(items, inventory.Item{Type: "vm", Name: fmt.Sprintf("vm%04d", i), Attrs: map[string]any{"ip": ip}})
+		}
+		_, err := s.Upsert(ctx, inventorytest.Meta("t"), items, inventory.UpsertOptions{})
+		if schema.ErrorField(err) != "items[2500].attrs.ip" {
+			t.Errorf("error %v names field %q, want items[2500].attrs.ip", err, schema.ErrorField(err))
+		}
+		if n := count(t, s, inventory.Query{Type: "vm"}); n != 0 {
+			t.Errorf("%d entries written by a failed batch", n)
+		}
+	})
+}
+
+// records is a slog handler that hands over every record.
+type records chan slog.Record
+
+func (records) Enabled(context.Context, slog.Level) bool { return true }
+func (r records) Handle(_ context.Context, rec slog.Record) error {
+	select {
+	case r <- rec:
+	default: // a full channel drops records rather than block the store
+	}
+	return nil
+}
+func (r records) WithAttrs([]slog.Attr) slog.Handler { return r }
+func (r records) WithGroup(string) slog.Handler      { return r }
+
+// TestBulkWriteCheckpointsInBackground checks that a big SQLite write
+// leaves its log to the background checkpointer, which copies all of it,
+// and that the connection goes back to the pool checkpointing as usual.
+func TestBulkWriteCheckpointsInBackground(t *testing.T) {
+	logs := make(records, 1000)
+	reg, err := schema.NewRegistry(schema.Builtin()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "t.db")
+	s, err := inventory.Open(ctx, "sqlite:"+path, reg, inventory.Options{Logger: slog.New(logs)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	s.DB().SetMaxOpenConns(1) // the PRAGMA below reads the import's connection
+	seed(t, s, 6000)
+	deadline := time.After(30 * time.Second)
+	for done := false; !done; {
+		select {
+		case rec := <-logs:
+			if rec.Message != "sqlite checkpoint" {
+				continue
+			}
+			var pages, copied int64
+			rec.Attrs(func(a slog.Attr) bool {
+				switch a.Key {
+				case "log_pages":
+					pages = a.Value.Int64()
+				case "copied":
+					copied = a.Value.Int64()
+				}
+				return true
+			})
+			if pages == 0 || copied != pages {
+				t.Errorf("checkpoint copied %d of %d log pages", copied, pages)
+			}
+			done = true
+		case <-deadline:
+			t.Fatal("no checkpoint after a bulk write")
+		}
+	}
+	var auto int
+	if err := s.DB().GetContext(ctx, &auto, "PRAGMA wal_autocheckpoint"); err != nil || auto != 1000 {
+		t.Errorf("wal_autocheckpoint after a bulk write: %d, %v; want 1000", auto, err)
+	}
+	if n := count(t, s, inventory.Query{Type: "vm"}); n != 6000 {
+		t.Errorf("%d VMs after the bulk write", n)
+	}
+	if err := s.Close(); err != nil {
+		t.Errorf("close after a background checkpoint: %v", err)
+	}
+}

@@ -66,6 +66,11 @@ func (vr *valueRuns) add(typ string, a *schema.Attribute, id int64, v any) {
 		if num != nil {
 			r.num, r.isNum = *num, true
 		}
+		if len(run) == cap(run) {
+			// Doubling: append grows big slices by a quarter, which
+			// allocates five times the run's final size along the way.
+			run = slices.Grow(run, max(len(run), 64))
+		}
 		run = append(run, r)
 		vr.n++
 	}

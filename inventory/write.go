@@ -110,14 +110,18 @@ func (tx *Tx) apply(ctx context.Context, meta Meta, ws []*write) ([]Result, erro
 		}
 		return nil
 	})
-	if err := checkBatch(ws); err != nil {
-		return nil, err
-	}
+	// The checks that need no database run beside those that do; their
+	// error comes first, as it would in sequence.
+	batchErr := make(chan error, 1)
+	go func() { batchErr <- checkBatch(ws) }()
 	refs, err := tx.resolveRefs(ctx, ws)
-	if err != nil {
-		return nil, err
+	if err == nil {
+		err = tx.checkUnique(ctx, ws)
 	}
-	if err := tx.checkUnique(ctx, ws); err != nil {
+	if berr := <-batchErr; berr != nil {
+		return nil, berr
+	}
+	if err != nil {
 		return nil, err
 	}
 	tx.progress.step("references and unique values checked")
@@ -175,8 +179,8 @@ func results(ws []*write) []Result {
 // checkBatch validates what needs no database: required attributes and
 // duplicates inside the batch.
 func checkBatch(ws []*write) error {
-	names := map[refKey]string{}
-	uniq := map[string]string{}
+	names := make(map[refKey]string, len(ws))
+	uniq := map[claim]string{}
 	for _, w := range ws {
 		if w.op == OpDelete || w.op == OpUnchanged {
 			continue
@@ -198,7 +202,7 @@ func checkBatch(ws []*write) error {
 			}
 			for _, v := range scalars(w.attrs[a.Name]) {
 				s, _ := indexValue(v)
-				key := w.t.Name + "\x00" + a.Name + "\x00" + s
+				key := claim{w.t.Name, a.Name, s}
 				if prev, ok := uniq[key]; ok {
 					return w.errorf(schema.ECONFLICT, a.Name, "unique value %q appears twice in the batch (also %s)", s, prev)
 				}
@@ -262,27 +266,17 @@ func (tx *Tx) resolveRefs(ctx context.Context, ws []*write) (map[refKey]int64, e
 	return keys, nil
 }
 
+// claim is a unique value of an attribute of a type.
+type claim struct{ typ, attr, value string }
+
 // checkUnique reports a unique value already held by another entry, naming
 // the attribute, the value and the holder. One query per 500 values.
 func (tx *Tx) checkUnique(ctx context.Context, ws []*write) error {
-	type claim struct{ typ, attr, value string }
-	claims := map[claim]*write{}
 	byAttr := map[[2]string][]string{}
-	for _, w := range ws {
-		if w.op == OpDelete || w.op == OpUnchanged {
-			continue
-		}
-		for _, a := range w.t.Attributes {
-			if !a.Unique {
-				continue
-			}
-			for _, v := range scalars(w.attrs[a.Name]) {
-				s, _ := indexValue(v)
-				claims[claim{w.t.Name, a.Name, s}] = w
-				byAttr[[2]string{w.t.Name, a.Name}] = append(byAttr[[2]string{w.t.Name, a.Name}], s)
-			}
-		}
-	}
+	eachUnique(ws, func(w *write, c claim) {
+		byAttr[[2]string{c.typ, c.attr}] = append(byAttr[[2]string{c.typ, c.attr}], c.value)
+	})
+	var claims map[claim]*write // which write claims a value, made when a value is found held
 	for ta, values := range byAttr {
 		for _, chunk := range chunks(values, 500) {
 			query, args, err := sqlx.In(`SELECT u.value, u.entry_id, e.name FROM unique_values u
@@ -298,6 +292,9 @@ func (tx *Tx) checkUnique(ctx context.Context, ws []*write) error {
 			if err := sqlx.SelectContext(ctx, tx, &held, tx.Rebind(query), args...); err != nil {
 				return fmt.Errorf("check unique %s.%s: %w", ta[0], ta[1], mapError(err))
 			}
+			if len(held) > 0 && claims == nil {
+				claims = uniqueClaims(ws)
+			}
 			for _, h := range held {
 				w := claims[claim{ta[0], ta[1], h.Value}]
 				if w.old == nil || h.ID != w.old.ID {
@@ -307,6 +304,31 @@ func (tx *Tx) checkUnique(ctx context.Context, ws []*write) error {
 		}
 	}
 	return nil
+}
+
+// uniqueClaims maps the unique values of a batch to their writes.
+func uniqueClaims(ws []*write) map[claim]*write {
+	claims := map[claim]*write{}
+	eachUnique(ws, func(w *write, c claim) { claims[c] = w })
+	return claims
+}
+
+// eachUnique calls fn with every unique value the batch claims.
+func eachUnique(ws []*write, fn func(*write, claim)) {
+	for _, w := range ws {
+		if w.op == OpDelete || w.op == OpUnchanged {
+			continue
+		}
+		for _, a := range w.t.Attributes {
+			if !a.Unique {
+				continue
+			}
+			for _, v := range scalars(w.attrs[a.Name]) {
+				s, _ := indexValue(v)
+				fn(w, claim{w.t.Name, a.Name, s})
+			}
+		}
+	}
 }
 
 // storedAttrs is the JSON kept in entries.attrs: every attribute but the
@@ -525,7 +547,7 @@ func (tx *Tx) reindex(ctx context.Context, ws []*write, refs map[refKey]int64) e
 			}
 			if a.Type.Kind == schema.KindRef {
 				for pos, x := range scalars(v) {
-					if err := refRows.add(ctx, id, attr, pos, refs[refKey{a.Type.RefType, x.(string)}]); err != nil {
+					if err := refRows.add(ctx, id, attr, int64(pos), refs[refKey{a.Type.RefType, x.(string)}]); err != nil {
 						return err
 					}
 				}
@@ -602,11 +624,13 @@ func (tx *Tx) insertVersions(ctx context.Context, cs string, ws []*write) error 
 	if err := rw.share(ctx, cs); err != nil {
 		return err
 	}
+	var b []byte
 	for _, w := range ws {
 		if w.op == OpUnchanged {
 			continue
 		}
-		b, err := appendChanges(nil, w.changes)
+		var err error
+		b, err = appendChanges(b[:0], w.changes)
 		if err != nil {
 			return w.errorf(schema.EINVALID, "attrs", "%v", err)
 		}

@@ -5,10 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/jmoiron/sqlx"
 
-	"github.com/tana-cmdb/tana/migrations"
 	"github.com/tana-cmdb/tana/schema"
 )
 
@@ -113,17 +113,18 @@ func (tx *Tx) renameAttrs(ctx context.Context, t *schema.EntityType, old *schema
 	return nil
 }
 
-// storedRow is an entry's id and stored attributes.
+// storedRow is an entry's id, stored attributes and references.
 type storedRow struct {
-	ID    int64  `db:"id"`
-	Attrs string `db:"attrs"`
+	ID     int64  `db:"id"`
+	Attrs  string `db:"attrs"`
+	RefIDs string `db:"ref_ids"`
 }
 
 // storedRows loads the stored attributes of every entry of a type,
 // deleted ones included.
 func (tx *Tx) storedRows(ctx context.Context, typ string) ([]storedRow, error) {
 	var rows []storedRow
-	if err := sqlx.SelectContext(ctx, tx, &rows, tx.Rebind("SELECT id, attrs FROM entries WHERE type = ?"), typ); err != nil {
+	if err := sqlx.SelectContext(ctx, tx, &rows, tx.Rebind("SELECT id, attrs, ref_ids FROM entries WHERE type = ?"), typ); err != nil {
 		return nil, mapError(err)
 	}
 	return rows, nil
@@ -188,7 +189,12 @@ func (tx *Tx) resyncValues(ctx context.Context, t *schema.EntityType, old *schem
 		}
 	}
 	tx.s.log.Info("search index rebuilt", "type", t.Name, "attrs", len(rebuild), "rows", values.n)
-	return values.write(ctx, tx)
+	rw := tx.valueWriter()
+	defer rw.release()
+	if err := values.send(ctx, rw); err != nil {
+		return err
+	}
+	return rw.flush(ctx)
 }
 
 func (tx *Tx) renameAttr(ctx context.Context, typ, from, to string) (int, error) {
@@ -202,14 +208,17 @@ func (tx *Tx) renameAttr(ctx context.Context, typ, from, to string) (int, error)
 		if err := json.Unmarshal([]byte(r.Attrs), &m); err != nil {
 			return n, err
 		}
-		v, ok := m[from]
-		if !ok {
+		attrs, refIDs := r.Attrs, renameRefIDs(r.RefIDs, from, to)
+		if v, ok := m[from]; ok {
+			delete(m, from)
+			m[to] = v
+			b, _ := json.Marshal(m)
+			attrs = string(b)
+		}
+		if attrs == r.Attrs && refIDs == r.RefIDs {
 			continue
 		}
-		delete(m, from)
-		m[to] = v
-		b, _ := json.Marshal(m)
-		if _, err := tx.ExecContext(ctx, tx.Rebind("UPDATE entries SET attrs = ? WHERE id = ?"), string(b), r.ID); err != nil {
+		if _, err := tx.ExecContext(ctx, tx.Rebind("UPDATE entries SET attrs = ?, ref_ids = ? WHERE id = ?"), attrs, refIDs, r.ID); err != nil {
 			return n, mapError(err)
 		}
 		n++
@@ -225,18 +234,21 @@ func (tx *Tx) renameAttr(ctx context.Context, typ, from, to string) (int, error)
 			return n, mapError(err)
 		}
 	}
-	if _, err := tx.ExecContext(ctx, tx.Rebind("UPDATE entries SET ref_ids = "+tx.s.refIDsFromRefs()+" WHERE type = ?"), typ); err != nil {
-		return n, mapError(err)
-	}
 	return n, nil
 }
 
-// refIDsFromRefs is entries.ref_ids computed from refs, as migration 0004
-// does.
-func (s *Store) refIDsFromRefs() string {
-	agg := "group_concat(r.attr || ':' || r.to_id, ',' ORDER BY r.attr, r.pos)"
-	if s.dialect == migrations.Postgres {
-		agg = "string_agg(r.attr || ':' || r.to_id, ',' ORDER BY r.attr, r.pos)"
+// renameRefIDs renames attribute from to to in entries.ref_ids
+// ("attr:id,attr:id"; the order of its items carries no meaning across
+// attributes).
+func renameRefIDs(refIDs, from, to string) string {
+	if !strings.Contains(refIDs, from+":") {
+		return refIDs
 	}
-	return "COALESCE((SELECT " + agg + " FROM refs r WHERE r.from_id = entries.id), '')"
+	items := strings.Split(refIDs, ",")
+	for i, it := range items {
+		if rest, ok := strings.CutPrefix(it, from+":"); ok {
+			items[i] = to + ":" + rest
+		}
+	}
+	return strings.Join(items, ",")
 }

@@ -77,13 +77,15 @@ func (vr *valueRuns) add(typ string, a *schema.Attribute, id int64, v any) {
 	vr.runs[k] = run
 }
 
-// write sorts and inserts the queued rows, run by run, and empties vr.
-func (vr *valueRuns) write(ctx context.Context, tx *Tx) error {
-	if vr.n == 0 {
-		return nil
-	}
-	rw := tx.sharedWriter("entry_values", []string{"type", "attr"}, "value", "entry_id", "num")
-	defer rw.release()
+// valueWriter is the writer of entry_values rows that valueRuns.send
+// takes.
+func (tx *Tx) valueWriter() *rowWriter {
+	return tx.sharedWriter("entry_values", []string{"type", "attr"}, "value", "entry_id", "num")
+}
+
+// send sorts the queued rows and hands them to rw (a valueWriter), run by
+// run, without waiting for them to be written; it empties vr.
+func (vr *valueRuns) send(ctx context.Context, rw *rowWriter) error {
 	keys := make([][2]string, 0, len(vr.runs))
 	for k := range vr.runs {
 		keys = append(keys, k)
@@ -107,20 +109,15 @@ func (vr *valueRuns) write(ctx context.Context, tx *Tx) error {
 		}
 	}
 	vr.runs, vr.n = nil, 0
-	return rw.flush(ctx)
+	return rw.send(ctx)
 }
 
-// valueKey is the key of an entry_values row.
-type valueKey struct {
-	typ, attr, value string
-	id               int64
-}
-
-// appendValueKeys appends the keys of the search rows an update replaces:
-// those of the old values of every attribute it changed. They are derived
-// without asking whether the attribute is searchable now, so rows written
-// under an older definition go too; a key with no row deletes nothing.
-func appendValueKeys(keys []valueKey, w *write) []valueKey {
+// appendValueKeys appends the keys (type, attr, value, entry_id) of the
+// search rows an update replaces: those of the old values of every
+// attribute it changed. They are derived without asking whether the
+// attribute is searchable now, so rows written under an older definition
+// go too; a key with no row deletes nothing.
+func appendValueKeys(keys []any, w *write) []any {
 	for attr := range w.changes {
 		a := w.t.Attr(attr)
 		if a == nil || a.Type.Kind == schema.KindRef {
@@ -129,65 +126,109 @@ func appendValueKeys(keys []valueKey, w *write) []valueKey {
 		for _, x := range scalars(w.old.Attrs[attr]) {
 			s, _ := indexValue(x)
 			if len(s) <= maxIndexed {
-				keys = append(keys, valueKey{w.t.Name, attr, s, w.id})
+				keys = append(keys, w.t.Name, attr, s, w.id)
 			}
 		}
 	}
 	return keys
 }
 
-// deletePer is how many keys one DELETE of search rows names.
+// refRow is a refs row.
+type refRow struct {
+	to, from, pos int64
+	attr          string
+}
+
+// refRuns gathers reference rows to write them sorted by key (to_id,
+// attr, from_id, pos), for the reason valueRuns sorts.
+type refRuns []refRow
+
+// send sorts the queued rows and hands them to rw, a writer of refs
+// (to_id, attr, from_id, pos), without waiting for them to be written; it
+// empties rr.
+func (rr *refRuns) send(ctx context.Context, rw *rowWriter) error {
+	rows := *rr
+	slices.SortFunc(rows, func(a, b refRow) int {
+		return cmp.Or(cmp.Compare(a.to, b.to), strings.Compare(a.attr, b.attr), cmp.Compare(a.from, b.from), cmp.Compare(a.pos, b.pos))
+	})
+	for _, r := range rows {
+		if err := rw.add(ctx, r.to, r.attr, r.from, r.pos); err != nil {
+			return err
+		}
+	}
+	*rr = rows[:0]
+	return rw.send(ctx)
+}
+
+// appendRefKeys appends the keys (to_id, attr, from_id, pos) of the refs
+// rows an update replaces: those of every reference attribute it changed.
+func appendRefKeys(keys []any, w *write) []any {
+	for attr := range w.changes {
+		for pos, to := range w.old.RefIDs[attr] {
+			keys = append(keys, to, attr, w.id, int64(pos))
+		}
+	}
+	return keys
+}
+
+// deletePer is how many keys one DELETE by key names.
 const deletePer = 250
 
-// deleteValues deletes search rows by key, deletePer keys a statement
-// (each an equality on the whole primary key, which both databases answer
-// with one index probe per key).
-func (tx *Tx) deleteValues(ctx context.Context, keys []valueKey) error {
+// deleteKeys deletes rows by primary key, deletePer keys a statement
+// (each an equality on the whole key, which both databases answer with
+// one index probe per key). keys is flat: len(cols) values a key.
+func (tx *Tx) deleteKeys(ctx context.Context, table string, cols []string, keys []any) error {
 	var full *sql.Stmt
 	defer func() {
 		if full != nil {
 			full.Close()
 		}
 	}()
-	args := make([]any, 0, 4*deletePer)
+	per := deletePer * len(cols)
 	for len(keys) > 0 {
-		chunk := keys[:min(len(keys), deletePer)]
+		chunk := keys[:min(len(keys), per)]
 		keys = keys[len(chunk):]
-		args = args[:0]
-		for _, k := range chunk {
-			args = append(args, k.typ, k.attr, k.value, k.id)
-		}
 		var err error
 		switch {
-		case len(chunk) < deletePer:
-			_, err = tx.ExecContext(ctx, tx.deleteValuesSQL(len(chunk)), args...)
+		case len(chunk) < per:
+			_, err = tx.ExecContext(ctx, tx.deleteSQL(table, cols, len(chunk)/len(cols)), chunk...)
 		case full == nil:
-			if full, err = tx.PrepareContext(ctx, tx.deleteValuesSQL(deletePer)); err == nil {
-				_, err = full.ExecContext(ctx, args...)
+			if full, err = tx.PrepareContext(ctx, tx.deleteSQL(table, cols, deletePer)); err == nil {
+				_, err = full.ExecContext(ctx, chunk...)
 			}
 		default:
-			_, err = full.ExecContext(ctx, args...)
+			_, err = full.ExecContext(ctx, chunk...)
 		}
 		if err != nil {
-			return fmt.Errorf("clear entry_values: %w", mapError(err))
+			return fmt.Errorf("clear %s: %w", table, mapError(err))
 		}
 	}
 	return nil
 }
 
-func (tx *Tx) deleteValuesSQL(n int) string {
+// deleteSQL is the DELETE of n keys: (col = ? AND …) OR …, with numbered
+// parameters.
+func (tx *Tx) deleteSQL(table string, cols []string, n int) string {
 	mark := "?"
 	if tx.s.dialect == migrations.Postgres {
 		mark = "$"
 	}
 	var b strings.Builder
-	b.WriteString("DELETE FROM entry_values WHERE ")
+	b.WriteString("DELETE FROM " + table + " WHERE ")
+	p := 0
 	for i := 0; i < n; i++ {
 		if i > 0 {
 			b.WriteString(" OR ")
 		}
-		p := func(j int) string { return mark + strconv.Itoa(4*i+j) }
-		b.WriteString("(type = " + p(1) + " AND attr = " + p(2) + " AND value = " + p(3) + " AND entry_id = " + p(4) + ")")
+		b.WriteByte('(')
+		for j, c := range cols {
+			if j > 0 {
+				b.WriteString(" AND ")
+			}
+			p++
+			b.WriteString(c + " = " + mark + strconv.Itoa(p))
+		}
+		b.WriteByte(')')
 	}
 	return b.String()
 }

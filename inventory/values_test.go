@@ -138,16 +138,22 @@ func rawCount(t *testing.T, s *inventory.Store, query string) int {
 	return n
 }
 
-// TestValueKeyMigration checks migration 0005 both ways: the search rows
-// survive being re-keyed, and back.
-func TestValueKeyMigration(t *testing.T) {
+// TestIndexMigrations checks migrations 0005 and 0006 both ways: the
+// search and reference rows survive being re-keyed, and back.
+func TestIndexMigrations(t *testing.T) {
 	inventorytest.ForEach(t, func(t *testing.T, s *inventory.Store) {
 		seed(t, s, 20)
 		rows := func() string {
 			var all []string
-			err := s.DB().SelectContext(ctx, &all, "SELECT entry_id || ' ' || type || ' ' || attr || ' ' || value || ' ' || COALESCE(CAST(num AS TEXT), '-') FROM entry_values ORDER BY 1")
-			if err != nil {
-				t.Fatal(err)
+			for _, q := range []string{
+				"SELECT entry_id || ' ' || type || ' ' || attr || ' ' || value || ' ' || COALESCE(CAST(num AS TEXT), '-') FROM entry_values ORDER BY 1",
+				"SELECT from_id || ' ' || attr || ' ' || pos || ' ' || to_id FROM refs ORDER BY 1",
+			} {
+				var some []string
+				if err := s.DB().SelectContext(ctx, &some, q); err != nil {
+					t.Fatal(err)
+				}
+				all = append(all, some...)
 			}
 			return strings.Join(all, "\n")
 		}
@@ -159,17 +165,97 @@ func TestValueKeyMigration(t *testing.T) {
 			t.Fatal(err)
 		}
 		if diff := cmp.Diff(want, rows()); diff != "" {
-			t.Errorf("rows after rolling back 0005 (-before +after):\n%s", diff)
+			t.Errorf("rows after rolling back 0006 and 0005 (-before +after):\n%s", diff)
 		}
 		if _, err := migrations.Up(ctx, s.DB().DB, s.Dialect()); err != nil {
 			t.Fatal(err)
 		}
 		if diff := cmp.Diff(want, rows()); diff != "" {
-			t.Errorf("rows after re-applying 0005 (-before +after):\n%s", diff)
+			t.Errorf("rows after re-applying them (-before +after):\n%s", diff)
 		}
 		q := inventory.Query{Type: "vm", Filters: []inventory.Filter{{Attr: "ip", Op: inventory.OpEq, Values: []any{"10.0.0.20"}}}}
 		if n := count(t, s, q); n != 1 {
 			t.Errorf("search after the migrations: %d entries, want 1", n)
 		}
+		host, err := s.GetByName(ctx, "host", "esx02")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m, err := s.Referrers(ctx, "vm", "host", []int64{host.ID}); err != nil || len(m[host.ID]) != 10 {
+			t.Errorf("back-references after the migrations: %d, %v; want 10", len(m[host.ID]), err)
+		}
 	})
+}
+
+// TestUpdateReplacesReferenceRows checks that an update leaves exactly the
+// reference rows of its new references, in list order, and that
+// back-references follow.
+func TestUpdateReplacesReferenceRows(t *testing.T) {
+	inventorytest.ForEach(t, func(t *testing.T, s *inventory.Store) {
+		meta := inventorytest.Meta("t")
+		items := []inventory.Item{{Type: "host", Name: "h1"}}
+		for _, n := range []string{"ds1", "ds2", "ds3"} {
+			items = append(items, inventory.Item{Type: "datastore", Name: n})
+		}
+		items = append(items,
+			inventory.Item{Type: "vm", Name: "a", Attrs: map[string]any{"host": "h1", "datastores": []any{"ds1", "ds2"}}},
+			inventory.Item{Type: "vm", Name: "b", Attrs: map[string]any{"host": "h1", "datastores": []any{"ds2"}}})
+		if _, err := s.Upsert(ctx, meta, items, inventory.UpsertOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		a, _ := s.GetByName(ctx, "vm", "a")
+		if _, err := s.Update(ctx, meta, a.ID, inventory.Patch{Version: a.Version, Attrs: map[string]any{"datastores": []any{"ds3", "ds1"}}}); err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		err := s.DB().SelectContext(ctx, &got, `SELECT f.name || ' ' || r.attr || ' ' || r.pos || ' ' || t.name FROM refs r
+			JOIN entries f ON f.id = r.from_id JOIN entries t ON t.id = r.to_id ORDER BY 1`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []string{"a datastores 0 ds3", "a datastores 1 ds1", "a host 0 h1", "b datastores 0 ds2", "b host 0 h1"}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("refs rows (-want +got):\n%s", diff)
+		}
+		a, _ = s.GetByName(ctx, "vm", "a")
+		if diff := cmp.Diff([]any{"ds3", "ds1"}, a.Attrs["datastores"]); diff != "" {
+			t.Errorf("a's datastores (-want +got):\n%s", diff)
+		}
+		for ds, want := range map[string]int{"ds1": 1, "ds2": 1, "ds3": 1} {
+			e, _ := s.GetByName(ctx, "datastore", ds)
+			if m, err := s.Referrers(ctx, "vm", "datastores", []int64{e.ID}); err != nil || len(m[e.ID]) != want {
+				t.Errorf("VMs on %s: %d, %v; want %d", ds, len(m[e.ID]), err, want)
+			}
+		}
+	})
+}
+
+// TestRenamedReferenceKeepsTargets checks that renaming a reference
+// attribute moves its references, forward and back.
+func TestRenamedReferenceKeepsTargets(t *testing.T) {
+	for _, d := range inventorytest.Dialects {
+		t.Run(d, func(t *testing.T) {
+			dsn := inventorytest.DSN(t, d)
+			v1 := "types:\n  - name: service\n    attributes:\n      - {name: vms, type: \"list:ref:vm\"}\n"
+			v2 := "types:\n  - name: service\n    attributes:\n      - {name: members, type: \"list:ref:vm\", renamed_from: [vms]}\n"
+			s := inventorytest.OpenWithTypes(t, dsn, v1)
+			seed(t, s, 3)
+			if _, err := s.Create(ctx, inventorytest.Meta("t"), "service", "web", map[string]any{"vms": []any{"vm002", "vm000"}}); err != nil {
+				t.Fatal(err)
+			}
+			s.Close()
+			s = inventorytest.OpenWithTypes(t, dsn, v2)
+			web, err := s.GetByName(ctx, "service", "web")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(map[string]any{"members": []any{"vm002", "vm000"}}, web.Attrs); diff != "" {
+				t.Errorf("after the rename (-want +got):\n%s", diff)
+			}
+			vm, _ := s.GetByName(ctx, "vm", "vm000")
+			if m, err := s.Referrers(ctx, "service", "members", []int64{vm.ID}); err != nil || len(m[vm.ID]) != 1 {
+				t.Errorf("services with vm000 as member: %d, %v; want 1", len(m[vm.ID]), err)
+			}
+		})
+	}
 }

@@ -1,6 +1,7 @@
 package inventory
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"reflect"
@@ -118,10 +119,7 @@ func (tx *Tx) apply(ctx context.Context, meta Meta, ws []*write) ([]Result, erro
 	if err == nil {
 		err = tx.checkUnique(ctx, ws)
 	}
-	if berr := <-batchErr; berr != nil {
-		return nil, berr
-	}
-	if err != nil {
+	if err := cmp.Or(<-batchErr, err); err != nil {
 		return nil, err
 	}
 	tx.progress.step("references and unique values checked")
@@ -131,8 +129,13 @@ func (tx *Tx) apply(ctx context.Context, meta Meta, ws []*write) ([]Result, erro
 			return nil, err
 		}
 	}
-	if err := tx.assignIDs(ctx, ws, refs); err != nil {
+	if err := tx.assignIDs(ctx, ws); err != nil {
 		return nil, err
+	}
+	for _, w := range ws {
+		if w.id != 0 {
+			refs[refKey{w.t.Name, w.name}] = w.id
+		}
 	}
 	if err := tx.insertEntries(ctx, ws, refs); err != nil {
 		return nil, err
@@ -352,9 +355,8 @@ func storedAttrs(t *schema.EntityType, attrs map[string]any) (string, error) {
 	return string(b), err
 }
 
-// assignIDs gives new entries their ids and adds every written entry to
-// refs, so that references within the batch resolve.
-func (tx *Tx) assignIDs(ctx context.Context, ws []*write, refs map[refKey]int64) error {
+// assignIDs gives new entries their ids, and the others theirs.
+func (tx *Tx) assignIDs(ctx context.Context, ws []*write) error {
 	n := 0
 	for _, w := range ws {
 		if w.op == OpCreate {
@@ -363,20 +365,16 @@ func (tx *Tx) assignIDs(ctx context.Context, ws []*write, refs map[refKey]int64)
 			w.id = w.old.ID
 		}
 	}
-	if n > 0 {
-		ids, err := tx.allocIDs(ctx, n)
-		if err != nil {
-			return err
-		}
-		for _, w := range ws {
-			if w.op == OpCreate {
-				w.id, ids = ids[0], ids[1:]
-			}
-		}
+	if n == 0 {
+		return nil
+	}
+	ids, err := tx.allocIDs(ctx, n)
+	if err != nil {
+		return err
 	}
 	for _, w := range ws {
-		if w.id != 0 {
-			refs[refKey{w.t.Name, w.name}] = w.id
+		if w.op == OpCreate {
+			w.id, ids = ids[0], ids[1:]
 		}
 	}
 	return nil
@@ -511,18 +509,26 @@ func (tx *Tx) updateEntries(ctx context.Context, ws []*write, refs map[refKey]in
 
 // reindex writes the search, reference and uniqueness rows of the batch.
 // A create indexes every value, an update the attributes it changed (its
-// old rows are gone by then), a delete only frees unique values and a
+// old rows are gone by then) and all its unique values, a delete only frees unique values and a
 // restore takes them back. References of deleted entries stay, so a
 // restore brings them back unchanged.
 func (tx *Tx) reindex(ctx context.Context, ws []*write, refs map[refKey]int64) error {
+	// A unique violation can surface from any writer's statement: they
+	// share the queue.
+	return uniqueHeld(tx.reindexRows(ctx, ws, refs))
+}
+
+func (tx *Tx) reindexRows(ctx context.Context, ws []*write, ids map[refKey]int64) error {
 	if err := tx.unindex(ctx, ws); err != nil {
 		return err
 	}
-	refRows := tx.rowWriter("refs", "from_id", "attr", "pos", "to_id")
 	uniq := tx.rowWriter("unique_values", "type", "attr", "value", "entry_id")
-	defer refRows.release()
+	valueRows, refRows := tx.valueWriter(), tx.rowWriter("refs", "to_id", "attr", "from_id", "pos")
 	defer uniq.release()
-	values := valueRuns{}
+	defer valueRows.release()
+	defer refRows.release()
+	var values valueRuns
+	var refs refRuns
 	for _, w := range ws {
 		if w.op == OpUnchanged || w.op == OpDelete {
 			continue
@@ -538,38 +544,41 @@ func (tx *Tx) reindex(ctx context.Context, ws []*write, refs map[refKey]int64) e
 				for _, x := range scalars(v) {
 					s, _ := indexValue(x)
 					if err := uniq.add(ctx, typ, attr, s, id); err != nil {
-						return uniqueHeld(err)
+						return err
 					}
 				}
 			}
 			if w.op == OpRestore {
 				continue
 			}
+			if _, changed := w.changes[a.Name]; w.op != OpCreate && !changed {
+				continue
+			}
 			if a.Type.Kind == schema.KindRef {
 				for pos, x := range scalars(v) {
-					if err := refRows.add(ctx, id, attr, int64(pos), refs[refKey{a.Type.RefType, x.(string)}]); err != nil {
-						return err
-					}
+					refs = append(refs, refRow{to: ids[refKey{a.Type.RefType, x.(string)}], attr: a.Name, from: w.id, pos: int64(pos)})
 				}
 				continue
 			}
-			if _, changed := w.changes[a.Name]; w.op == OpCreate || changed {
-				values.add(w.t.Name, a, w.id, v)
-			}
+			values.add(w.t.Name, a, w.id, v)
 		}
-		if values.n >= maxPendingValues {
-			if err := values.write(ctx, tx); err != nil {
+		if values.n+len(refs) >= maxPendingValues {
+			if err := values.send(ctx, valueRows); err != nil {
+				return err
+			}
+			if err := refs.send(ctx, refRows); err != nil {
 				return err
 			}
 		}
 	}
-	if err := values.write(ctx, tx); err != nil {
+	// The database inserts the search rows while the references sort.
+	if err := values.send(ctx, valueRows); err != nil {
 		return err
 	}
-	if err := refRows.flush(ctx); err != nil {
+	if err := refs.send(ctx, refRows); err != nil {
 		return err
 	}
-	return uniqueHeld(uniq.flush(ctx))
+	return uniq.flush(ctx) // waits for all three
 }
 
 // uniqueHeld explains a unique violation of unique_values: checkUnique
@@ -581,28 +590,29 @@ func uniqueHeld(err error) error {
 	return err
 }
 
-// unindex removes the rows reindex rewrites: an update's references and
-// unique values, the search rows of the attributes it changed (by their
-// exact keys, from the old values), a delete's unique values.
+// unindex removes the rows reindex rewrites: an update's unique values
+// and the search and reference rows of the attributes it changed (by
+// their exact keys, from the old values), a delete's unique values.
 func (tx *Tx) unindex(ctx context.Context, ws []*write) error {
-	var clear, unclaim []int64
-	var stale []valueKey
+	var unclaim []int64
+	var values, refs []any
 	for _, w := range ws {
 		switch w.op {
 		case OpUpdate:
-			clear = append(clear, w.id)
-			stale = appendValueKeys(stale, w)
+			unclaim = append(unclaim, w.id)
+			values = appendValueKeys(values, w)
+			refs = appendRefKeys(refs, w)
 		case OpDelete:
 			unclaim = append(unclaim, w.id)
 		}
 	}
-	if err := tx.deleteValues(ctx, stale); err != nil {
+	if err := tx.deleteKeys(ctx, "entry_values", []string{"type", "attr", "value", "entry_id"}, values); err != nil {
 		return err
 	}
-	if err := tx.deleteIn(ctx, "refs", "from_id", clear); err != nil {
+	if err := tx.deleteKeys(ctx, "refs", []string{"to_id", "attr", "from_id", "pos"}, refs); err != nil {
 		return err
 	}
-	return tx.deleteIn(ctx, "unique_values", "entry_id", append(clear, unclaim...))
+	return tx.deleteIn(ctx, "unique_values", "entry_id", unclaim)
 }
 
 func (tx *Tx) deleteIn(ctx context.Context, table, col string, ids []int64) error {

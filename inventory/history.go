@@ -61,9 +61,32 @@ func (s *Store) History(ctx context.Context, id int64) ([]Version, error) {
 	}
 	for i := range vs {
 		vs[i].At = vs[i].At.UTC()
-		if err := json.Unmarshal([]byte(vs[i].RawChange), &vs[i].Changes); err != nil {
-			return nil, fmt.Errorf("decode history of entry %d: %w", id, err)
+		if vs[i].Changes, err = decodeChanges(vs[i].RawChange); err != nil {
+			return nil, fmt.Errorf("decode history of entry %d version %d: %w", id, vs[i].Version, err)
 		}
 	}
 	return vs, nil
+}
+
+// decodeChanges reads a version's changes as appendChanges writes them. A
+// change is a JSON object {"old":…,"new":…}; a bare value (never an
+// object: attribute values are scalars or lists) is a create's new value.
+func decodeChanges(raw string) (map[string]Change, error) {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(raw), &m); err != nil {
+		return nil, err
+	}
+	out := make(map[string]Change, len(m))
+	for k, v := range m {
+		var c Change
+		if len(v) > 0 && v[0] == '{' {
+			if err := json.Unmarshal(v, &c); err != nil {
+				return nil, fmt.Errorf("%s: %w", k, err)
+			}
+		} else if err := json.Unmarshal(v, &c.New); err != nil {
+			return nil, fmt.Errorf("%s: %w", k, err)
+		}
+		out[k] = c
+	}
+	return out, nil
 }

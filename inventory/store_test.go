@@ -315,6 +315,25 @@ func TestHistoryAndChangeSets(t *testing.T) {
 		if h[1].Actor != "carol" || h[1].Reason != "resize" || h[1].Version != 2 {
 			t.Errorf("version meta: %+v", h[1])
 		}
+		created := map[string]inventory.Change{
+			"name": {New: "vm000"}, "cpus": {New: 1.0}, "host": {New: "esx01"}, "instance_uuid": {New: "uuid-0"},
+			"ip": {New: "10.0.0.1"}, "power_state": {New: "poweredOn"},
+		}
+		if diff := cmp.Diff(created, h[0].Changes); diff != "" {
+			t.Errorf("changes of the create (-want +got):\n%s", diff)
+		}
+		// A create stored before creates were kept as bare new values reads the same.
+		old := `{"cpus":{"old":null,"new":1},"host":{"old":null,"new":"esx01"},"instance_uuid":{"old":null,"new":"uuid-0"},` +
+			`"ip":{"old":null,"new":"10.0.0.1"},"name":{"old":null,"new":"vm000"},"power_state":{"old":null,"new":"poweredOn"}}`
+		if _, err := s.DB().ExecContext(ctx, s.DB().Rebind("UPDATE versions SET changes = ? WHERE entry_id = ? AND version = 1"), old, e.ID); err != nil {
+			t.Fatal(err)
+		}
+		if h, err = s.History(ctx, e.ID); err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(created, h[0].Changes); diff != "" {
+			t.Errorf("changes of a create in the old format (-want +got):\n%s", diff)
+		}
 		other, _ := s.GetByName(ctx, "vm", "vm001")
 		h2, _ := s.History(ctx, other.ID)
 		if h2[0].ChangeSet != h[0].ChangeSet {

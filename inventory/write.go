@@ -640,7 +640,7 @@ func (tx *Tx) insertVersions(ctx context.Context, cs string, ws []*write) error 
 			continue
 		}
 		var err error
-		b, err = appendChanges(b[:0], w.changes)
+		b, err = appendChanges(b[:0], w.op, w.changes)
 		if err != nil {
 			return w.errorf(schema.EINVALID, "attrs", "%v", err)
 		}
@@ -657,7 +657,13 @@ func (tx *Tx) insertVersions(ctx context.Context, cs string, ws []*write) error 
 
 // appendChanges appends a version's changes as JSON, keys sorted:
 // {"attr":{"old":…,"new":…},…}, as encoding/json writes map[string]Change.
-func appendChanges(b []byte, changes map[string]Change) ([]byte, error) {
+// A create has no old values, so its changes are kept as the new values
+// alone, {"attr":…,…}: a bulk import writes half the history
+// (decodeChanges reads both).
+func appendChanges(b []byte, op Op, changes map[string]Change) ([]byte, error) {
+	if op == OpCreate {
+		return schema.AppendJSONObject(b, changes, func(b []byte, c Change) ([]byte, error) { return schema.AppendJSON(b, c.New) })
+	}
 	return schema.AppendJSONObject(b, changes, func(b []byte, c Change) ([]byte, error) {
 		b, err := schema.AppendJSON(append(b, `{"old":`...), c.Old)
 		if err != nil {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+	"slices"
 	"sort"
 	"strconv"
 
@@ -231,17 +232,21 @@ func scalars(v any) []any {
 // after insert); the rest are looked up. A dangling reference fails.
 func (tx *Tx) resolveRefs(ctx context.Context, ws []*write) (map[refKey]int64, error) {
 	keys := map[refKey]int64{}
-	inBatch := map[refKey]bool{}
+	inBatch := make(map[refKey]bool, len(ws))
+	refAttrs := map[*schema.EntityType][]*schema.Attribute{} // Refs() allocates
 	for _, w := range ws {
 		if w.op == OpCreate || w.op == OpUpdate {
 			inBatch[refKey{w.t.Name, w.name}] = true
+			if _, ok := refAttrs[w.t]; !ok {
+				refAttrs[w.t] = w.t.Refs()
+			}
 		}
 	}
 	for _, w := range ws {
 		if w.op != OpCreate && w.op != OpUpdate {
 			continue
 		}
-		for _, a := range w.t.Refs() {
+		for _, a := range refAttrs[w.t] {
 			for _, v := range scalars(w.attrs[a.Name]) {
 				k := refKey{a.Type.RefType, v.(string)}
 				if !inBatch[k] {
@@ -257,7 +262,7 @@ func (tx *Tx) resolveRefs(ctx context.Context, ws []*write) (map[refKey]int64, e
 		if w.op != OpCreate && w.op != OpUpdate {
 			continue
 		}
-		for _, a := range w.t.Refs() {
+		for _, a := range refAttrs[w.t] {
 			for _, v := range scalars(w.attrs[a.Name]) {
 				k := refKey{a.Type.RefType, v.(string)}
 				if !inBatch[k] && keys[k] == 0 {
@@ -337,22 +342,18 @@ func eachUnique(ws []*write, fn func(*write, claim)) {
 // storedAttrs is the JSON kept in entries.attrs: every attribute but the
 // references, which live in refs, with sorted keys. An empty reference
 // list is kept here so that "none" stays distinct from "not reported".
-func storedAttrs(t *schema.EntityType, attrs map[string]any) (string, error) {
-	m := make(map[string]any, len(attrs))
-	for k, v := range attrs {
+func storedAttrs(b []byte, t *schema.EntityType, attrs map[string]any) ([]byte, error) {
+	return schema.AppendJSONObjectIf(b, attrs, func(k string, v any) bool {
 		a := t.Attr(k)
 		if a == nil {
-			continue
+			return false
 		}
 		if a.Type.Kind == schema.KindRef {
-			if l, ok := v.([]any); !ok || len(l) > 0 {
-				continue
-			}
+			l, ok := v.([]any)
+			return ok && len(l) == 0
 		}
-		m[k] = v
-	}
-	b, err := schema.AppendJSONObject(make([]byte, 0, 32*len(m)+2), m, schema.AppendJSON)
-	return string(b), err
+		return true
+	}, schema.AppendJSON)
 }
 
 // assignIDs gives new entries their ids, and the others theirs.
@@ -420,12 +421,13 @@ func (tx *Tx) insertEntries(ctx context.Context, ws []*write, refs map[refKey]in
 	if err := rw.share(ctx, int64(1), StatusActive, tx.now, tx.now); err != nil {
 		return err
 	}
+	var js []byte
 	for _, w := range creates {
-		js, err := storedAttrs(w.t, w.attrs)
-		if err != nil {
+		var err error
+		if js, err = storedAttrs(js[:0], w.t, w.attrs); err != nil {
 			return w.errorf(schema.EINVALID, "attrs", "%v", err)
 		}
-		if err := rw.add(ctx, w.id, w.t.Name, w.name, js, refIDs(w, refs)); err != nil {
+		if err := rw.add(ctx, w.id, w.t.Name, w.name, string(js), refIDs(w, refs)); err != nil {
 			return nameConflict(err, creates)
 		}
 	}
@@ -468,7 +470,7 @@ func (tx *Tx) updateEntries(ctx context.Context, ws []*write, refs map[refKey]in
 		if w.op == OpCreate || w.op == OpUnchanged {
 			continue
 		}
-		js, err := storedAttrs(w.t, w.attrs)
+		js, err := storedAttrs(nil, w.t, w.attrs)
 		if err != nil {
 			return w.errorf(schema.EINVALID, "attrs", "%v", err)
 		}
@@ -490,7 +492,7 @@ func (tx *Tx) updateEntries(ctx context.Context, ws []*write, refs map[refKey]in
 		if w.op == OpUpdate {
 			setRefs, ids = "ref_ids = ?, ", []any{refIDs(w, refs)}
 		}
-		args := append([]any{w.name, js}, ids...)
+		args := append([]any{w.name, string(js)}, ids...)
 		args = append(args, status, tx.now, deletedAt, w.reason, w.id, expect)
 		res, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE entries SET name = ?, attrs = ?, `+setRefs+`version = version + 1,
 			status = ?, updated_at = ?, deleted_at = ?, deleted_reason = ? WHERE id = ? AND version = ?`), args...)
@@ -556,6 +558,9 @@ func (tx *Tx) reindexRows(ctx context.Context, ws []*write, ids map[refKey]int64
 			}
 			if a.Type.Kind == schema.KindRef {
 				for pos, x := range scalars(v) {
+					if len(refs) == cap(refs) {
+						refs = slices.Grow(refs, max(len(refs), 64)) // doubling, as for value runs
+					}
 					refs = append(refs, refRow{to: ids[refKey{a.Type.RefType, x.(string)}], attr: a.Name, from: w.id, pos: int64(pos)})
 				}
 				continue

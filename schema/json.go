@@ -68,9 +68,18 @@ func AppendJSON(b []byte, v any) ([]byte, error) {
 // AppendJSONObject appends m as a JSON object with sorted keys, each value
 // written by value.
 func AppendJSONObject[V any](b []byte, m map[string]V, value func([]byte, V) ([]byte, error)) ([]byte, error) {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
+	return AppendJSONObjectIf(b, m, nil, value)
+}
+
+// AppendJSONObjectIf is AppendJSONObject of the entries keep accepts (all
+// if keep is nil), without copying the map.
+func AppendJSONObjectIf[V any](b []byte, m map[string]V, keep func(string, V) bool, value func([]byte, V) ([]byte, error)) ([]byte, error) {
+	var buf [32]string
+	keys := buf[:0]
+	for k, v := range m {
+		if keep == nil || keep(k, v) {
+			keys = append(keys, k)
+		}
 	}
 	sort.Strings(keys)
 	b = append(b, '{')

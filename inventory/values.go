@@ -40,15 +40,19 @@ type valueRow struct {
 // valueRuns gathers search rows by type and attribute. Each run is written
 // sorted by key: B-tree inserts in key order append to the last page
 // instead of splitting pages all over the index, which halves their cost.
+//
+// With unique set they are unique_values rows instead: every scalar of the
+// attribute, searchable or not, and no number.
 type valueRuns struct {
-	runs map[[2]string][]valueRow
-	n    int
+	runs   map[[2]string][]valueRow
+	n      int
+	unique bool
 }
 
 // add queues the rows of one attribute value of entry id; a list's
 // repeated value is indexed once.
 func (vr *valueRuns) add(typ string, a *schema.Attribute, id int64, v any) {
-	if !searchable(a) {
+	if !vr.unique && !searchable(a) {
 		return
 	}
 	if vr.runs == nil {
@@ -59,7 +63,7 @@ func (vr *valueRuns) add(typ string, a *schema.Attribute, id int64, v any) {
 	first := len(run)
 	for _, x := range scalars(v) {
 		s, num := indexValue(x)
-		if len(s) > maxIndexed || slices.ContainsFunc(run[first:], func(r valueRow) bool { return r.value == s }) {
+		if (len(s) > maxIndexed && !vr.unique) || slices.ContainsFunc(run[first:], func(r valueRow) bool { return r.value == s }) {
 			continue
 		}
 		r := valueRow{value: s, id: id}
@@ -83,6 +87,12 @@ func (tx *Tx) valueWriter() *rowWriter {
 	return tx.sharedWriter("entry_values", []string{"type", "attr"}, "value", "entry_id", "num")
 }
 
+// uniqueWriter is the writer of unique_values rows that valueRuns.send
+// takes when unique.
+func (tx *Tx) uniqueWriter() *rowWriter {
+	return tx.sharedWriter("unique_values", []string{"type", "attr"}, "value", "entry_id")
+}
+
 // send sorts the queued rows and hands them to rw (a valueWriter), run by
 // run, without waiting for them to be written; it empties vr.
 func (vr *valueRuns) send(ctx context.Context, rw *rowWriter) error {
@@ -98,12 +108,16 @@ func (vr *valueRuns) send(ctx context.Context, rw *rowWriter) error {
 			return err
 		}
 		for _, r := range run {
-			// NULL, or the number itself: a *float64 costs the driver reflection.
-			var num any
-			if r.isNum {
-				num = r.num
+			var err error
+			switch {
+			case vr.unique:
+				err = rw.add(ctx, r.value, r.id)
+			case r.isNum:
+				err = rw.add(ctx, r.value, r.id, r.num)
+			default: // NULL; a *float64 would cost the driver reflection
+				err = rw.add(ctx, r.value, r.id, nil)
 			}
-			if err := rw.add(ctx, r.value, r.id, num); err != nil {
+			if err != nil {
 				return err
 			}
 		}
@@ -129,6 +143,29 @@ func appendValueKeys(keys []any, w *write) []any {
 				keys = append(keys, w.t.Name, attr, s, w.id)
 			}
 		}
+	}
+	return keys
+}
+
+// appendUniqueKeys appends the keys (type, attr, value) of the unique
+// values a write gives up: those of the old values of the attributes it
+// changed, or of all of them (a delete). Like appendValueKeys it does not
+// ask whether the attribute is unique now.
+func appendUniqueKeys(keys []any, w *write, all bool) []any {
+	add := func(attr string) {
+		for _, x := range scalars(w.old.Attrs[attr]) {
+			s, _ := indexValue(x)
+			keys = append(keys, w.t.Name, attr, s)
+		}
+	}
+	if all {
+		for attr := range w.old.Attrs {
+			add(attr)
+		}
+		return keys
+	}
+	for attr := range w.changes {
+		add(attr)
 	}
 	return keys
 }

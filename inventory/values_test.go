@@ -259,3 +259,54 @@ func TestRenamedReferenceKeepsTargets(t *testing.T) {
 		})
 	}
 }
+
+// TestUniqueValuesFollowWrites checks the unique values an entry holds
+// through an update (the old value is freed), a delete (all are freed)
+// and a restore (taken back).
+func TestUniqueValuesFollowWrites(t *testing.T) {
+	inventorytest.ForEach(t, func(t *testing.T, s *inventory.Store) {
+		meta := inventorytest.Meta("t")
+		held := func(id int64) []string {
+			t.Helper()
+			var vs []string
+			if err := s.DB().SelectContext(ctx, &vs, s.DB().Rebind("SELECT attr || '=' || value FROM unique_values WHERE entry_id = ? ORDER BY 1"), id); err != nil {
+				t.Fatal(err)
+			}
+			return vs
+		}
+		a, err := s.Create(ctx, meta, "vm", "a", map[string]any{"instance_uuid": "u1", "owner": "ops"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a, err = s.Update(ctx, meta, a.ID, inventory.Patch{Version: a.Version, Attrs: map[string]any{"instance_uuid": "u2"}}); err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff([]string{"instance_uuid=u2"}, held(a.ID)); diff != "" {
+			t.Errorf("after the update (-want +got):\n%s", diff)
+		}
+		if _, err := s.Create(ctx, meta, "vm", "b", map[string]any{"instance_uuid": "u1"}); err != nil {
+			t.Errorf("the value a gave up: %v", err)
+		}
+		if _, err := s.Create(ctx, meta, "vm", "c", map[string]any{"instance_uuid": "u2"}); err == nil {
+			t.Error("a's new value was taken by another entry")
+		}
+		if a, err = s.Update(ctx, meta, a.ID, inventory.Patch{Version: a.Version, Attrs: map[string]any{"owner": "dev"}}); err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff([]string{"instance_uuid=u2"}, held(a.ID)); diff != "" {
+			t.Errorf("after an update of another attribute (-want +got):\n%s", diff)
+		}
+		if a, err = s.Delete(ctx, meta, a.ID, a.Version); err != nil {
+			t.Fatal(err)
+		}
+		if got := held(a.ID); len(got) != 0 {
+			t.Errorf("a deleted entry holds %v", got)
+		}
+		if _, err := s.Restore(ctx, meta, a.ID); err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff([]string{"instance_uuid=u2"}, held(a.ID)); diff != "" {
+			t.Errorf("after the restore (-want +got):\n%s", diff)
+		}
+	})
+}

@@ -511,7 +511,7 @@ func (tx *Tx) updateEntries(ctx context.Context, ws []*write, refs map[refKey]in
 
 // reindex writes the search, reference and uniqueness rows of the batch.
 // A create indexes every value, an update the attributes it changed (its
-// old rows are gone by then) and all its unique values, a delete only frees unique values and a
+// old rows are gone by then), a delete only frees unique values and a
 // restore takes them back. References of deleted entries stay, so a
 // restore brings them back unchanged.
 func (tx *Tx) reindex(ctx context.Context, ws []*write, refs map[refKey]int64) error {
@@ -524,36 +524,27 @@ func (tx *Tx) reindexRows(ctx context.Context, ws []*write, ids map[refKey]int64
 	if err := tx.unindex(ctx, ws); err != nil {
 		return err
 	}
-	uniq := tx.rowWriter("unique_values", "type", "attr", "value", "entry_id")
-	valueRows, refRows := tx.valueWriter(), tx.rowWriter("refs", "to_id", "attr", "from_id", "pos")
-	defer uniq.release()
+	uniqueRows, valueRows, refRows := tx.uniqueWriter(), tx.valueWriter(), tx.rowWriter("refs", "to_id", "attr", "from_id", "pos")
+	defer uniqueRows.release()
 	defer valueRows.release()
 	defer refRows.release()
 	var values valueRuns
+	uniq := valueRuns{unique: true}
 	var refs refRuns
 	for _, w := range ws {
 		if w.op == OpUnchanged || w.op == OpDelete {
 			continue
 		}
-		id, typ := any(w.id), any(w.t.Name) // boxed once per entry, not per row
 		for _, a := range w.t.Attributes {
 			v, ok := w.attrs[a.Name]
 			if !ok {
 				continue
 			}
-			attr := any(a.Name)
-			if a.Unique {
-				for _, x := range scalars(v) {
-					s, _ := indexValue(x)
-					if err := uniq.add(ctx, typ, attr, s, id); err != nil {
-						return err
-					}
-				}
+			_, changed := w.changes[a.Name]
+			if a.Unique && (w.op != OpUpdate || changed) {
+				uniq.add(w.t.Name, a, w.id, v)
 			}
-			if w.op == OpRestore {
-				continue
-			}
-			if _, changed := w.changes[a.Name]; w.op != OpCreate && !changed {
+			if w.op == OpRestore || (w.op == OpUpdate && !changed) {
 				continue
 			}
 			if a.Type.Kind == schema.KindRef {
@@ -567,23 +558,28 @@ func (tx *Tx) reindexRows(ctx context.Context, ws []*write, ids map[refKey]int64
 			}
 			values.add(w.t.Name, a, w.id, v)
 		}
-		if values.n+len(refs) >= maxPendingValues {
-			if err := values.send(ctx, valueRows); err != nil {
-				return err
-			}
-			if err := refs.send(ctx, refRows); err != nil {
+		if values.n+uniq.n+len(refs) >= maxPendingValues {
+			if err := sendRows(ctx, &values, &uniq, &refs, valueRows, uniqueRows, refRows); err != nil {
 				return err
 			}
 		}
 	}
-	// The database inserts the search rows while the references sort.
+	if err := sendRows(ctx, &values, &uniq, &refs, valueRows, uniqueRows, refRows); err != nil {
+		return err
+	}
+	return refRows.flush(ctx) // waits for all three
+}
+
+// sendRows hands the queued search, unique and reference rows to their
+// writers; the database inserts the first while the others sort.
+func sendRows(ctx context.Context, values, uniq *valueRuns, refs *refRuns, valueRows, uniqueRows, refRows *rowWriter) error {
 	if err := values.send(ctx, valueRows); err != nil {
 		return err
 	}
-	if err := refs.send(ctx, refRows); err != nil {
+	if err := uniq.send(ctx, uniqueRows); err != nil {
 		return err
 	}
-	return uniq.flush(ctx) // waits for all three
+	return refs.send(ctx, refRows)
 }
 
 // uniqueHeld explains a unique violation of unique_values: checkUnique
@@ -595,20 +591,19 @@ func uniqueHeld(err error) error {
 	return err
 }
 
-// unindex removes the rows reindex rewrites: an update's unique values
-// and the search and reference rows of the attributes it changed (by
-// their exact keys, from the old values), a delete's unique values.
+// unindex removes the rows reindex rewrites: the search, reference and
+// unique rows of the attributes an update changed, and a delete's unique
+// values, all by their exact keys, from the old values.
 func (tx *Tx) unindex(ctx context.Context, ws []*write) error {
-	var unclaim []int64
-	var values, refs []any
+	var values, refs, unique []any
 	for _, w := range ws {
 		switch w.op {
 		case OpUpdate:
-			unclaim = append(unclaim, w.id)
 			values = appendValueKeys(values, w)
 			refs = appendRefKeys(refs, w)
+			unique = appendUniqueKeys(unique, w, false)
 		case OpDelete:
-			unclaim = append(unclaim, w.id)
+			unique = appendUniqueKeys(unique, w, true)
 		}
 	}
 	if err := tx.deleteKeys(ctx, "entry_values", []string{"type", "attr", "value", "entry_id"}, values); err != nil {
@@ -617,20 +612,7 @@ func (tx *Tx) unindex(ctx context.Context, ws []*write) error {
 	if err := tx.deleteKeys(ctx, "refs", []string{"to_id", "attr", "from_id", "pos"}, refs); err != nil {
 		return err
 	}
-	return tx.deleteIn(ctx, "unique_values", "entry_id", unclaim)
-}
-
-func (tx *Tx) deleteIn(ctx context.Context, table, col string, ids []int64) error {
-	for _, chunk := range chunks(ids, 500) {
-		query, args, err := sqlx.In("DELETE FROM "+table+" WHERE "+col+" IN (?)", chunk)
-		if err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, tx.Rebind(query), args...); err != nil {
-			return fmt.Errorf("clear %s: %w", table, mapError(err))
-		}
-	}
-	return nil
+	return tx.deleteKeys(ctx, "unique_values", []string{"type", "attr", "value"}, unique)
 }
 
 func (tx *Tx) insertVersions(ctx context.Context, cs string, ws []*write) error {

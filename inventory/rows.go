@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -21,8 +22,9 @@ import (
 //
 // Full statements run on the transaction's statement queue (see
 // execQueue): the caller builds the next rows while the database inserts
-// the last ones. flush waits for them; until it returns, the caller must
-// not run other statements in the transaction but through rowWriters.
+// the last ones. send queues the pending rows, flush also waits for the
+// queue; a statement run outside rowWriters must drain the queue first
+// (Tx.drain). The transaction closes its writers' statements at its end.
 //
 // The first shared columns hold values a run of rows has in common (a
 // change set, an entry type and attribute). On SQLite they are bound once
@@ -71,6 +73,7 @@ func (tx *Tx) sharedWriter(table string, shared []string, cols ...string) *rowWr
 		rw.per = copyChunk
 	}
 	rw.rows = rw.start()
+	tx.writers = append(tx.writers, rw)
 	return rw
 }
 
@@ -163,15 +166,19 @@ func (rw *rowWriter) flush(ctx context.Context) error {
 	return rw.tx.drain()
 }
 
-// release closes the prepared statement, once the queue is done with it.
-func (rw *rowWriter) release() {
-	rw.tx.drain()
-	if rw.full != nil {
-		rw.full.Close()
+// closeWriters closes the prepared statements of the transaction's
+// writers, once the queue is done with them.
+func (tx *Tx) closeWriters() {
+	tx.drain()
+	for _, rw := range tx.writers {
+		if rw.full != nil {
+			rw.full.Close()
+		}
+		if rw.fullSQLite != nil {
+			tx.conn.Raw(func(any) error { return rw.fullSQLite.Close() })
+		}
 	}
-	if rw.fullSQLite != nil {
-		rw.tx.conn.Raw(func(any) error { return rw.fullSQLite.Close() })
-	}
+	tx.writers = nil
 }
 
 // write inserts n rows given as a statement's arguments.
@@ -192,9 +199,25 @@ func (rw *rowWriter) write(ctx context.Context, args []any, n int) error {
 		_, err = rw.full.ExecContext(ctx, args...)
 	}
 	if err != nil {
-		return fmt.Errorf("insert %s: %w", rw.table, mapError(err))
+		return &insertError{table: rw.table, err: mapError(err)}
 	}
 	return nil
+}
+
+// insertError is a failed INSERT of a rowWriter. It names the table: a
+// statement's error can surface at a later call, from another writer.
+type insertError struct {
+	table string
+	err   error
+}
+
+func (e *insertError) Error() string { return "insert " + e.table + ": " + e.err.Error() }
+func (e *insertError) Unwrap() error { return e.err }
+
+// insertFailed reports whether err is a failed INSERT into table.
+func insertFailed(err error, table string) bool {
+	var ie *insertError
+	return errors.As(err, &ie) && ie.table == table
 }
 
 // execSQLite runs the INSERT of n rows on the transaction's connection
@@ -270,7 +293,6 @@ func (rw *rowWriter) insertSQL(n int) string {
 // insertMany inserts rows given flat, len(cols) values per row.
 func (tx *Tx) insertMany(ctx context.Context, table string, cols []string, rows []any) error {
 	rw := tx.rowWriter(table, cols...)
-	defer rw.release()
 	for i := 0; i < len(rows); i += len(cols) {
 		if err := rw.add(ctx, rows[i:i+len(cols)]...); err != nil {
 			return err

@@ -47,7 +47,6 @@ func (s *Store) EntryBindings(ctx context.Context, entryID int64) ([]Binding, er
 func (tx *Tx) Bind(ctx context.Context, scope string, objects map[string]int64) error {
 	rw := tx.upsertWriter("entry_sources", "ON CONFLICT (scope, object_id) DO UPDATE SET entry_id = excluded.entry_id, last_seen = excluded.last_seen",
 		"scope", "object_id", "entry_id", "first_seen", "last_seen")
-	defer rw.release()
 	sc, now := any(scope), any(tx.now)
 	for obj, id := range objects {
 		if err := rw.add(ctx, sc, obj, id, now, now); err != nil {
@@ -89,7 +88,6 @@ type Provenance struct {
 func (tx *Tx) SetProvenance(ctx context.Context, ps []Provenance) error {
 	rw := tx.upsertWriter("provenance", "ON CONFLICT (entry_id, attr, source) DO UPDATE SET value = excluded.value, seen_at = excluded.seen_at",
 		"entry_id", "attr", "source", "value", "seen_at")
-	defer rw.release()
 	now := any(tx.now)
 	for _, p := range ps {
 		b, err := schema.AppendJSON(nil, p.Value)

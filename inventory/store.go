@@ -194,8 +194,9 @@ type Tx struct {
 	progress *progress
 	// bulk marks a big write, whose SQLite checkpoint runs after it, in
 	// the background.
-	bulk  bool
-	queue *execQueue // bulk statements being written; see rowWriter
+	bulk    bool
+	queue   *execQueue   // bulk statements being written; see rowWriter
+	writers []*rowWriter // closed at the end of the transaction
 }
 
 // Store returns the store the transaction belongs to.
@@ -223,6 +224,7 @@ func (s *Store) InTx(ctx context.Context, fn func(*Tx) error) error {
 	if qerr := tx.drain(); err == nil {
 		err = qerr
 	}
+	tx.closeWriters()
 	if err != nil {
 		return err
 	}

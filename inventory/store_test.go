@@ -214,7 +214,7 @@ func TestBigBatchLogsProgress(t *testing.T) {
 		t.Errorf("a small batch logged progress:\n%s", logs.String())
 	}
 	seed(t, s, 6000)
-	for _, step := range []string{"items valid", "entries written", "history written", "committing", "committed"} {
+	for _, step := range []string{"items valid", "entries queued", "all rows written", "committing", "committed"} {
 		if !strings.Contains(logs.String(), `msg="bulk write: `+step+`" items=6004`) {
 			t.Errorf("no %q step logged:\n%s", step, logs.String())
 		}

@@ -190,7 +190,6 @@ func (tx *Tx) resyncValues(ctx context.Context, t *schema.EntityType, old *schem
 	}
 	tx.s.log.Info("search index rebuilt", "type", t.Name, "attrs", len(rebuild), "rows", values.n)
 	rw := tx.valueWriter()
-	defer rw.release()
 	if err := values.send(ctx, rw); err != nil {
 		return err
 	}

@@ -215,6 +215,12 @@ const deletePer = 250
 // (each an equality on the whole key, which both databases answer with
 // one index probe per key). keys is flat: len(cols) values a key.
 func (tx *Tx) deleteKeys(ctx context.Context, table string, cols []string, keys []any) error {
+	if len(keys) == 0 {
+		return nil
+	}
+	if err := tx.drain(); err != nil { // the rows queued before go first
+		return err
+	}
 	var full *sql.Stmt
 	defer func() {
 		if full != nil {

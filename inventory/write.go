@@ -138,22 +138,52 @@ func (tx *Tx) apply(ctx context.Context, meta Meta, ws []*write) ([]Result, erro
 			refs[refKey{w.t.Name, w.name}] = w.id
 		}
 	}
+	if err := tx.writeBatch(ctx, cs, ws, refs); err != nil {
+		return nil, explainInsert(err, ws)
+	}
+	return results(ws), nil
+}
+
+// writeBatch writes a checked batch. Its rows go through the statement
+// queue (see rowWriter), which only drains before a statement that runs
+// outside it (updates, deletes by key) and at the end: in a batch of
+// creates the database inserts without a pause while the next rows are
+// built and sorted.
+func (tx *Tx) writeBatch(ctx context.Context, cs string, ws []*write, refs map[refKey]int64) error {
 	if err := tx.insertEntries(ctx, ws, refs); err != nil {
-		return nil, err
+		return err
 	}
 	if err := tx.updateEntries(ctx, ws, refs); err != nil {
-		return nil, err
+		return err
 	}
-	tx.progress.step("entries written")
+	tx.progress.step("entries queued")
 	if err := tx.reindex(ctx, ws, refs); err != nil {
-		return nil, err
+		return err
 	}
-	tx.progress.step("values, references and unique values indexed")
+	tx.progress.step("values, references and unique values queued")
 	if err := tx.insertVersions(ctx, cs, ws); err != nil {
-		return nil, err
+		return err
 	}
-	tx.progress.step("history written")
-	return results(ws), nil
+	tx.progress.step("all rows written")
+	return nil
+}
+
+// explainInsert explains a unique violation of a queued INSERT: a name
+// or a unique value that a concurrent writer took after the checks.
+func explainInsert(err error, ws []*write) error {
+	switch {
+	case insertFailed(err, "entries"):
+		var creates []*write
+		for _, w := range ws {
+			if w.op == OpCreate {
+				creates = append(creates, w)
+			}
+		}
+		return nameConflict(err, creates)
+	case insertFailed(err, "unique_values"):
+		return uniqueHeld(err)
+	}
+	return err
 }
 
 func hasWork(ws []*write) bool {
@@ -417,7 +447,6 @@ func (tx *Tx) insertEntries(ctx context.Context, ws []*write, refs map[refKey]in
 		return nil
 	}
 	rw := tx.sharedWriter("entries", []string{"version", "status", "created_at", "updated_at"}, "id", "type", "name", "attrs", "ref_ids")
-	defer rw.release()
 	if err := rw.share(ctx, int64(1), StatusActive, tx.now, tx.now); err != nil {
 		return err
 	}
@@ -428,10 +457,10 @@ func (tx *Tx) insertEntries(ctx context.Context, ws []*write, refs map[refKey]in
 			return w.errorf(schema.EINVALID, "attrs", "%v", err)
 		}
 		if err := rw.add(ctx, w.id, w.t.Name, w.name, string(js), refIDs(w, refs)); err != nil {
-			return nameConflict(err, creates)
+			return err
 		}
 	}
-	return nameConflict(rw.flush(ctx), creates)
+	return rw.send(ctx)
 }
 
 // allocIDs reserves n entry ids. Preallocating lets bulk inserts skip
@@ -466,6 +495,12 @@ func nameConflict(err error, ws []*write) error {
 }
 
 func (tx *Tx) updateEntries(ctx context.Context, ws []*write, refs map[refKey]int64) error {
+	if !slices.ContainsFunc(ws, func(w *write) bool { return w.op != OpCreate && w.op != OpUnchanged }) {
+		return nil
+	}
+	if err := tx.drain(); err != nil { // the creates go first
+		return err
+	}
 	for _, w := range ws {
 		if w.op == OpCreate || w.op == OpUnchanged {
 			continue
@@ -514,20 +549,11 @@ func (tx *Tx) updateEntries(ctx context.Context, ws []*write, refs map[refKey]in
 // old rows are gone by then), a delete only frees unique values and a
 // restore takes them back. References of deleted entries stay, so a
 // restore brings them back unchanged.
-func (tx *Tx) reindex(ctx context.Context, ws []*write, refs map[refKey]int64) error {
-	// A unique violation can surface from any writer's statement: they
-	// share the queue.
-	return uniqueHeld(tx.reindexRows(ctx, ws, refs))
-}
-
-func (tx *Tx) reindexRows(ctx context.Context, ws []*write, ids map[refKey]int64) error {
+func (tx *Tx) reindex(ctx context.Context, ws []*write, ids map[refKey]int64) error {
 	if err := tx.unindex(ctx, ws); err != nil {
 		return err
 	}
 	uniqueRows, valueRows, refRows := tx.uniqueWriter(), tx.valueWriter(), tx.rowWriter("refs", "to_id", "attr", "from_id", "pos")
-	defer uniqueRows.release()
-	defer valueRows.release()
-	defer refRows.release()
 	var values valueRuns
 	uniq := valueRuns{unique: true}
 	var refs refRuns
@@ -535,12 +561,12 @@ func (tx *Tx) reindexRows(ctx context.Context, ws []*write, ids map[refKey]int64
 		if w.op == OpUnchanged || w.op == OpDelete {
 			continue
 		}
-		for _, a := range w.t.Attributes {
-			v, ok := w.attrs[a.Name]
-			if !ok {
+		for name, v := range w.attrs { // the rows are sorted before they are written
+			a := w.t.Attr(name)
+			if a == nil {
 				continue
 			}
-			_, changed := w.changes[a.Name]
+			_, changed := w.changes[name]
 			if a.Unique && (w.op != OpUpdate || changed) {
 				uniq.add(w.t.Name, a, w.id, v)
 			}
@@ -564,10 +590,7 @@ func (tx *Tx) reindexRows(ctx context.Context, ws []*write, ids map[refKey]int64
 			}
 		}
 	}
-	if err := sendRows(ctx, &values, &uniq, &refs, valueRows, uniqueRows, refRows); err != nil {
-		return err
-	}
-	return refRows.flush(ctx) // waits for all three
+	return sendRows(ctx, &values, &uniq, &refs, valueRows, uniqueRows, refRows)
 }
 
 // sendRows hands the queued search, unique and reference rows to their
@@ -617,7 +640,6 @@ func (tx *Tx) unindex(ctx context.Context, ws []*write) error {
 
 func (tx *Tx) insertVersions(ctx context.Context, cs string, ws []*write) error {
 	rw := tx.sharedWriter("versions", []string{"changeset_id"}, "entry_id", "version", "op", "name", "changes")
-	defer rw.release()
 	if err := rw.share(ctx, cs); err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package inventory_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"path/filepath"
@@ -105,4 +106,46 @@ func TestBulkWriteCheckpointsInBackground(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Errorf("close after a background checkpoint: %v", err)
 	}
+}
+
+// TestAbandonedTransactionWritesNothing checks that a transaction whose
+// function fails or panics after queueing bulk rows writes none of them,
+// and that the store works on.
+func TestAbandonedTransactionWritesNothing(t *testing.T) {
+	inventorytest.ForEach(t, func(t *testing.T, s *inventory.Store) {
+		var items []inventory.Item
+		for i := range 6000 {
+			items = append(items, inventory.Item{Type: "vm", Name: fmt.Sprintf("vm%05d", i), Attrs: map[string]any{"cpus": i%8 + 1}})
+		}
+		boom := errors.New("boom")
+		err := s.InTx(ctx, func(tx *inventory.Tx) error {
+			if _, err := tx.Upsert(ctx, inventorytest.Meta("t"), items); err != nil {
+				return err
+			}
+			return boom
+		})
+		if !errors.Is(err, boom) {
+			t.Fatalf("failed transaction: %v", err)
+		}
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Error("no panic")
+				}
+			}()
+			s.InTx(ctx, func(tx *inventory.Tx) error {
+				if _, err := tx.Upsert(ctx, inventorytest.Meta("t"), items); err != nil {
+					return err
+				}
+				panic("boom")
+			})
+		}()
+		if n := count(t, s, inventory.Query{Type: "vm"}); n != 0 {
+			t.Errorf("%d VMs written by abandoned transactions", n)
+		}
+		seed(t, s, 3)
+		if n := count(t, s, inventory.Query{Type: "vm"}); n != 3 {
+			t.Errorf("%d VMs after a write that followed, want 3", n)
+		}
+	})
 }

@@ -1,6 +1,7 @@
 package inventory
 
 import (
+	"errors"
 	"runtime"
 	"sync"
 )
@@ -55,6 +56,24 @@ func (tx *Tx) enqueue(job func() error) error {
 	}
 	q.jobs <- job
 	return nil
+}
+
+// errAbandoned stops the statements still queued when a transaction ends
+// in an error or a panic.
+var errAbandoned = errors.New("transaction abandoned")
+
+// abandon stops the queue without running what is still queued, and
+// waits for the statement running: nothing may run on the connection
+// after the transaction rolls back.
+func (tx *Tx) abandon() {
+	if q := tx.queue; q != nil {
+		q.mu.Lock()
+		if q.err == nil {
+			q.err = errAbandoned
+		}
+		q.mu.Unlock()
+		tx.drain()
+	}
 }
 
 // drain waits for every queued statement and stops the queue, returning

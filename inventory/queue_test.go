@@ -1,9 +1,15 @@
 package inventory
 
 import (
+	"context"
 	"errors"
+	"fmt"
+	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
+
+	"github.com/tana-cmdb/tana/schema"
 )
 
 // TestExecQueue checks the statement queue: jobs run in order, the first
@@ -44,5 +50,54 @@ func TestExecQueue(t *testing.T) {
 	}
 	if err := tx.drain(); err != nil {
 		t.Error(err)
+	}
+}
+
+// TestAbandonedQueueRunsNothingAfter checks that a transaction that fails
+// or panics with statements still queued skips them and rolls back
+// cleanly, on a real SQLite store.
+func TestAbandonedQueueRunsNothingAfter(t *testing.T) {
+	ctx := context.Background()
+	reg, err := schema.NewRegistry(schema.Builtin()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "t.db"), reg, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	queue := func(tx *Tx) *rowWriter {
+		rw := tx.rowWriter("changesets", "id", "actor", "source", "reason", "created_at")
+		for i := range 50000 { // several statements, most still queued
+			if err := rw.add(ctx, fmt.Sprint("cs", i), "t", "test", "", tx.now); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return rw
+	}
+	boom := errors.New("boom")
+	if err := s.InTx(ctx, func(tx *Tx) error { queue(tx); return nil }); err == nil || !strings.Contains(err.Error(), "changesets") {
+		t.Errorf("a transaction that left rows unsent committed: %v", err)
+	}
+	if err := s.InTx(ctx, func(tx *Tx) error { queue(tx); return boom }); !errors.Is(err, boom) {
+		t.Fatalf("failed transaction: %v", err)
+	}
+	func() {
+		defer func() { recover() }()
+		s.InTx(ctx, func(tx *Tx) error { queue(tx); panic("boom") })
+	}()
+	var n int
+	if err := s.db.GetContext(ctx, &n, "SELECT COUNT(*) FROM changesets"); err != nil || n != 0 {
+		t.Errorf("%d change sets written by abandoned transactions (%v)", n, err)
+	}
+	if err := s.InTx(ctx, func(tx *Tx) error { return queue(tx).flush(ctx) }); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.db.GetContext(ctx, &n, "SELECT COUNT(*) FROM changesets"); err != nil || n != 50000 {
+		t.Errorf("%d change sets after a committed transaction, want 50000 (%v)", n, err)
 	}
 }

@@ -166,6 +166,17 @@ func (rw *rowWriter) flush(ctx context.Context) error {
 	return rw.tx.drain()
 }
 
+// unsent reports rows added to a writer but never sent: a bug that
+// would otherwise lose them silently at commit.
+func (tx *Tx) unsent() error {
+	for _, rw := range tx.writers {
+		if rw.n > 0 {
+			return fmt.Errorf("internal error: %d rows for %s were never written", rw.n, rw.table)
+		}
+	}
+	return nil
+}
+
 // closeWriters closes the prepared statements of the transaction's
 // writers, once the queue is done with them.
 func (tx *Tx) closeWriters() {

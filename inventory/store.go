@@ -218,14 +218,18 @@ func (s *Store) InTx(ctx context.Context, fn func(*Tx) error) error {
 	}
 	defer t.Rollback()
 	tx := &Tx{Tx: t, s: s, conn: conn, now: s.Now(), cs: map[Meta]string{}}
-	err = fn(tx)
 	// Nothing may still run on the connection when it commits, rolls back
-	// or goes back to the pool.
-	if qerr := tx.drain(); err == nil {
-		err = qerr
+	// or goes back to the pool; after a panic in fn, this runs before the
+	// rollback.
+	defer tx.closeWriters()
+	defer tx.abandon()
+	if err = fn(tx); err != nil {
+		return err
 	}
-	tx.closeWriters()
-	if err != nil {
+	if err := tx.drain(); err != nil {
+		return err
+	}
+	if err := tx.unsent(); err != nil {
 		return err
 	}
 	if tx.bulk && s.ckpt != nil {

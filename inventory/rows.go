@@ -17,8 +17,9 @@ import (
 
 // rowWriter inserts rows into one table as they are made, a full
 // statement at a time: multi-row INSERTs of up to ~30,000 parameters on
-// SQLite (a full one prepared once), COPY on PostgreSQL. A big batch never
-// holds all its rows, and no slice is made per row.
+// SQLite (a full one prepared once), COPY on PostgreSQL. A writer holds a
+// statement's rows at a time (and the queue up to queueDepth more), and no
+// slice is made per row.
 //
 // Full statements run on the transaction's statement queue (see
 // execQueue): the caller builds the next rows while the database inserts

@@ -176,7 +176,7 @@ func (tx *Tx) resyncValues(ctx context.Context, t *schema.EntityType, old *schem
 	if err != nil {
 		return fmt.Errorf("load %s entries: %w", t.Name, err)
 	}
-	var values valueRuns
+	values := tx.searchRuns()
 	for _, r := range rows {
 		attrs, err := tx.s.decodeJSON(t.Name, r.Attrs)
 		if err != nil {
@@ -189,11 +189,10 @@ func (tx *Tx) resyncValues(ctx context.Context, t *schema.EntityType, old *schem
 		}
 	}
 	tx.s.log.Info("search index rebuilt", "type", t.Name, "attrs", len(rebuild), "rows", values.n)
-	rw := tx.valueWriter()
-	if err := values.send(ctx, rw); err != nil {
+	if err := values.send(ctx); err != nil {
 		return err
 	}
-	return rw.flush(ctx)
+	return values.rw.flush(ctx)
 }
 
 func (tx *Tx) renameAttr(ctx context.Context, typ, from, to string) (int, error) {

@@ -47,6 +47,7 @@ type valueRuns struct {
 	runs   map[[2]string][]valueRow
 	n      int
 	unique bool
+	rw     *rowWriter // a valueWriter, or a uniqueWriter if unique
 }
 
 // add queues the rows of one attribute value of entry id; a list's
@@ -81,21 +82,20 @@ func (vr *valueRuns) add(typ string, a *schema.Attribute, id int64, v any) {
 	vr.runs[k] = run
 }
 
-// valueWriter is the writer of entry_values rows that valueRuns.send
-// takes.
-func (tx *Tx) valueWriter() *rowWriter {
-	return tx.sharedWriter("entry_values", []string{"type", "attr"}, "value", "entry_id", "num")
+// searchRuns gathers entry_values rows.
+func (tx *Tx) searchRuns() valueRuns {
+	return valueRuns{rw: tx.sharedWriter("entry_values", []string{"type", "attr"}, "value", "entry_id", "num")}
 }
 
-// uniqueWriter is the writer of unique_values rows that valueRuns.send
-// takes when unique.
-func (tx *Tx) uniqueWriter() *rowWriter {
-	return tx.sharedWriter("unique_values", []string{"type", "attr"}, "value", "entry_id")
+// uniqueRuns gathers unique_values rows.
+func (tx *Tx) uniqueRuns() valueRuns {
+	return valueRuns{unique: true, rw: tx.sharedWriter("unique_values", []string{"type", "attr"}, "value", "entry_id")}
 }
 
-// send sorts the queued rows and hands them to rw (a valueWriter), run by
-// run, without waiting for them to be written; it empties vr.
-func (vr *valueRuns) send(ctx context.Context, rw *rowWriter) error {
+// send sorts the queued rows and hands them to the writer, run by run,
+// without waiting for them to be written; it empties vr.
+func (vr *valueRuns) send(ctx context.Context) error {
+	rw := vr.rw
 	keys := make([][2]string, 0, len(vr.runs))
 	for k := range vr.runs {
 		keys = append(keys, k)
@@ -126,47 +126,45 @@ func (vr *valueRuns) send(ctx context.Context, rw *rowWriter) error {
 	return rw.send(ctx)
 }
 
-// appendValueKeys appends the keys (type, attr, value, entry_id) of the
-// search rows an update replaces: those of the old values of every
-// attribute it changed. They are derived without asking whether the
-// attribute is searchable now, so rows written under an older definition
-// go too; a key with no row deletes nothing.
-func appendValueKeys(keys []any, w *write) []any {
-	for attr := range w.changes {
-		a := w.t.Attr(attr)
-		if a == nil || a.Type.Kind == schema.KindRef {
-			continue
-		}
+// eachOldValue calls fn with the text of every old value of the
+// attributes a write changed, or of all its old attributes: the keys of
+// the rows it gives up. They are derived without asking whether the
+// attribute is searchable or unique now, so rows written under an older
+// definition go too; a key with no row deletes nothing.
+func eachOldValue(w *write, all bool, fn func(attr, value string)) {
+	each := func(attr string) {
 		for _, x := range scalars(w.old.Attrs[attr]) {
 			s, _ := indexValue(x)
-			if len(s) <= maxIndexed {
-				keys = append(keys, w.t.Name, attr, s, w.id)
-			}
-		}
-	}
-	return keys
-}
-
-// appendUniqueKeys appends the keys (type, attr, value) of the unique
-// values a write gives up: those of the old values of the attributes it
-// changed, or of all of them (a delete). Like appendValueKeys it does not
-// ask whether the attribute is unique now.
-func appendUniqueKeys(keys []any, w *write, all bool) []any {
-	add := func(attr string) {
-		for _, x := range scalars(w.old.Attrs[attr]) {
-			s, _ := indexValue(x)
-			keys = append(keys, w.t.Name, attr, s)
+			fn(attr, s)
 		}
 	}
 	if all {
 		for attr := range w.old.Attrs {
-			add(attr)
+			each(attr)
 		}
-		return keys
+		return
 	}
 	for attr := range w.changes {
-		add(attr)
+		each(attr)
 	}
+}
+
+// appendValueKeys appends the keys (type, attr, value, entry_id) of the
+// search rows an update replaces.
+func appendValueKeys(keys []any, w *write) []any {
+	eachOldValue(w, false, func(attr, s string) {
+		if a := w.t.Attr(attr); a != nil && a.Type.Kind != schema.KindRef && len(s) <= maxIndexed {
+			keys = append(keys, w.t.Name, attr, s, w.id)
+		}
+	})
+	return keys
+}
+
+// appendUniqueKeys appends the keys (type, attr, value) of the unique
+// values a write gives up: an update those of the attributes it changed,
+// a delete all of them.
+func appendUniqueKeys(keys []any, w *write, all bool) []any {
+	eachOldValue(w, all, func(attr, s string) { keys = append(keys, w.t.Name, attr, s) })
 	return keys
 }
 
@@ -178,23 +176,35 @@ type refRow struct {
 
 // refRuns gathers reference rows to write them sorted by key (to_id,
 // attr, from_id, pos), for the reason valueRuns sorts.
-type refRuns []refRow
+type refRuns struct {
+	rows []refRow
+	rw   *rowWriter
+}
 
-// send sorts the queued rows and hands them to rw, a writer of refs
-// (to_id, attr, from_id, pos), without waiting for them to be written; it
-// empties rr.
-func (rr *refRuns) send(ctx context.Context, rw *rowWriter) error {
-	rows := *rr
-	slices.SortFunc(rows, func(a, b refRow) int {
+func (tx *Tx) refRuns() refRuns {
+	return refRuns{rw: tx.rowWriter("refs", "to_id", "attr", "from_id", "pos")}
+}
+
+func (rr *refRuns) add(r refRow) {
+	if len(rr.rows) == cap(rr.rows) {
+		rr.rows = slices.Grow(rr.rows, max(len(rr.rows), 64)) // doubling, as for value runs
+	}
+	rr.rows = append(rr.rows, r)
+}
+
+// send sorts the queued rows and hands them to the writer without waiting
+// for them to be written; it empties rr.
+func (rr *refRuns) send(ctx context.Context) error {
+	slices.SortFunc(rr.rows, func(a, b refRow) int {
 		return cmp.Or(cmp.Compare(a.to, b.to), strings.Compare(a.attr, b.attr), cmp.Compare(a.from, b.from), cmp.Compare(a.pos, b.pos))
 	})
-	for _, r := range rows {
-		if err := rw.add(ctx, r.to, r.attr, r.from, r.pos); err != nil {
+	for _, r := range rr.rows {
+		if err := rr.rw.add(ctx, r.to, r.attr, r.from, r.pos); err != nil {
 			return err
 		}
 	}
-	*rr = rows[:0]
-	return rw.send(ctx)
+	rr.rows = rr.rows[:0]
+	return rr.rw.send(ctx)
 }
 
 // appendRefKeys appends the keys (to_id, attr, from_id, pos) of the refs

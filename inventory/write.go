@@ -553,10 +553,17 @@ func (tx *Tx) reindex(ctx context.Context, ws []*write, ids map[refKey]int64) er
 	if err := tx.unindex(ctx, ws); err != nil {
 		return err
 	}
-	uniqueRows, valueRows, refRows := tx.uniqueWriter(), tx.valueWriter(), tx.rowWriter("refs", "to_id", "attr", "from_id", "pos")
-	var values valueRuns
-	uniq := valueRuns{unique: true}
-	var refs refRuns
+	values, uniq, refs := tx.searchRuns(), tx.uniqueRuns(), tx.refRuns()
+	// The database inserts the first rows sent while the next sort.
+	send := func() error {
+		if err := values.send(ctx); err != nil {
+			return err
+		}
+		if err := uniq.send(ctx); err != nil {
+			return err
+		}
+		return refs.send(ctx)
+	}
 	for _, w := range ws {
 		if w.op == OpUnchanged || w.op == OpDelete {
 			continue
@@ -575,34 +582,19 @@ func (tx *Tx) reindex(ctx context.Context, ws []*write, ids map[refKey]int64) er
 			}
 			if a.Type.Kind == schema.KindRef {
 				for pos, x := range scalars(v) {
-					if len(refs) == cap(refs) {
-						refs = slices.Grow(refs, max(len(refs), 64)) // doubling, as for value runs
-					}
-					refs = append(refs, refRow{to: ids[refKey{a.Type.RefType, x.(string)}], attr: a.Name, from: w.id, pos: int64(pos)})
+					refs.add(refRow{to: ids[refKey{a.Type.RefType, x.(string)}], attr: a.Name, from: w.id, pos: int64(pos)})
 				}
 				continue
 			}
 			values.add(w.t.Name, a, w.id, v)
 		}
-		if values.n+uniq.n+len(refs) >= maxPendingValues {
-			if err := sendRows(ctx, &values, &uniq, &refs, valueRows, uniqueRows, refRows); err != nil {
+		if values.n+uniq.n+len(refs.rows) >= maxPendingValues {
+			if err := send(); err != nil {
 				return err
 			}
 		}
 	}
-	return sendRows(ctx, &values, &uniq, &refs, valueRows, uniqueRows, refRows)
-}
-
-// sendRows hands the queued search, unique and reference rows to their
-// writers; the database inserts the first while the others sort.
-func sendRows(ctx context.Context, values, uniq *valueRuns, refs *refRuns, valueRows, uniqueRows, refRows *rowWriter) error {
-	if err := values.send(ctx, valueRows); err != nil {
-		return err
-	}
-	if err := uniq.send(ctx, uniqueRows); err != nil {
-		return err
-	}
-	return refs.send(ctx, refRows)
+	return send()
 }
 
 // uniqueHeld explains a unique violation of unique_values: checkUnique

@@ -45,10 +45,10 @@ type rowWriter struct {
 	vals []any      // the current shared values
 	free chan []any // argument buffers back from the queue
 	full *sql.Stmt  // the INSERT of per rows; used by the queue only
-	// On SQLite the queue executes through the driver: the INSERT of per
-	// rows, and the arguments of the statement running.
-	fullSQLite driver.Stmt
-	named      []driver.NamedValue
+	// On SQLite the queue executes through the driver: the INSERTs by
+	// number of rows, and the arguments of the statement running.
+	stmts map[int]driver.Stmt
+	named []driver.NamedValue
 	// onConflict ends every INSERT (an upsert); COPY cannot, so such a
 	// writer uses INSERTs on PostgreSQL too.
 	onConflict string
@@ -186,8 +186,8 @@ func (tx *Tx) closeWriters() {
 		if rw.full != nil {
 			rw.full.Close()
 		}
-		if rw.fullSQLite != nil {
-			tx.conn.Raw(func(any) error { return rw.fullSQLite.Close() })
+		for _, st := range rw.stmts {
+			tx.conn.Raw(func(any) error { return st.Close() })
 		}
 	}
 	tx.writers = nil
@@ -235,38 +235,58 @@ func insertFailed(err error, table string) bool {
 // execSQLite runs the INSERT of n rows on the transaction's connection
 // through the driver. database/sql would copy the arguments into a new
 // []driver.NamedValue for every statement (160 MB of garbage for an
-// import of 100,000 entries); this reuses one.
+// import of 100,000 entries); this reuses one. A statement of fewer than
+// per rows (the end of a run) is split into statements of 1,000, 100, 10
+// and 1 rows, each prepared once: preparing one of thousands of rows
+// costs as much as running it.
 func (rw *rowWriter) execSQLite(ctx context.Context, dc any, args []any, n int) error {
 	c, ok := dc.(*sqlite3.SQLiteConn)
 	if !ok {
 		return fmt.Errorf("not a SQLite connection: %T", dc)
 	}
-	rw.named = rw.named[:0]
 	for i, v := range args {
 		switch v.(type) {
 		case nil, string, int64, float64, bool, []byte, time.Time:
 		default: // what database/sql would convert (int, Valuer, …)
 			var err error
-			if v, err = driver.DefaultParameterConverter.ConvertValue(v); err != nil {
+			if args[i], err = driver.DefaultParameterConverter.ConvertValue(v); err != nil {
 				return fmt.Errorf("argument %d: %w", i+1, err)
 			}
 		}
-		rw.named = append(rw.named, driver.NamedValue{Ordinal: i + 1, Value: v})
 	}
-	st := rw.fullSQLite
-	if n < rw.per || st == nil {
-		var err error
-		if st, err = c.PrepareContext(ctx, rw.insertSQL(n)); err != nil {
+	shared, rows, k := args[:rw.shared], args[rw.shared:], len(rw.cols)-rw.shared
+	for n > 0 {
+		size := rw.per
+		for _, s := range [...]int{1000, 100, 10, 1} {
+			if size <= n {
+				break
+			}
+			size = s
+		}
+		st := rw.stmts[size]
+		if st == nil {
+			var err error
+			if st, err = c.PrepareContext(ctx, rw.insertSQL(size)); err != nil {
+				return err
+			}
+			if rw.stmts == nil {
+				rw.stmts = map[int]driver.Stmt{}
+			}
+			rw.stmts[size] = st
+		}
+		rw.named = rw.named[:0]
+		for _, v := range shared {
+			rw.named = append(rw.named, driver.NamedValue{Ordinal: len(rw.named) + 1, Value: v})
+		}
+		for _, v := range rows[:size*k] {
+			rw.named = append(rw.named, driver.NamedValue{Ordinal: len(rw.named) + 1, Value: v})
+		}
+		if _, err := st.(driver.StmtExecContext).ExecContext(ctx, rw.named); err != nil {
 			return err
 		}
-		if n < rw.per {
-			defer st.Close()
-		} else {
-			rw.fullSQLite = st
-		}
+		rows, n = rows[size*k:], n-size
 	}
-	_, err := st.(driver.StmtExecContext).ExecContext(ctx, rw.named)
-	return err
+	return nil
 }
 
 // insertSQL is the INSERT of n rows, with numbered parameters: ?N on

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -105,6 +106,35 @@ func TestBulkWriteCheckpointsInBackground(t *testing.T) {
 	}
 	if err := s.Close(); err != nil {
 		t.Errorf("close after a background checkpoint: %v", err)
+	}
+}
+
+// TestCloseRightAfterBulkWriteRemovesLog checks that closing the store
+// while its background checkpoint runs leaves the database whole and the
+// write-ahead log gone, as a close after an ordinary write does.
+func TestCloseRightAfterBulkWriteRemovesLog(t *testing.T) {
+	reg, err := schema.NewRegistry(schema.Builtin()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "t.db")
+	s, err := inventory.Open(ctx, "sqlite:"+path, reg, inventory.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	seed(t, s, 6000)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(path + "-wal"); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("write-ahead log left after close: %v", err)
+	}
+	s = inventorytest.OpenWith(t, "sqlite:"+path, reg)
+	if n := count(t, s, inventory.Query{Type: "vm"}); n != 6000 {
+		t.Errorf("%d VMs after reopening, want 6000", n)
 	}
 }
 

@@ -3,6 +3,7 @@ package inventory
 import (
 	"context"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -19,34 +20,35 @@ type checkpointer struct {
 	db   *sqlx.DB
 	log  *slog.Logger
 	poke chan struct{}
-	stop context.CancelFunc
+	quit chan struct{}
 	done chan struct{}
+	once sync.Once
 }
 
 func newCheckpointer(db *sqlx.DB, log *slog.Logger) *checkpointer {
-	ctx, cancel := context.WithCancel(context.Background())
-	c := &checkpointer{db: db, log: log, poke: make(chan struct{}, 1), stop: cancel, done: make(chan struct{})}
-	go c.run(ctx)
+	c := &checkpointer{db: db, log: log, poke: make(chan struct{}, 1), quit: make(chan struct{}), done: make(chan struct{})}
+	go c.run()
 	return c
 }
 
-func (c *checkpointer) run(ctx context.Context) {
+func (c *checkpointer) run() {
 	defer close(c.done)
 	for {
 		select {
-		case <-ctx.Done():
+		case <-c.quit:
 			return
 		case <-c.poke:
 		}
 		start := time.Now()
 		var busy, pages, copied int
 		// PASSIVE never waits for readers or writers; what it cannot copy
-		// now, the next checkpoint (or closing the store) does.
-		err := c.db.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &pages, &copied)
+		// now, the next checkpoint (or closing the store) does. It is not
+		// cancelled: a connection interrupted mid-checkpoint and closed
+		// at once keeps SQLite from cleaning up the log when the store
+		// closes.
+		err := c.db.QueryRowContext(context.Background(), "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &pages, &copied)
 		if err != nil {
-			if ctx.Err() == nil {
-				c.log.Warn("sqlite checkpoint", "err", err)
-			}
+			c.log.Warn("sqlite checkpoint", "err", err)
 			continue
 		}
 		c.log.Debug("sqlite checkpoint", "log_pages", pages, "copied", copied, "elapsed", time.Since(start).Round(time.Millisecond))
@@ -61,9 +63,10 @@ func (c *checkpointer) request() {
 	}
 }
 
-// close stops the checkpointer. Closing the database afterwards copies
-// what is left of the log.
+// close stops the checkpointer once a checkpoint under way is done.
+// Closing the database afterwards copies what is left of the log and
+// removes it.
 func (c *checkpointer) close() {
-	c.stop()
+	c.once.Do(func() { close(c.quit) })
 	<-c.done
 }

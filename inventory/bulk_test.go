@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/tana-cmdb/tana/inventory"
 	"github.com/tana-cmdb/tana/inventory/inventorytest"
 	"github.com/tana-cmdb/tana/schema"
@@ -178,4 +180,87 @@ func TestAbandonedTransactionWritesNothing(t *testing.T) {
 			t.Errorf("%d VMs after a write that followed, want 3", n)
 		}
 	})
+}
+
+// TestBigMixedBatch checks a batch of creates and updates big enough to
+// be validated on several CPUs and written through the statement queue,
+// which must drain before the updates: every search, reference and unique
+// row ends up as a sequence of single writes would leave it.
+func TestBigMixedBatch(t *testing.T) {
+	inventorytest.ForEach(t, func(t *testing.T, s *inventory.Store) {
+		meta := inventorytest.Meta("t")
+		items := []inventory.Item{{Type: "host", Name: "h1"}, {Type: "host", Name: "h2"}}
+		for i := range 3000 {
+			items = append(items, inventory.Item{Type: "vm", Name: fmt.Sprintf("old%04d", i), Attrs: map[string]any{
+				"ip": fmt.Sprintf("10.1.%d.%d", i/250, i%250+1), "instance_uuid": fmt.Sprintf("u-old-%d", i), "host": "h1"}})
+		}
+		if _, err := s.Upsert(ctx, meta, items, inventory.UpsertOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		items = items[:0]
+		for i := range 3000 {
+			items = append(items,
+				inventory.Item{Type: "vm", Name: fmt.Sprintf("old%04d", i), Attrs: map[string]any{
+					"ip": fmt.Sprintf("10.2.%d.%d", i/250, i%250+1), "instance_uuid": fmt.Sprintf("u-new-%d", i), "host": "h2"}},
+				inventory.Item{Type: "vm", Name: fmt.Sprintf("new%04d", i), Attrs: map[string]any{
+					"ip": fmt.Sprintf("10.1.%d.%d", i/250, i%250+1), "instance_uuid": fmt.Sprintf("u-old-%d", i), "host": "h1"}})
+		}
+		rs, err := s.Upsert(ctx, meta, items, inventory.UpsertOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ops := map[inventory.Op]int{}
+		for _, r := range rs {
+			ops[r.Op]++
+		}
+		if ops[inventory.OpUpdate] != 3000 || ops[inventory.OpCreate] != 3000 {
+			t.Errorf("ops %v", ops)
+		}
+		find := func(attr, value string) []string {
+			t.Helper()
+			p, err := s.Find(ctx, inventory.Query{Type: "vm", Filters: []inventory.Filter{{Attr: attr, Op: inventory.OpEq, Values: []any{value}}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var names []string
+			for _, e := range p.Entries {
+				names = append(names, e.Name)
+			}
+			return names
+		}
+		for _, c := range []struct {
+			attr, value string
+			want        []string
+		}{
+			{"ip", "10.1.0.8", []string{"new0007"}},
+			{"ip", "10.2.0.8", []string{"old0007"}},
+			{"instance_uuid", "u-old-7", []string{"new0007"}},
+			{"instance_uuid", "u-new-7", []string{"old0007"}},
+		} {
+			if diff := cmp.Diff(c.want, find(c.attr, c.value)); diff != "" {
+				t.Errorf("%s = %s (-want +got):\n%s", c.attr, c.value, diff)
+			}
+		}
+		for host, want := range map[string]int{"h1": 3000, "h2": 3000} {
+			h, _ := s.GetByName(ctx, "host", host)
+			if m, err := s.Referrers(ctx, "vm", "host", []int64{h.ID}); err != nil || len(m[h.ID]) != want {
+				t.Errorf("VMs on %s: %d, %v; want %d", host, len(m[h.ID]), err, want)
+			}
+		}
+		if n := rawCountDB(t, s, "SELECT COUNT(*) FROM unique_values WHERE type = 'vm'"); n != 6000 {
+			t.Errorf("%d unique values held, want 6000", n)
+		}
+		if n := rawCountDB(t, s, "SELECT COUNT(*) FROM entry_values WHERE type = 'vm' AND attr = 'ip'"); n != 6000 {
+			t.Errorf("%d ip search rows, want 6000", n)
+		}
+	})
+}
+
+func rawCountDB(t *testing.T, s *inventory.Store, query string) int {
+	t.Helper()
+	var n int
+	if err := s.DB().GetContext(ctx, &n, query); err != nil {
+		t.Fatal(err)
+	}
+	return n
 }

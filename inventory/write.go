@@ -314,7 +314,10 @@ func (tx *Tx) checkUnique(ctx context.Context, ws []*write) error {
 	eachUnique(ws, func(w *write, c claim) {
 		byAttr[[2]string{c.typ, c.attr}] = append(byAttr[[2]string{c.typ, c.attr}], c.value)
 	})
-	var claims map[claim]*write // which write claims a value, made when a value is found held
+	// Made when a value is found held: which write claims each value, and
+	// the writes by the id of the entry they change.
+	var claims map[claim]*write
+	var byID map[int64]*write
 	for ta, values := range byAttr {
 		for _, chunk := range chunks(values, 500) {
 			query, args, err := sqlx.In(`SELECT u.value, u.entry_id, e.name FROM unique_values u
@@ -331,17 +334,43 @@ func (tx *Tx) checkUnique(ctx context.Context, ws []*write) error {
 				return fmt.Errorf("check unique %s.%s: %w", ta[0], ta[1], mapError(err))
 			}
 			if len(held) > 0 && claims == nil {
-				claims = uniqueClaims(ws)
+				claims, byID = uniqueClaims(ws), map[int64]*write{}
+				for _, w := range ws {
+					if w.old != nil {
+						byID[w.old.ID] = w
+					}
+				}
 			}
 			for _, h := range held {
 				w := claims[claim{ta[0], ta[1], h.Value}]
-				if w.old == nil || h.ID != w.old.ID {
-					return w.errorf(schema.ECONFLICT, ta[1], "value %q is unique and already held by %s %q", h.Value, ta[0], h.Name)
+				if w.old != nil && h.ID == w.old.ID {
+					continue // the holder keeps it
 				}
+				if hw := byID[h.ID]; hw != nil && releases(hw, ta[1], h.Value) {
+					continue // the holder gives it up in this batch
+				}
+				return w.errorf(schema.ECONFLICT, ta[1], "value %q is unique and already held by %s %q", h.Value, ta[0], h.Name)
 			}
 		}
 	}
 	return nil
+}
+
+// releases reports whether a write gives up a unique value of attr: it
+// deletes its entry, or changes the attribute to values without it.
+func releases(w *write, attr, value string) bool {
+	switch w.op {
+	case OpDelete:
+		return true
+	case OpUpdate:
+		for _, x := range scalars(w.attrs[attr]) {
+			if s, _ := indexValue(x); s == value {
+				return false
+			}
+		}
+		return true
+	}
+	return false
 }
 
 // uniqueClaims maps the unique values of a batch to their writes.

@@ -247,20 +247,11 @@ func TestBigMixedBatch(t *testing.T) {
 				t.Errorf("VMs on %s: %d, %v; want %d", host, len(m[h.ID]), err, want)
 			}
 		}
-		if n := rawCountDB(t, s, "SELECT COUNT(*) FROM unique_values WHERE type = 'vm'"); n != 6000 {
+		if n := rawCount(t, s, "SELECT COUNT(*) FROM unique_values WHERE type = 'vm'"); n != 6000 {
 			t.Errorf("%d unique values held, want 6000", n)
 		}
-		if n := rawCountDB(t, s, "SELECT COUNT(*) FROM entry_values WHERE type = 'vm' AND attr = 'ip'"); n != 6000 {
+		if n := rawCount(t, s, "SELECT COUNT(*) FROM entry_values WHERE type = 'vm' AND attr = 'ip'"); n != 6000 {
 			t.Errorf("%d ip search rows, want 6000", n)
 		}
 	})
-}
-
-func rawCountDB(t *testing.T, s *inventory.Store, query string) int {
-	t.Helper()
-	var n int
-	if err := s.DB().GetContext(ctx, &n, query); err != nil {
-		t.Fatal(err)
-	}
-	return n
 }

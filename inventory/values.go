@@ -47,7 +47,7 @@ type valueRuns struct {
 	runs   map[[2]string][]valueRow
 	n      int
 	unique bool
-	rw     *rowWriter // a valueWriter, or a uniqueWriter if unique
+	rw     *rowWriter // of entry_values, or of unique_values if unique
 }
 
 // add queues the rows of one attribute value of entry id; a list's

@@ -13,11 +13,12 @@ import (
 	"github.com/tana-cmdb/tana/migrations"
 )
 
-// valueRows lists an entry's search rows as "attr=value".
-func valueRows(t *testing.T, s *inventory.Store, id int64) []string {
+// valueRows lists an entry's rows in table (entry_values or
+// unique_values) as "attr=value".
+func valueRows(t *testing.T, s *inventory.Store, table string, id int64) []string {
 	t.Helper()
 	var rows []string
-	err := s.DB().SelectContext(ctx, &rows, s.DB().Rebind("SELECT attr || '=' || value FROM entry_values WHERE entry_id = ?"), id)
+	err := s.DB().SelectContext(ctx, &rows, s.DB().Rebind("SELECT attr || '=' || value FROM "+table+" WHERE entry_id = ?"), id)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,10 +50,10 @@ func TestUpdateReplacesSearchRows(t *testing.T) {
 		}
 		want := []string{"cpus=4", "macs=00:50:56:00:00:02", "macs=00:50:56:00:00:03", "ip=10.0.0.2"}
 		sort.Strings(want)
-		if diff := cmp.Diff(want, valueRows(t, s, a.ID)); diff != "" {
+		if diff := cmp.Diff(want, valueRows(t, s, "entry_values", a.ID)); diff != "" {
 			t.Errorf("search rows of a (-want +got):\n%s", diff)
 		}
-		if diff := cmp.Diff([]string{"ip=10.0.0.9", "macs=00:50:56:00:00:01", "owner=ops"}, valueRows(t, s, b.ID)); diff != "" {
+		if diff := cmp.Diff([]string{"ip=10.0.0.9", "macs=00:50:56:00:00:01", "owner=ops"}, valueRows(t, s, "entry_values", b.ID)); diff != "" {
 			t.Errorf("search rows of b (-want +got):\n%s", diff)
 		}
 		for _, c := range []struct {
@@ -266,14 +267,7 @@ func TestRenamedReferenceKeepsTargets(t *testing.T) {
 func TestUniqueValuesFollowWrites(t *testing.T) {
 	inventorytest.ForEach(t, func(t *testing.T, s *inventory.Store) {
 		meta := inventorytest.Meta("t")
-		held := func(id int64) []string {
-			t.Helper()
-			var vs []string
-			if err := s.DB().SelectContext(ctx, &vs, s.DB().Rebind("SELECT attr || '=' || value FROM unique_values WHERE entry_id = ? ORDER BY 1"), id); err != nil {
-				t.Fatal(err)
-			}
-			return vs
-		}
+		held := func(id int64) []string { return valueRows(t, s, "unique_values", id) }
 		a, err := s.Create(ctx, meta, "vm", "a", map[string]any{"instance_uuid": "u1", "owner": "ops"})
 		if err != nil {
 			t.Fatal(err)

@@ -91,20 +91,21 @@ func (s *Store) decode(r *row) (*Entry, error) {
 		e.DeletedAt = &t
 	}
 	var err error
-	if e.Attrs, err = s.decodeJSON(r.Type, r.Attrs); err != nil {
+	if e.RefIDs, err = refIDMap(r.RefIDs); err != nil {
 		return nil, fmt.Errorf("entry %d: %w", r.ID, err)
 	}
-	if e.RefIDs, err = refIDMap(r.RefIDs); err != nil {
+	if e.Attrs, err = s.decodeJSON(r.Type, r.Attrs, len(e.RefIDs)); err != nil {
 		return nil, fmt.Errorf("entry %d: %w", r.ID, err)
 	}
 	return e, nil
 }
 
 // decodeJSON decodes stored attributes: the store's own flat JSON by
-// hand, anything else with encoding/json.
-func (s *Store) decodeJSON(typ, raw string) (map[string]any, error) {
+// hand, anything else with encoding/json. refs is how many reference
+// attributes will be added to the map.
+func (s *Store) decodeJSON(typ, raw string, refs int) (map[string]any, error) {
 	if t, err := s.reg.Type(typ); err == nil {
-		if m, ok := decodeFlat(t, raw); ok {
+		if m, ok := decodeFlat(t, raw, refs); ok {
 			return m, nil
 		}
 	}
@@ -217,17 +218,12 @@ func (s *Store) GetMany(ctx context.Context, ids []int64) (map[int64]*Entry, err
 		if err != nil {
 			return nil, fmt.Errorf("load entries: %w", mapError(err))
 		}
-		list := make([]*Entry, 0, len(rows))
-		for i := range rows {
-			e, err := s.decode(&rows[i])
-			if err != nil {
-				return nil, err
-			}
-			list = append(list, e)
-			out[e.ID] = e
-		}
-		if err := s.attachRefs(ctx, s.db, list); err != nil {
+		list, err := s.decodeAll(ctx, rows)
+		if err != nil {
 			return nil, err
+		}
+		for _, e := range list {
+			out[e.ID] = e
 		}
 	}
 	return out, nil

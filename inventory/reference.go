@@ -1,9 +1,12 @@
 package inventory
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"sort"
+	"strings"
 
 	"github.com/jmoiron/sqlx"
 )
@@ -33,6 +36,30 @@ func (s *Store) attachRefsCached(ctx context.Context, db q, entries []*Entry, na
 		s.nameRefs(e, names)
 	}
 	return nil
+}
+
+// decodeAll turns rows read from s.db into entries with their references
+// named (one query for the names). A row that repeats an earlier row's id
+// shares its entry.
+func (s *Store) decodeAll(ctx context.Context, rows []row) ([]*Entry, error) {
+	list := make([]*Entry, len(rows))
+	seen := make(map[int64]*Entry, len(rows))
+	unique := make([]*Entry, 0, len(rows))
+	for i := range rows {
+		if list[i] = seen[rows[i].ID]; list[i] != nil {
+			continue
+		}
+		e, err := s.decode(&rows[i])
+		if err != nil {
+			return nil, err
+		}
+		list[i], seen[e.ID] = e, e
+		unique = append(unique, e)
+	}
+	if err := s.attachRefs(ctx, s.db, unique); err != nil {
+		return nil, err
+	}
+	return list, nil
 }
 
 // unnamed adds id to missing, for loadNames, unless names has it or it is
@@ -122,8 +149,7 @@ func (s *Store) Referrers(ctx context.Context, fromType, attr string, toIDs []in
 	for _, chunk := range chunks(toIDs, 500) {
 		query, args, err := sqlx.In(`SELECT r.to_id AS ref_to, `+prefixed("e", entryCols)+`
 			FROM refs r JOIN entries e ON e.id = r.from_id
-			WHERE r.to_id IN (?) AND r.attr = ? AND e.type = ? AND e.deleted_at IS NULL
-			ORDER BY e.name, e.id`, chunk, attr, fromType)
+			WHERE r.to_id IN (?) AND r.attr = ? AND e.type = ? AND e.deleted_at IS NULL`, chunk, attr, fromType)
 		if err != nil {
 			return nil, err
 		}
@@ -135,22 +161,22 @@ func (s *Store) Referrers(ctx context.Context, fromType, attr string, toIDs []in
 		if err != nil {
 			return nil, fmt.Errorf("load back-references %s.%s: %w", fromType, attr, mapError(err))
 		}
-		var list []*Entry
-		seen := map[int64]*Entry{}
-		for i := range rows {
-			e := seen[rows[i].ID]
-			if e == nil {
-				if e, err = s.decode(&rows[i]); err != nil {
-					return nil, err
-				}
-				seen[e.ID] = e
-				list = append(list, e)
-			}
-			out[refTo[i]] = append(out[refTo[i]], e)
-		}
-		if err := s.attachRefs(ctx, s.db, list); err != nil {
+		list, err := s.decodeAll(ctx, rows)
+		if err != nil {
 			return nil, err
 		}
+		type pair struct{ to, from int64 }
+		seen := make(map[pair]bool, len(list))
+		for i, e := range list {
+			// A list naming the target twice is one referrer.
+			if p := (pair{refTo[i], e.ID}); !seen[p] {
+				seen[p] = true
+				out[refTo[i]] = append(out[refTo[i]], e)
+			}
+		}
+	}
+	for _, list := range out {
+		sortByName(list)
 	}
 	return out, nil
 }
@@ -218,4 +244,10 @@ func resolveNames(ctx context.Context, db q, keys map[refKey]int64) error {
 		}
 	}
 	return nil
+}
+
+// sortByName orders entries by name in byte order, then id: the order
+// Find gives, whichever database's collation.
+func sortByName(list []*Entry) {
+	slices.SortFunc(list, func(a, b *Entry) int { return cmp.Or(strings.Compare(a.Name, b.Name), cmp.Compare(a.ID, b.ID)) })
 }

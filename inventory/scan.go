@@ -20,8 +20,11 @@ type scanned struct {
 // decodeFlat parses a JSON object whose values are strings without
 // escapes, numbers, booleans or lists of these; ok is false otherwise.
 // Attributes the type does not have are dropped, as decodeAttrs does.
-func decodeFlat(t *schema.EntityType, s string) (map[string]any, bool) {
-	m := make(map[string]any, 16)
+func decodeFlat(t *schema.EntityType, s string, extra int) (map[string]any, bool) {
+	// Sized to the keys (commas and the type bound them) plus the references
+	// the caller adds: a map of up to 8 is one small group, a bigger hint
+	// a table.
+	m := make(map[string]any, min(strings.Count(s, ",")+1, len(t.Attributes))+extra)
 	if !decodeFlatInto(t, s, m) {
 		return nil, false
 	}

@@ -126,18 +126,11 @@ func (s *Store) Find(ctx context.Context, qy Query) (*Page, error) {
 		return nil, fmt.Errorf("search entries: %w", mapError(err))
 	}
 	page := &Page{}
-	for i := range rows {
-		if i == limit {
-			page.Next = encodeCursor(page.Entries[limit-1])
-			break
-		}
-		e, err := s.decode(&rows[i])
-		if err != nil {
-			return nil, err
-		}
-		page.Entries = append(page.Entries, e)
+	if len(rows) > limit {
+		rows = rows[:limit]
+		page.Next = encodeCursor(&Entry{ID: rows[limit-1].ID, Name: rows[limit-1].Name})
 	}
-	if err := s.attachRefs(ctx, s.db, page.Entries); err != nil {
+	if page.Entries, err = s.decodeAll(ctx, rows); err != nil {
 		return nil, err
 	}
 	return page, nil
@@ -357,7 +350,7 @@ func (s *Store) Each(ctx context.Context, typ string, fn func(*Entry) error) err
 			return fmt.Errorf("entry %d: %w", e.ID, err)
 		}
 		e.CreatedAt, e.UpdatedAt = e.CreatedAt.UTC(), e.UpdatedAt.UTC()
-		if e.Attrs, err = s.decodeJSON(typ, raw); err != nil {
+		if e.Attrs, err = s.decodeJSON(typ, raw, len(e.RefIDs)); err != nil {
 			return fmt.Errorf("entry %d: %w", e.ID, err)
 		}
 		if batch = append(batch, e); len(batch) == eachBatch {

@@ -178,7 +178,7 @@ func (tx *Tx) resyncValues(ctx context.Context, t *schema.EntityType, old *schem
 	}
 	values := tx.searchRuns()
 	for _, r := range rows {
-		attrs, err := tx.s.decodeJSON(t.Name, r.Attrs)
+		attrs, err := tx.s.decodeJSON(t.Name, r.Attrs, 0)
 		if err != nil {
 			return fmt.Errorf("entry %d: %w", r.ID, err)
 		}

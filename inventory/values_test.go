@@ -304,3 +304,50 @@ func TestUniqueValuesFollowWrites(t *testing.T) {
 		}
 	})
 }
+
+// TestReferrersOrderAndRepeats checks that back-references come in Find's
+// order (names in byte order, whatever the database's collation) and
+// that an entry naming a target twice in a list is one referrer.
+func TestReferrersOrderAndRepeats(t *testing.T) {
+	types := "types:\n  - name: service\n    attributes:\n      - {name: members, type: \"list:ref:vm\"}\n"
+	for _, d := range inventorytest.Dialects {
+		t.Run(d, func(t *testing.T) {
+			s := inventorytest.OpenWithTypes(t, inventorytest.DSN(t, d), types)
+			items := []inventory.Item{{Type: "host", Name: "esx01"}}
+			for _, name := range []string{"b", "B", "a10", "a-2", "Z", "a2"} {
+				items = append(items, inventory.Item{Type: "vm", Name: name, Attrs: map[string]any{"host": "esx01"}})
+			}
+			items = append(items, inventory.Item{Type: "service", Name: "web", Attrs: map[string]any{"members": []any{"b", "Z", "b"}}})
+			if _, err := s.Upsert(ctx, inventorytest.Meta("t"), items, inventory.UpsertOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			host, _ := s.GetByName(ctx, "host", "esx01")
+			back, err := s.Referrers(ctx, "vm", "host", []int64{host.ID})
+			if err != nil {
+				t.Fatal(err)
+			}
+			page, err := s.Find(ctx, inventory.Query{Type: "vm", Filters: []inventory.Filter{{Attr: "host", Op: inventory.OpRefID, Values: []any{host.ID}}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			names := func(es []*inventory.Entry) (out []string) {
+				for _, e := range es {
+					out = append(out, e.Name)
+				}
+				return out
+			}
+			want := []string{"B", "Z", "a-2", "a10", "a2", "b"}
+			if diff := cmp.Diff(want, names(back[host.ID])); diff != "" {
+				t.Errorf("back-references (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(want, names(page.Entries)); diff != "" {
+				t.Errorf("search by reference (-want +got):\n%s", diff)
+			}
+			b, _ := s.GetByName(ctx, "vm", "b")
+			back, err = s.Referrers(ctx, "service", "members", []int64{b.ID})
+			if err != nil || len(back[b.ID]) != 1 {
+				t.Errorf("services with b as member twice: %d, %v; want 1", len(back[b.ID]), err)
+			}
+		})
+	}
+}

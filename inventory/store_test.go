@@ -364,8 +364,12 @@ func TestUpsertMergesAndDryRun(t *testing.T) {
 		if diff := cmp.Diff(wantOps, ops); diff != "" {
 			t.Fatalf("ops (-want +got):\n%s", diff)
 		}
-		if diff := cmp.Diff(map[string]inventory.Change{"cpus": {Old: int64(2), New: int64(16)}}, rs[1].Changes); diff != "" {
+		if diff := cmp.Diff(map[string]inventory.Change{"cpus": {Old: int64(2), New: int64(16)}}, rs[1].Changes()); diff != "" {
 			t.Errorf("dry-run changes: %s", diff)
+		}
+		created := map[string]inventory.Change{"name": {New: "vm002"}, "host": {New: "esx02"}}
+		if diff := cmp.Diff(created, rs[3].Changes()); diff != "" {
+			t.Errorf("dry-run changes of a create (-want +got):\n%s", diff)
 		}
 		if n, _ := s.Count(ctx, inventory.Query{Type: "vm"}); n != 2 {
 			t.Fatalf("dry run wrote: %d vms", n)

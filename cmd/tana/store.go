@@ -206,15 +206,16 @@ func printResults(w io.Writer, rs []inventory.Result, dryRun bool) {
 		if r.Op == inventory.OpUnchanged {
 			continue
 		}
-		keys := make([]string, 0, len(r.Changes))
-		for k := range r.Changes {
+		changes := r.Changes()
+		keys := make([]string, 0, len(changes))
+		for k := range changes {
 			if !(k == "name" && r.Op == inventory.OpCreate) {
 				keys = append(keys, k)
 			}
 		}
 		sort.Strings(keys)
 		for _, k := range keys {
-			ch := r.Changes[k]
+			ch := changes[k]
 			if r.Op == inventory.OpCreate {
 				fmt.Fprintf(bw, "    %s: %s\n", k, show(ch.New))
 			} else {

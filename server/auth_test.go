@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -71,6 +72,16 @@ func TestAuth(t *testing.T) {
 					t.Fatalf("secret visible: %v for %s: %s", secret, c.name, r.Data)
 				}
 			})
+		}
+		// What a write returns hides secrets as reads do: a writer rotating
+		// a key sees neither the old nor the new one in its changes.
+		rotate := `mutation { upsertEntries(items: [{type: "service", name: "db", attrs: {api_key: "%s"}}]) { op changes } }`
+		for _, c := range []struct{ token, key string }{{writer, "swordfish"}, {admin, "hunter2"}} {
+			r := ts.do(t, c.token, fmt.Sprintf(rotate, c.key), nil)
+			leaked := strings.Contains(string(r.Data), "hunter2") || strings.Contains(string(r.Data), "swordfish")
+			if r.Status != 200 || len(r.Errors) > 0 || leaked != (c.token == admin) {
+				t.Fatalf("rotate key: %d %s %+v", r.Status, r.Data, r.Errors)
+			}
 		}
 		for _, path := range []string{"/metrics", "/ansible/inventory"} {
 			resp, err := http.Get(ts.url + path)

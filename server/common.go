@@ -57,7 +57,13 @@ func (b *builder) common() {
 		"name":    {Type: graphql.NewNonNull(graphql.String), Resolve: prop(func(r inventory.Result) any { return r.Name })},
 		"op":      {Type: graphql.NewNonNull(graphql.String), Resolve: prop(func(r inventory.Result) any { return string(r.Op) })},
 		"version": {Type: graphql.NewNonNull(graphql.Int), Resolve: prop(func(r inventory.Result) any { return r.Version })},
-		"changes": {Type: b.json, Resolve: prop(func(r inventory.Result) any { return r.Changes() })},
+		"changes": {Type: b.json, Resolve: func(p graphql.ResolveParams) (any, error) {
+			r, ok := p.Source.(inventory.Result)
+			if !ok {
+				return nil, nil
+			}
+			return b.visibleChanges(p.Context, r.Type, r.Changes()), nil
+		}},
 	}})
 	b.scalarFilters = b.scalarFilterTypes()
 }

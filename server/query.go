@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"strconv"
 
 	"github.com/graphql-go/graphql"
@@ -76,18 +77,26 @@ func (b *builder) history(p graphql.ResolveParams, id int64) ([]inventory.Versio
 	if err != nil {
 		return nil, err
 	}
-	t, err := b.reg.Type(e.Type)
-	if err != nil || principalFrom(p.Context).can(inventory.RoleAdmin) {
-		return vs, nil
-	}
 	for i := range vs {
-		for k := range vs[i].Changes {
-			if a := t.Attr(k); a != nil && a.Secret {
-				vs[i].Changes[k] = inventory.Change{Old: "(secret)", New: "(secret)"}
-			}
-		}
+		vs[i].Changes = b.visibleChanges(p.Context, e.Type, vs[i].Changes)
 	}
 	return vs, nil
+}
+
+// visibleChanges hides the values of secret attributes from non-admins,
+// in history and in what a write returns (an update's old secret would
+// otherwise reach any writer).
+func (b *builder) visibleChanges(ctx context.Context, typ string, changes map[string]inventory.Change) map[string]inventory.Change {
+	t, err := b.reg.Type(typ)
+	if err != nil || principalFrom(ctx).can(inventory.RoleAdmin) {
+		return changes
+	}
+	for k := range changes {
+		if a := t.Attr(k); a != nil && a.Secret {
+			changes[k] = inventory.Change{Old: "(secret)", New: "(secret)"}
+		}
+	}
+	return changes
 }
 
 // lookupField is vm(id:) / vm(name:).

@@ -43,7 +43,11 @@ func (s *Store) SyncTypes(ctx context.Context) error {
 				if err := tx.renameAttrs(ctx, t, &old); err != nil {
 					return err
 				}
-				if err := tx.resyncValues(ctx, t, &old); err != nil {
+				olds := parseAttrs(&old)
+				if err := tx.resyncValues(ctx, t, olds); err != nil {
+					return err
+				}
+				if err := tx.resyncUnique(ctx, t, olds); err != nil {
 					return err
 				}
 			}
@@ -130,40 +134,58 @@ func (tx *Tx) storedRows(ctx context.Context, typ string) ([]storedRow, error) {
 	return rows, nil
 }
 
-// resyncValues keeps the search index true to a changed type: an
-// attribute that stops being searchable (removed, made secret or text)
-// loses its rows; one that becomes searchable (added back, made plain) or
-// changes kind is indexed again from the stored values. Updates only
-// replace the rows of attributes they change, so nothing else would.
-func (tx *Tx) resyncValues(ctx context.Context, t *schema.EntityType, old *schema.EntityType) error {
-	// A stored definition carries each attribute's type as text.
-	olds := make([]*schema.Attribute, len(old.Attributes))
+// oldAttrs are the attributes of a type's stored definition.
+type oldAttrs []*schema.Attribute
+
+// parseAttrs reads the attributes of a stored definition, which carries
+// each attribute's type as text.
+func parseAttrs(old *schema.EntityType) oldAttrs {
+	olds := make(oldAttrs, len(old.Attributes))
 	for i, a := range old.Attributes {
 		o := *a
 		o.Type, _ = schema.ParseValueType(a.TypeName)
 		olds[i] = &o
 	}
-	oldAttr := func(name string) *schema.Attribute {
-		for _, a := range olds {
-			if a.Name == name {
-				return a
-			}
-		}
-		return nil
-	}
-	var stale, rebuild []*schema.Attribute
+	return olds
+}
+
+func (olds oldAttrs) attr(name string) *schema.Attribute {
 	for _, a := range olds {
-		if searchable(a) && (t.Attr(a.Name) == nil || !searchable(t.Attr(a.Name))) {
+		if a.Name == name {
+			return a
+		}
+	}
+	return nil
+}
+
+// changed compares the attributes that have a property (searchable,
+// unique) in the stored definition and in t: stale ones had it and lose
+// it, or change kind; rebuild ones gain it (added, or changed), or change
+// kind. An attribute renamed from an old one keeps its rows (renameAttr
+// moved them).
+func (olds oldAttrs) changed(t *schema.EntityType, has func(*schema.Attribute) bool) (stale, rebuild []*schema.Attribute) {
+	for _, a := range olds {
+		if has(a) && (t.Attr(a.Name) == nil || !has(t.Attr(a.Name))) {
 			stale = append(stale, a)
 		}
 	}
 	for _, a := range t.Attributes {
-		o := oldAttr(a.Name)
-		moved := o == nil && slices.ContainsFunc(a.RenamedFrom, func(from string) bool { return oldAttr(from) != nil })
-		if searchable(a) && !moved && (o == nil || !searchable(o) || o.Type != a.Type) {
+		o := olds.attr(a.Name)
+		moved := o == nil && slices.ContainsFunc(a.RenamedFrom, func(from string) bool { return olds.attr(from) != nil })
+		if has(a) && !moved && (o == nil || !has(o) || o.Type != a.Type) {
 			stale, rebuild = append(stale, a), append(rebuild, a)
 		}
 	}
+	return stale, rebuild
+}
+
+// resyncValues keeps the search index true to a changed type: an
+// attribute that stops being searchable (removed, made secret or text)
+// loses its rows; one that becomes searchable (added back, made plain) or
+// changes kind is indexed again from the stored values. Updates only
+// replace the rows of attributes they change, so nothing else would.
+func (tx *Tx) resyncValues(ctx context.Context, t *schema.EntityType, olds oldAttrs) error {
+	stale, rebuild := olds.changed(t, searchable)
 	for _, a := range stale {
 		if _, err := tx.ExecContext(ctx, tx.Rebind("DELETE FROM entry_values WHERE type = ? AND attr = ?"), t.Name, a.Name); err != nil {
 			return fmt.Errorf("clear index of %s.%s: %w", t.Name, a.Name, mapError(err))
@@ -193,6 +215,58 @@ func (tx *Tx) resyncValues(ctx context.Context, t *schema.EntityType, old *schem
 		return err
 	}
 	return values.rw.flush(ctx)
+}
+
+// resyncUnique keeps unique values true to a changed type: an attribute
+// that stops being unique (or is removed) frees its values; one that
+// becomes unique claims the values live entries hold, and fails — nothing
+// changed — if two of them hold the same one, since the store could not
+// enforce uniqueness from then on.
+func (tx *Tx) resyncUnique(ctx context.Context, t *schema.EntityType, olds oldAttrs) error {
+	stale, rebuild := olds.changed(t, func(a *schema.Attribute) bool { return a.Unique })
+	for _, a := range stale {
+		if _, err := tx.ExecContext(ctx, tx.Rebind("DELETE FROM unique_values WHERE type = ? AND attr = ?"), t.Name, a.Name); err != nil {
+			return fmt.Errorf("free unique values of %s.%s: %w", t.Name, a.Name, mapError(err))
+		}
+	}
+	if len(rebuild) == 0 {
+		return nil
+	}
+	rows, err := selectRows(ctx, tx, tx.Rebind("SELECT "+entryCols+" FROM entries WHERE type = ? AND deleted_at IS NULL ORDER BY id"), []any{t.Name}, nil)
+	if err != nil {
+		return fmt.Errorf("load %s entries: %w", t.Name, mapError(err))
+	}
+	entries := make([]*Entry, len(rows))
+	for i := range rows {
+		if entries[i], err = tx.s.decode(&rows[i]); err != nil {
+			return err
+		}
+	}
+	if err := tx.s.attachRefs(ctx, tx, entries); err != nil { // a unique reference holds the target's name
+		return err
+	}
+	uniq := tx.uniqueRuns()
+	for _, a := range rebuild {
+		holders := map[string]string{}
+		for _, e := range entries {
+			for _, x := range scalars(e.Attrs[a.Name]) {
+				s, _ := indexValue(x)
+				if h, ok := holders[s]; ok && h != e.Name {
+					return schema.FieldErrorf(schema.ECONFLICT, t.Name+"."+a.Name,
+						"cannot become unique: %s and %s both hold %q; change one, then load the types again", h, e.Name, s)
+				}
+				holders[s] = e.Name
+			}
+			if v, ok := e.Attrs[a.Name]; ok {
+				uniq.add(t.Name, a, e.ID, v)
+			}
+		}
+	}
+	tx.s.log.Info("unique values claimed", "type", t.Name, "attrs", len(rebuild), "rows", uniq.n)
+	if err := uniq.send(ctx); err != nil {
+		return err
+	}
+	return uniq.rw.flush(ctx)
 }
 
 func (tx *Tx) renameAttr(ctx context.Context, typ, from, to string) (int, error) {

@@ -11,6 +11,7 @@ import (
 	"github.com/tana-cmdb/tana/inventory"
 	"github.com/tana-cmdb/tana/inventory/inventorytest"
 	"github.com/tana-cmdb/tana/migrations"
+	"github.com/tana-cmdb/tana/schema"
 )
 
 // valueRows lists an entry's rows in table (entry_values or
@@ -347,6 +348,72 @@ func TestReferrersOrderAndRepeats(t *testing.T) {
 			back, err = s.Referrers(ctx, "service", "members", []int64{b.ID})
 			if err != nil || len(back[b.ID]) != 1 {
 				t.Errorf("services with b as member twice: %d, %v; want 1", len(back[b.ID]), err)
+			}
+		})
+	}
+}
+
+// TestAttributeBecomesUnique checks a types change that makes an
+// attribute unique: the values live entries hold are claimed (a deleted
+// entry's are not), and two live entries with one value make the change
+// fail, naming both, with nothing changed.
+func TestAttributeBecomesUnique(t *testing.T) {
+	plain := "types:\n  - name: service\n    attributes:\n      - {name: code, type: string}\n"
+	unique := "types:\n  - name: service\n    attributes:\n      - {name: code, type: string, unique: true}\n"
+	create := func(t *testing.T, s *inventory.Store, name, code string) error {
+		_, err := s.Create(ctx, inventorytest.Meta("t"), "service", name, map[string]any{"code": code})
+		return err
+	}
+	for _, d := range inventorytest.Dialects {
+		t.Run(d, func(t *testing.T) {
+			dsn := inventorytest.DSN(t, d)
+			s := inventorytest.OpenWithTypes(t, dsn, plain)
+			for _, c := range [][2]string{{"web", "a"}, {"db", "b"}, {"old", "c"}} {
+				if err := create(t, s, c[0], c[1]); err != nil {
+					t.Fatal(err)
+				}
+			}
+			old, _ := s.GetByName(ctx, "service", "old")
+			if _, err := s.Delete(ctx, inventorytest.Meta("t"), old.ID, 0); err != nil {
+				t.Fatal(err)
+			}
+			s.Close()
+
+			s = inventorytest.OpenWithTypes(t, dsn, unique)
+			if err := create(t, s, "web2", "a"); schema.ErrorCode(err) != schema.ECONFLICT {
+				t.Errorf("a value a live entry held before the change: %v, want a conflict", err)
+			}
+			if err := create(t, s, "new", "c"); err != nil {
+				t.Errorf("a value only a deleted entry held: %v", err)
+			}
+			if err := create(t, s, "dup", "b"); schema.ErrorCode(err) != schema.ECONFLICT {
+				t.Fatalf("second holder: %v", err)
+			}
+			s.Close()
+
+			// Back to plain: the values are free again; a duplicate then
+			// blocks making the attribute unique once more.
+			s = inventorytest.OpenWithTypes(t, dsn, plain)
+			if err := create(t, s, "dup", "b"); err != nil {
+				t.Fatalf("after unique was dropped: %v", err)
+			}
+			s.Close()
+			ts, _ := schema.ParseTypes("types.yaml", []byte(unique))
+			reg, _ := schema.NewRegistry(append(schema.Builtin(), ts...)...)
+			s2, err := inventory.Open(ctx, dsn, reg, inventory.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s2.Close()
+			err = s2.Migrate(ctx)
+			if schema.ErrorCode(err) != schema.ECONFLICT || !strings.Contains(err.Error(), "service.code") ||
+				!strings.Contains(err.Error(), "db and dup") {
+				t.Fatalf("making a duplicated attribute unique: %v", err)
+			}
+			s2.Close()
+			s = inventorytest.OpenWithTypes(t, dsn, plain)
+			if n := rawCount(t, s, "SELECT COUNT(*) FROM unique_values"); n != 0 {
+				t.Errorf("the failed change left %d unique values", n)
 			}
 		})
 	}

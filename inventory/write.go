@@ -742,22 +742,12 @@ func appendCreated(b []byte, name string, attrs map[string]any) ([]byte, error) 
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	b = append(b, '{')
-	for i, k := range keys {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(schema.AppendJSONString(b, k), ':')
+	return schema.AppendJSONKeys(b, keys, func(b []byte, k string) ([]byte, error) {
 		if k == "name" {
-			b = schema.AppendJSONString(b, name)
-			continue
+			return schema.AppendJSONString(b, name), nil
 		}
-		var err error
-		if b, err = schema.AppendJSON(b, attrs[k]); err != nil {
-			return b, fmt.Errorf("%s: %w", k, err)
-		}
-	}
-	return append(b, '}'), nil
+		return schema.AppendJSON(b, attrs[k])
+	})
 }
 
 // sortedResults orders results by index for stable output.

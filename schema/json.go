@@ -82,6 +82,12 @@ func AppendJSONObjectIf[V any](b []byte, m map[string]V, keep func(string, V) bo
 		}
 	}
 	sort.Strings(keys)
+	return AppendJSONKeys(b, keys, func(b []byte, k string) ([]byte, error) { return value(b, m[k]) })
+}
+
+// AppendJSONKeys appends a JSON object of keys, in their order, each value
+// written by value.
+func AppendJSONKeys(b []byte, keys []string, value func(b []byte, key string) ([]byte, error)) ([]byte, error) {
 	b = append(b, '{')
 	for i, k := range keys {
 		if i > 0 {
@@ -90,7 +96,7 @@ func AppendJSONObjectIf[V any](b []byte, m map[string]V, keep func(string, V) bo
 		b = AppendJSONString(b, k)
 		b = append(b, ':')
 		var err error
-		if b, err = value(b, m[k]); err != nil {
+		if b, err = value(b, k); err != nil {
 			return b, fmt.Errorf("%s: %w", k, err)
 		}
 	}

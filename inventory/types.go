@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/jmoiron/sqlx"
@@ -159,21 +158,34 @@ func (olds oldAttrs) attr(name string) *schema.Attribute {
 }
 
 // changed compares the attributes that have a property (searchable,
-// unique) in the stored definition and in t: stale ones had it and lose
-// it, or change kind; rebuild ones gain it (added, or changed), or change
-// kind. An attribute renamed from an old one keeps its rows (renameAttr
-// moved them).
-func (olds oldAttrs) changed(t *schema.EntityType, has func(*schema.Attribute) bool) (stale, rebuild []*schema.Attribute) {
-	for _, a := range olds {
-		if has(a) && (t.Attr(a.Name) == nil || !has(t.Attr(a.Name))) {
-			stale = append(stale, a)
+// unique) in the stored definition and in t. stale names the attributes
+// whose rows go: removed ones, and those that lose the property or change
+// kind. rebuild lists those that gain it (added, or changed) or change
+// kind. A renamed attribute is compared with the one it was renamed from,
+// whose rows renameAttr has moved to the new name.
+func (olds oldAttrs) changed(t *schema.EntityType, has func(*schema.Attribute) bool) (stale []string, rebuild []*schema.Attribute) {
+	for _, o := range olds {
+		if has(o) && t.Attr(o.Name) == nil {
+			stale = append(stale, o.Name)
 		}
 	}
 	for _, a := range t.Attributes {
-		o := olds.attr(a.Name)
-		moved := o == nil && slices.ContainsFunc(a.RenamedFrom, func(from string) bool { return olds.attr(from) != nil })
-		if has(a) && !moved && (o == nil || !has(o) || o.Type != a.Type) {
-			stale, rebuild = append(stale, a), append(rebuild, a)
+		prev := olds.attr(a.Name)
+		for _, from := range a.RenamedFrom {
+			if prev != nil {
+				break
+			}
+			prev = olds.attr(from)
+		}
+		had := prev != nil && has(prev)
+		if had && has(a) && prev.Type == a.Type {
+			continue
+		}
+		if had || has(a) {
+			stale = append(stale, a.Name) // cleared before a rebuild too
+		}
+		if has(a) {
+			rebuild = append(rebuild, a)
 		}
 	}
 	return stale, rebuild
@@ -186,9 +198,9 @@ func (olds oldAttrs) changed(t *schema.EntityType, has func(*schema.Attribute) b
 // replace the rows of attributes they change, so nothing else would.
 func (tx *Tx) resyncValues(ctx context.Context, t *schema.EntityType, olds oldAttrs) error {
 	stale, rebuild := olds.changed(t, searchable)
-	for _, a := range stale {
-		if _, err := tx.ExecContext(ctx, tx.Rebind("DELETE FROM entry_values WHERE type = ? AND attr = ?"), t.Name, a.Name); err != nil {
-			return fmt.Errorf("clear index of %s.%s: %w", t.Name, a.Name, mapError(err))
+	for _, name := range stale {
+		if _, err := tx.ExecContext(ctx, tx.Rebind("DELETE FROM entry_values WHERE type = ? AND attr = ?"), t.Name, name); err != nil {
+			return fmt.Errorf("clear index of %s.%s: %w", t.Name, name, mapError(err))
 		}
 	}
 	if len(rebuild) == 0 {
@@ -224,9 +236,9 @@ func (tx *Tx) resyncValues(ctx context.Context, t *schema.EntityType, olds oldAt
 // enforce uniqueness from then on.
 func (tx *Tx) resyncUnique(ctx context.Context, t *schema.EntityType, olds oldAttrs) error {
 	stale, rebuild := olds.changed(t, func(a *schema.Attribute) bool { return a.Unique })
-	for _, a := range stale {
-		if _, err := tx.ExecContext(ctx, tx.Rebind("DELETE FROM unique_values WHERE type = ? AND attr = ?"), t.Name, a.Name); err != nil {
-			return fmt.Errorf("free unique values of %s.%s: %w", t.Name, a.Name, mapError(err))
+	for _, name := range stale {
+		if _, err := tx.ExecContext(ctx, tx.Rebind("DELETE FROM unique_values WHERE type = ? AND attr = ?"), t.Name, name); err != nil {
+			return fmt.Errorf("free unique values of %s.%s: %w", t.Name, name, mapError(err))
 		}
 	}
 	if len(rebuild) == 0 {

@@ -418,3 +418,37 @@ func TestAttributeBecomesUnique(t *testing.T) {
 		})
 	}
 }
+
+// TestRenameChangesIndexing checks attributes renamed in the same types
+// change that makes them unique, then secret and plain: the renamed
+// attribute claims the values (a rename does not skip that), then frees
+// them and leaves the search index under its new name.
+func TestRenameChangesIndexing(t *testing.T) {
+	v1 := "types:\n  - name: service\n    attributes:\n      - {name: code, type: string}\n"
+	v2 := "types:\n  - name: service\n    attributes:\n      - {name: scode, type: string, unique: true, renamed_from: [code]}\n"
+	v3 := "types:\n  - name: service\n    attributes:\n      - {name: key, type: string, secret: true, renamed_from: [scode]}\n"
+	for _, d := range inventorytest.Dialects {
+		t.Run(d, func(t *testing.T) {
+			dsn := inventorytest.DSN(t, d)
+			s := inventorytest.OpenWithTypes(t, dsn, v1)
+			if _, err := s.Create(ctx, inventorytest.Meta("t"), "service", "web", map[string]any{"code": "a"}); err != nil {
+				t.Fatal(err)
+			}
+			s.Close()
+			s = inventorytest.OpenWithTypes(t, dsn, v2)
+			if _, err := s.Create(ctx, inventorytest.Meta("t"), "service", "x", map[string]any{"scode": "a"}); schema.ErrorCode(err) != schema.ECONFLICT {
+				t.Errorf("renamed and made unique: a held value was accepted again (%v)", err)
+			}
+			s.Close()
+			s = inventorytest.OpenWithTypes(t, dsn, v3)
+			for table, want := range map[string]int{"unique_values": 0, "entry_values": 0} {
+				if n := rawCount(t, s, "SELECT COUNT(*) FROM "+table+" WHERE type = 'service'"); n != want {
+					t.Errorf("renamed, secret and no longer unique: %d %s rows, want %d", n, table, want)
+				}
+			}
+			if _, err := s.Create(ctx, inventorytest.Meta("t"), "service", "y", map[string]any{"key": "a"}); err != nil {
+				t.Errorf("a value freed by dropping unique: %v", err)
+			}
+		})
+	}
+}

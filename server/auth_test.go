@@ -74,11 +74,12 @@ func TestAuth(t *testing.T) {
 			})
 		}
 		// What a write returns hides secrets as reads do: a writer rotating
-		// a key sees neither the old nor the new one in its changes.
-		rotate := `mutation { upsertEntries(items: [{type: "service", name: "db", attrs: {api_key: "%s"}}]) { op changes } }`
-		for _, c := range []struct{ token, key string }{{writer, "swordfish"}, {admin, "hunter2"}} {
-			r := ts.do(t, c.token, fmt.Sprintf(rotate, c.key), nil)
-			leaked := strings.Contains(string(r.Data), "hunter2") || strings.Contains(string(r.Data), "swordfish")
+		// a key sees neither the old nor the new one in its changes, nor
+		// the key of an entry it creates.
+		rotate := `mutation { upsertEntries(items: [{type: "service", name: "%s", attrs: {api_key: "%s"}}]) { op changes } }`
+		for _, c := range []struct{ token, name, key string }{{writer, "db", "swordfish"}, {writer, "cache", "sesame"}, {admin, "db", "hunter2"}} {
+			r := ts.do(t, c.token, fmt.Sprintf(rotate, c.name, c.key), nil)
+			leaked := strings.Contains(string(r.Data), "hunter2") || strings.Contains(string(r.Data), "swordfish") || strings.Contains(string(r.Data), "sesame")
 			if r.Status != 200 || len(r.Errors) > 0 || leaked != (c.token == admin) {
 				t.Fatalf("rotate key: %d %s %+v", r.Status, r.Data, r.Errors)
 			}

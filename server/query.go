@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"maps"
 	"strconv"
 
 	"github.com/graphql-go/graphql"
@@ -91,12 +92,19 @@ func (b *builder) visibleChanges(ctx context.Context, typ string, changes map[st
 	if err != nil || principalFrom(ctx).can(inventory.RoleAdmin) {
 		return changes
 	}
+	var out map[string]inventory.Change // a copy, made only if something is hidden
 	for k := range changes {
 		if a := t.Attr(k); a != nil && a.Secret {
-			changes[k] = inventory.Change{Old: "(secret)", New: "(secret)"}
+			if out == nil {
+				out = maps.Clone(changes)
+			}
+			out[k] = inventory.Change{Old: "(secret)", New: "(secret)"}
 		}
 	}
-	return changes
+	if out == nil {
+		return changes
+	}
+	return out
 }
 
 // lookupField is vm(id:) / vm(name:).

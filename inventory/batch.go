@@ -170,17 +170,12 @@ func (tx *Tx) loadExisting(ctx context.Context, ws []*write) error {
 			if err := sqlx.SelectContext(ctx, tx, &rows, tx.Rebind(query), args...); err != nil {
 				return fmt.Errorf("load %s entries: %w", typ, mapError(err))
 			}
-			list := make([]*Entry, 0, len(rows))
-			for i := range rows {
-				e, err := tx.s.decode(&rows[i])
-				if err != nil {
-					return err
-				}
-				list = append(list, e)
-				found[refKey{e.Type, e.Name}] = e
-			}
-			if err := tx.s.attachRefs(ctx, tx, list); err != nil {
+			list, err := tx.s.decodeAll(ctx, tx, rows)
+			if err != nil {
 				return err
+			}
+			for _, e := range list {
+				found[refKey{e.Type, e.Name}] = e
 			}
 		}
 	}

@@ -218,7 +218,7 @@ func (s *Store) GetMany(ctx context.Context, ids []int64) (map[int64]*Entry, err
 		if err != nil {
 			return nil, fmt.Errorf("load entries: %w", mapError(err))
 		}
-		list, err := s.decodeAll(ctx, rows)
+		list, err := s.decodeAll(ctx, s.db, rows)
 		if err != nil {
 			return nil, err
 		}

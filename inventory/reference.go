@@ -38,10 +38,10 @@ func (s *Store) attachRefsCached(ctx context.Context, db q, entries []*Entry, na
 	return nil
 }
 
-// decodeAll turns rows read from s.db into entries with their references
-// named (one query for the names). A row that repeats an earlier row's id
+// decodeAll turns rows into entries with their references named (one
+// query on db for the names). A row that repeats an earlier row's id
 // shares its entry.
-func (s *Store) decodeAll(ctx context.Context, rows []row) ([]*Entry, error) {
+func (s *Store) decodeAll(ctx context.Context, db q, rows []row) ([]*Entry, error) {
 	list := make([]*Entry, len(rows))
 	seen := make(map[int64]*Entry, len(rows))
 	unique := make([]*Entry, 0, len(rows))
@@ -56,7 +56,7 @@ func (s *Store) decodeAll(ctx context.Context, rows []row) ([]*Entry, error) {
 		list[i], seen[e.ID] = e, e
 		unique = append(unique, e)
 	}
-	if err := s.attachRefs(ctx, s.db, unique); err != nil {
+	if err := s.attachRefs(ctx, db, unique); err != nil {
 		return nil, err
 	}
 	return list, nil
@@ -161,7 +161,7 @@ func (s *Store) Referrers(ctx context.Context, fromType, attr string, toIDs []in
 		if err != nil {
 			return nil, fmt.Errorf("load back-references %s.%s: %w", fromType, attr, mapError(err))
 		}
-		list, err := s.decodeAll(ctx, rows)
+		list, err := s.decodeAll(ctx, s.db, rows)
 		if err != nil {
 			return nil, err
 		}

@@ -130,7 +130,7 @@ func (s *Store) Find(ctx context.Context, qy Query) (*Page, error) {
 		rows = rows[:limit]
 		page.Next = encodeCursor(&Entry{ID: rows[limit-1].ID, Name: rows[limit-1].Name})
 	}
-	if page.Entries, err = s.decodeAll(ctx, rows); err != nil {
+	if page.Entries, err = s.decodeAll(ctx, s.db, rows); err != nil {
 		return nil, err
 	}
 	return page, nil

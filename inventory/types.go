@@ -248,13 +248,8 @@ func (tx *Tx) resyncUnique(ctx context.Context, t *schema.EntityType, olds oldAt
 	if err != nil {
 		return fmt.Errorf("load %s entries: %w", t.Name, mapError(err))
 	}
-	entries := make([]*Entry, len(rows))
-	for i := range rows {
-		if entries[i], err = tx.s.decode(&rows[i]); err != nil {
-			return err
-		}
-	}
-	if err := tx.s.attachRefs(ctx, tx, entries); err != nil { // a unique reference holds the target's name
+	entries, err := tx.s.decodeAll(ctx, tx, rows) // a unique reference holds the target's name
+	if err != nil {
 		return err
 	}
 	uniq := tx.uniqueRuns()

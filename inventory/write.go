@@ -97,30 +97,21 @@ func (w *write) errorf(code, field, format string, args ...any) error {
 // into unchanged. A create's changes are its attributes (see
 // Result.Changes).
 func (w *write) diff() {
-	if w.op == OpCreate {
-		return
-	}
 	w.changes = make(map[string]Change, len(w.attrs)+1)
-	var oldAttrs map[string]any
-	if w.old != nil {
-		oldAttrs = w.old.Attrs
-		if w.old.Name != w.name {
-			w.changes["name"] = Change{Old: w.old.Name, New: w.name}
-		}
-	} else {
-		w.changes["name"] = Change{New: w.name}
+	if w.old.Name != w.name {
+		w.changes["name"] = Change{Old: w.old.Name, New: w.name}
 	}
 	for k, v := range w.attrs {
-		if o, ok := oldAttrs[k]; !ok || !reflect.DeepEqual(o, v) {
+		if o, ok := w.old.Attrs[k]; !ok || !reflect.DeepEqual(o, v) {
 			w.changes[k] = Change{Old: o, New: v}
 		}
 	}
-	for k, o := range oldAttrs {
+	for k, o := range w.old.Attrs {
 		if _, ok := w.attrs[k]; !ok {
 			w.changes[k] = Change{Old: o}
 		}
 	}
-	if w.op == OpUpdate && len(w.changes) == 0 {
+	if len(w.changes) == 0 {
 		w.op = OpUnchanged
 	}
 }
@@ -130,7 +121,7 @@ func (w *write) diff() {
 func (tx *Tx) apply(ctx context.Context, meta Meta, ws []*write) ([]Result, error) {
 	parallel(len(ws), func(lo, hi int) error {
 		for _, w := range ws[lo:hi] {
-			if w.op == OpCreate || w.op == OpUpdate {
+			if w.op == OpUpdate {
 				w.diff()
 			}
 		}

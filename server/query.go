@@ -89,12 +89,12 @@ func (b *builder) history(p graphql.ResolveParams, id int64) ([]inventory.Versio
 // otherwise reach any writer).
 func (b *builder) visibleChanges(ctx context.Context, typ string, changes map[string]inventory.Change) map[string]inventory.Change {
 	t, err := b.reg.Type(typ)
-	if err != nil || principalFrom(ctx).can(inventory.RoleAdmin) {
+	if err != nil {
 		return changes
 	}
 	var out map[string]inventory.Change // a copy, made only if something is hidden
 	for k := range changes {
-		if a := t.Attr(k); a != nil && a.Secret {
+		if a := t.Attr(k); a != nil && hidden(ctx, a) {
 			if out == nil {
 				out = maps.Clone(changes)
 			}

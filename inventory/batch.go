@@ -166,7 +166,7 @@ func (tx *Tx) loadExisting(ctx context.Context, ws []*write) error {
 			if err != nil {
 				return err
 			}
-			var rows []row
+			var rows []*row
 			if err := sqlx.SelectContext(ctx, tx, &rows, tx.Rebind(query), args...); err != nil {
 				return fmt.Errorf("load %s entries: %w", typ, mapError(err))
 			}

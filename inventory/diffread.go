@@ -113,7 +113,7 @@ func (s *Store) loadRefNames(ctx context.Context, batch []scanned, names map[int
 			}
 		}
 	}
-	return loadNames(ctx, s.db, missing, names)
+	return s.nameIDs(ctx, s.db, 0, missing, names)
 }
 
 // scanBatches reads rows in batches on its own goroutine, so that the

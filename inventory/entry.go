@@ -55,29 +55,46 @@ type row struct {
 	DeletedAt     sql.NullTime `db:"deleted_at"`
 	DeletedReason string       `db:"deleted_reason"`
 	RefIDs        string       `db:"ref_ids"`
+	Epoch         int64        `db:"name_epoch"` // if selected (epochCol)
+	RefTo         int64        `db:"ref_to"`     // if selected (Referrers)
 }
 
 const entryCols = "id, type, name, attrs, version, status, created_at, updated_at, deleted_at, deleted_reason, ref_ids"
 
-// selectRows runs a query of entryCols, optionally after leading columns
-// that lead(i) gives the destinations of for row i, with plain scans.
-func selectRows(ctx context.Context, db q, query string, args []any, lead func(i int) []any) ([]row, error) {
+// epochCol, selected after entryCols, is the name epoch the rows are read
+// at, which lets their references be named from the store's name cache
+// (see nameCache).
+const epochCol = "(SELECT epoch FROM name_epoch) AS name_epoch"
+
+// selectRows runs a query of entryCols, after ref_to (a back-reference's
+// target) and before name_epoch (epochCol) where the query selects them,
+// with plain scans. Rows are scanned into one row and copied out: a
+// slice of rows grown by append would copy every row scanned so far.
+func selectRows(ctx context.Context, db q, query string, args []any) ([]*row, error) {
 	rs, err := db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rs.Close()
-	var out []row
+	cols, err := rs.Columns()
+	if err != nil {
+		return nil, err
+	}
+	var r row
+	dest := []any{&r.ID, &r.Type, &r.Name, &r.Attrs, &r.Version, &r.Status, &r.CreatedAt, &r.UpdatedAt, &r.DeletedAt, &r.DeletedReason, &r.RefIDs}
+	if cols[0] == "ref_to" {
+		dest = append([]any{&r.RefTo}, dest...)
+	}
+	if cols[len(cols)-1] == "name_epoch" {
+		dest = append(dest, &r.Epoch)
+	}
+	var out []*row
 	for rs.Next() {
-		out = append(out, row{})
-		r := &out[len(out)-1]
-		dest := []any{&r.ID, &r.Type, &r.Name, &r.Attrs, &r.Version, &r.Status, &r.CreatedAt, &r.UpdatedAt, &r.DeletedAt, &r.DeletedReason, &r.RefIDs}
-		if lead != nil {
-			dest = append(lead(len(out)-1), dest...)
-		}
 		if err := rs.Scan(dest...); err != nil {
 			return nil, err
 		}
+		c := r
+		out = append(out, &c)
 	}
 	return out, rs.Err()
 }
@@ -175,7 +192,7 @@ func (s *Store) GetDeleted(ctx context.Context, typ, name string) (*Entry, error
 
 func getEntry(ctx context.Context, db q, s *Store, where string, args ...any) (*Entry, error) {
 	var r row
-	err := sqlx.GetContext(ctx, db, &r, db.Rebind("SELECT "+entryCols+" FROM entries WHERE "+where), args...)
+	err := sqlx.GetContext(ctx, db, &r, db.Rebind("SELECT "+entryCols+", "+epochCol+" FROM entries WHERE "+where), args...)
 	if err == sql.ErrNoRows {
 		return nil, schema.Errorf(schema.ENOTFOUND, "entry not found (%s)", describeArgs(where, args))
 	}
@@ -186,7 +203,7 @@ func getEntry(ctx context.Context, db q, s *Store, where string, args ...any) (*
 	if err != nil {
 		return nil, err
 	}
-	if err := s.attachRefs(ctx, db, []*Entry{e}); err != nil {
+	if err := s.attachRefs(ctx, db, r.Epoch, []*Entry{e}); err != nil {
 		return nil, err
 	}
 	return e, nil
@@ -210,11 +227,11 @@ func describeArgs(where string, args []any) string {
 func (s *Store) GetMany(ctx context.Context, ids []int64) (map[int64]*Entry, error) {
 	out := make(map[int64]*Entry, len(ids))
 	for _, chunk := range chunks(ids, 500) {
-		query, args, err := sqlx.In("SELECT "+entryCols+" FROM entries WHERE id IN (?)", chunk)
+		query, args, err := sqlx.In("SELECT "+entryCols+", "+epochCol+" FROM entries WHERE id IN (?)", chunk)
 		if err != nil {
 			return nil, err
 		}
-		rows, err := selectRows(ctx, s.db, s.db.Rebind(query), args, nil)
+		rows, err := selectRows(ctx, s.db, s.db.Rebind(query), args)
 		if err != nil {
 			return nil, fmt.Errorf("load entries: %w", mapError(err))
 		}

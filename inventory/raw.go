@@ -136,7 +136,7 @@ func (s *Store) nameRawRefs(ctx context.Context, batch []RawEntry, refIDs []stri
 			missing = unnamed(names, missing, r.ID)
 		}
 	}
-	if err := loadNames(ctx, s.db, missing, names); err != nil {
+	if err := s.nameIDs(ctx, s.db, 0, missing, names); err != nil {
 		return err
 	}
 	for i := range batch {

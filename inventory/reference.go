@@ -6,21 +6,23 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/jmoiron/sqlx"
 )
 
 // attachRefs puts the names of decoded entries' references (RefIDs, read
-// from ref_ids) into their Attrs, with one query for the names.
-func (s *Store) attachRefs(ctx context.Context, db q, entries []*Entry) error {
-	return s.attachRefsCached(ctx, db, entries, map[int64]string{})
+// from ref_ids) into their Attrs. epoch is the name epoch the entries were
+// read at (0 if unknown): names cached at it are used, the rest loaded in
+// one query.
+func (s *Store) attachRefs(ctx context.Context, db q, epoch int64, entries []*Entry) error {
+	return s.attachRefsCached(ctx, db, epoch, entries, map[int64]string{})
 }
 
-// attachRefsCached is attachRefs with a cache of names (id → name) the
-// caller keeps across batches: a few hosts and clusters serve thousands of
-// VMs.
-func (s *Store) attachRefsCached(ctx context.Context, db q, entries []*Entry, names map[int64]string) error {
+// attachRefsCached is attachRefs with a map of names (id → name) the
+// caller keeps across batches of one read.
+func (s *Store) attachRefsCached(ctx context.Context, db q, epoch int64, entries []*Entry, names map[int64]string) error {
 	var missing []int64
 	for _, e := range entries {
 		for _, ids := range e.RefIDs {
@@ -29,7 +31,7 @@ func (s *Store) attachRefsCached(ctx context.Context, db q, entries []*Entry, na
 			}
 		}
 	}
-	if err := loadNames(ctx, db, missing, names); err != nil {
+	if err := s.nameIDs(ctx, db, epoch, missing, names); err != nil {
 		return err
 	}
 	for _, e := range entries {
@@ -38,10 +40,28 @@ func (s *Store) attachRefsCached(ctx context.Context, db q, entries []*Entry, na
 	return nil
 }
 
+// nameIDs fills names for ids: from the store's name cache for a read at
+// epoch (see nameCache), the rest with loadNames. Reads in a transaction
+// (db is not the store's) neither use nor fill the cache.
+func (s *Store) nameIDs(ctx context.Context, db q, epoch int64, ids []int64, names map[int64]string) error {
+	shared := db == q(s.db)
+	if shared {
+		ids = s.names.lookup(epoch, ids, names)
+	}
+	at, err := loadNames(ctx, db, ids, names)
+	if err != nil {
+		return err
+	}
+	if shared {
+		s.names.keep(at, ids, names)
+	}
+	return nil
+}
+
 // decodeAll turns rows into entries with their references named (one
 // query on db for the names). A row that repeats an earlier row's id
 // shares its entry.
-func (s *Store) decodeAll(ctx context.Context, db q, rows []row) ([]*Entry, error) {
+func (s *Store) decodeAll(ctx context.Context, db q, rows []*row) ([]*Entry, error) {
 	list := make([]*Entry, len(rows))
 	seen := make(map[int64]*Entry, len(rows))
 	unique := make([]*Entry, 0, len(rows))
@@ -49,14 +69,18 @@ func (s *Store) decodeAll(ctx context.Context, db q, rows []row) ([]*Entry, erro
 		if list[i] = seen[rows[i].ID]; list[i] != nil {
 			continue
 		}
-		e, err := s.decode(&rows[i])
+		e, err := s.decode(rows[i])
 		if err != nil {
 			return nil, err
 		}
 		list[i], seen[e.ID] = e, e
 		unique = append(unique, e)
 	}
-	if err := s.attachRefs(ctx, db, unique); err != nil {
+	var epoch int64
+	if len(rows) > 0 {
+		epoch = rows[0].Epoch
+	}
+	if err := s.attachRefs(ctx, db, epoch, unique); err != nil {
 		return nil, err
 	}
 	return list, nil
@@ -96,49 +120,77 @@ func (s *Store) nameRefs(e *Entry, names map[int64]string) {
 	}
 }
 
-// refIDMap parses an entries.ref_ids value into Entry.RefIDs form.
+// refIDMap parses an entries.ref_ids value into Entry.RefIDs form. The
+// ids share one array: an attribute's ids are consecutive in ref_ids.
 func refIDMap(s string) (map[string][]int64, error) {
 	if s == "" {
 		return nil, nil
 	}
-	refs, err := parseRefIDs(s, nil)
-	if err != nil {
-		return nil, err
+	n := strings.Count(s, ",") + 1
+	ids := make([]int64, 0, n)
+	m := make(map[string][]int64, min(n, 8))
+	start, cur := 0, ""
+	// put gives cur its run of ids; an attribute seen before (ref_ids not
+	// grouped) gets them appended to its own.
+	put := func() {
+		run := ids[start:len(ids):len(ids)]
+		if prev, ok := m[cur]; ok {
+			run = append(prev, run...)
+		}
+		m[cur], start = run, len(ids)
 	}
-	m := make(map[string][]int64, 4)
-	for _, r := range refs {
-		m[r.Attr] = append(m[r.Attr], r.ID)
+	for s != "" {
+		var tok string
+		tok, s, _ = strings.Cut(s, ",")
+		attr, id, ok := strings.Cut(tok, ":")
+		v, err := strconv.ParseInt(id, 10, 64)
+		if !ok || err != nil {
+			return nil, fmt.Errorf("malformed ref_ids %q", tok)
+		}
+		if attr != cur && len(ids) > start {
+			put()
+		}
+		cur, ids = attr, append(ids, v)
 	}
+	put()
 	return m, nil
 }
 
 // loadNames fills names for ids, deleted entries included (a reference to
-// a deleted entry still shows its name).
-func loadNames(ctx context.Context, db q, ids []int64, names map[int64]string) error {
+// a deleted entry still shows its name), in one query per 500 ids. It
+// returns the name epoch the names were read at, or 0 if the queries saw
+// different ones.
+func loadNames(ctx context.Context, db q, ids []int64, names map[int64]string) (epoch int64, err error) {
+	read, mixed := false, false
 	for _, chunk := range chunks(ids, 500) {
-		query, args, err := sqlx.In("SELECT id, name FROM entries WHERE id IN (?)", chunk)
+		query, args, err := sqlx.In("SELECT id, name, "+epochCol+" FROM entries WHERE id IN (?)", chunk)
 		if err != nil {
-			return err
+			return 0, err
 		}
 		rows, err := db.QueryContext(ctx, db.Rebind(query), args...)
 		if err != nil {
-			return fmt.Errorf("load referenced names: %w", mapError(err))
+			return 0, fmt.Errorf("load referenced names: %w", mapError(err))
 		}
 		for rows.Next() {
-			var id int64
+			var id, at int64
 			var name string
-			if err := rows.Scan(&id, &name); err != nil {
+			if err := rows.Scan(&id, &name, &at); err != nil {
 				rows.Close()
-				return fmt.Errorf("load referenced names: %w", err)
+				return 0, fmt.Errorf("load referenced names: %w", err)
 			}
 			names[id] = name
+			mixed = mixed || read && at != epoch
+			epoch, read = at, true
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
-			return err
+			return 0, err
 		}
 	}
-	return nil
+	if mixed {
+		return 0, nil
+	}
+	return epoch, nil
 }
 
 // Referrers returns, for each target id, the live entries whose attribute
@@ -147,17 +199,13 @@ func loadNames(ctx context.Context, db q, ids []int64, names map[int64]string) e
 func (s *Store) Referrers(ctx context.Context, fromType, attr string, toIDs []int64) (map[int64][]*Entry, error) {
 	out := map[int64][]*Entry{}
 	for _, chunk := range chunks(toIDs, 500) {
-		query, args, err := sqlx.In(`SELECT r.to_id AS ref_to, `+prefixed("e", entryCols)+`
+		query, args, err := sqlx.In(`SELECT r.to_id AS ref_to, `+prefixed("e", entryCols)+`, `+epochCol+`
 			FROM refs r JOIN entries e ON e.id = r.from_id
 			WHERE r.to_id IN (?) AND r.attr = ? AND e.type = ? AND e.deleted_at IS NULL`, chunk, attr, fromType)
 		if err != nil {
 			return nil, err
 		}
-		var refTo []int64
-		rows, err := selectRows(ctx, s.db, s.db.Rebind(query), args, func(i int) []any {
-			refTo = append(refTo, 0)
-			return []any{&refTo[i]}
-		})
+		rows, err := selectRows(ctx, s.db, s.db.Rebind(query), args)
 		if err != nil {
 			return nil, fmt.Errorf("load back-references %s.%s: %w", fromType, attr, mapError(err))
 		}
@@ -169,9 +217,9 @@ func (s *Store) Referrers(ctx context.Context, fromType, attr string, toIDs []in
 		seen := make(map[pair]bool, len(list))
 		for i, e := range list {
 			// A list naming the target twice is one referrer.
-			if p := (pair{refTo[i], e.ID}); !seen[p] {
+			if p := (pair{rows[i].RefTo, e.ID}); !seen[p] {
 				seen[p] = true
-				out[refTo[i]] = append(out[refTo[i]], e)
+				out[p.to] = append(out[p.to], e)
 			}
 		}
 	}

@@ -119,9 +119,9 @@ func (s *Store) Find(ctx context.Context, qy Query) (*Page, error) {
 			args = append(args, c.Name, c.Name, c.ID)
 		}
 	}
-	query := "SELECT " + prefixed("e", entryCols) + " FROM entries e WHERE " + strings.Join(where, " AND ") +
+	query := "SELECT " + prefixed("e", entryCols) + ", " + epochCol + " FROM entries e WHERE " + strings.Join(where, " AND ") +
 		" ORDER BY " + order + fmt.Sprintf(" LIMIT %d", limit+1)
-	rows, err := selectRows(ctx, s.db, s.db.Rebind(query), args, nil)
+	rows, err := selectRows(ctx, s.db, s.db.Rebind(query), args)
 	if err != nil {
 		return nil, fmt.Errorf("search entries: %w", mapError(err))
 	}
@@ -329,7 +329,7 @@ func (s *Store) Each(ctx context.Context, typ string, fn func(*Entry) error) err
 	names := map[int64]string{}
 	batch := make([]*Entry, 0, eachBatch)
 	flush := func() error {
-		if err := s.attachRefsCached(ctx, s.db, batch, names); err != nil {
+		if err := s.attachRefsCached(ctx, s.db, 0, batch, names); err != nil {
 			return err
 		}
 		for _, e := range batch {

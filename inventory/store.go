@@ -37,6 +37,7 @@ type Store struct {
 	log     *slog.Logger
 	now     func() time.Time
 	ckpt    *checkpointer // SQLite only
+	names   nameCache
 }
 
 // Open connects to the database named by dsn: "sqlite:PATH" or
@@ -194,7 +195,10 @@ type Tx struct {
 	progress *progress
 	// bulk marks a big write, whose SQLite checkpoint runs after it, in
 	// the background.
-	bulk    bool
+	bulk bool
+	// renamed marks a transaction that renamed entries: it moves the name
+	// epoch on as it commits (see nameCache).
+	renamed bool
 	queue   *execQueue   // bulk statements being written; see rowWriter
 	writers []*rowWriter // closed at the end of the transaction
 }
@@ -231,6 +235,12 @@ func (s *Store) InTx(ctx context.Context, fn func(*Tx) error) error {
 	}
 	if err := tx.unsent(); err != nil {
 		return err
+	}
+	// Last, so that the row lock on the epoch is held for the commit only.
+	if tx.renamed {
+		if _, err := t.ExecContext(ctx, "UPDATE name_epoch SET epoch = epoch + 1"); err != nil {
+			return fmt.Errorf("move the name epoch on: %w", mapError(err))
+		}
 	}
 	if tx.bulk && s.ckpt != nil {
 		if _, err := t.ExecContext(ctx, "PRAGMA wal_autocheckpoint = 0"); err != nil {

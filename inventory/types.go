@@ -244,7 +244,7 @@ func (tx *Tx) resyncUnique(ctx context.Context, t *schema.EntityType, olds oldAt
 	if len(rebuild) == 0 {
 		return nil
 	}
-	rows, err := selectRows(ctx, tx, tx.Rebind("SELECT "+entryCols+" FROM entries WHERE type = ? AND deleted_at IS NULL ORDER BY id"), []any{t.Name}, nil)
+	rows, err := selectRows(ctx, tx, tx.Rebind("SELECT "+entryCols+" FROM entries WHERE type = ? AND deleted_at IS NULL ORDER BY id"), []any{t.Name})
 	if err != nil {
 		return fmt.Errorf("load %s entries: %w", t.Name, mapError(err))
 	}

@@ -587,6 +587,9 @@ func (tx *Tx) updateEntries(ctx context.Context, ws []*write, refs map[refKey]in
 		if n, _ := res.RowsAffected(); n == 0 {
 			return w.errorf(schema.ECONFLICT, "version", "%s %q was changed by someone else: you read version %d, it is now newer; reload and retry", w.t.Name, w.old.Name, expect)
 		}
+		if w.name != w.old.Name {
+			tx.renamed = true
+		}
 	}
 	return nil
 }

@@ -153,7 +153,7 @@ func itemWrite(reg *schema.Registry, i int, it Item) (*write, error) {
 }
 
 // loadExisting finds the live entries the writes name, in one query per
-// type and 500 names, with their references.
+// type (see anyOf), with their references.
 func (tx *Tx) loadExisting(ctx context.Context, ws []*write) error {
 	byType := map[string][]string{}
 	for _, w := range ws {
@@ -161,13 +161,20 @@ func (tx *Tx) loadExisting(ctx context.Context, ws []*write) error {
 	}
 	found := map[refKey]*Entry{}
 	for typ, names := range byType {
-		for _, chunk := range chunks(names, 500) {
-			query, args, err := sqlx.In("SELECT "+entryCols+" FROM entries WHERE type = ? AND deleted_at IS NULL AND name IN (?)", typ, chunk)
+		if none, err := tx.none(ctx, "SELECT 1 FROM entries WHERE type = ? AND deleted_at IS NULL", typ); err != nil || none {
 			if err != nil {
 				return err
 			}
+			continue
+		}
+		conds, err := tx.s.anyOf("name", names)
+		if err != nil {
+			return err
+		}
+		for _, c := range conds {
 			var rows []*row
-			if err := sqlx.SelectContext(ctx, tx, &rows, tx.Rebind(query), args...); err != nil {
+			query := "SELECT " + entryCols + " FROM entries WHERE type = ? AND deleted_at IS NULL AND " + c.sql
+			if err := sqlx.SelectContext(ctx, tx, &rows, tx.Rebind(query), append([]any{typ}, c.args...)...); err != nil {
 				return fmt.Errorf("load %s entries: %w", typ, mapError(err))
 			}
 			list, err := tx.s.decodeAll(ctx, tx, rows)

@@ -255,3 +255,25 @@ func TestBigMixedBatch(t *testing.T) {
 		}
 	})
 }
+
+// TestBatchLookupsOfInvalidUTF8 checks that a batch whose names or unique
+// values are not valid UTF-8, which SQLite stores as given, still finds
+// the entries and the holders of those values: such lists cannot go to
+// SQLite as one JSON parameter, so they go in chunks. (PostgreSQL refuses
+// such text outright.)
+func TestBatchLookupsOfInvalidUTF8(t *testing.T) {
+	s := inventorytest.Open(t, "sqlite")
+	meta := inventorytest.Meta("t")
+	bad := "vm-\xff"
+	if _, err := s.Upsert(ctx, meta, []inventory.Item{{Type: "vm", Name: bad, Attrs: map[string]any{"instance_uuid": "u-\xfe"}}}, inventory.UpsertOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	rs, err := s.Upsert(ctx, meta, []inventory.Item{{Type: "vm", Name: bad, Attrs: map[string]any{"cpus": 2}}}, inventory.UpsertOptions{})
+	if err != nil || rs[0].Op != inventory.OpUpdate {
+		t.Fatalf("upsert of %q: %+v, %v; want an update", bad, rs, err)
+	}
+	_, err = s.Upsert(ctx, meta, []inventory.Item{{Type: "vm", Name: "other", Attrs: map[string]any{"instance_uuid": "u-\xfe"}}}, inventory.UpsertOptions{})
+	if schema.ErrorCode(err) != schema.ECONFLICT || schema.ErrorField(err) != "items[0].instance_uuid" {
+		t.Errorf("claiming a held value: %v (field %q); want a conflict on items[0].instance_uuid", err, schema.ErrorField(err))
+	}
+}

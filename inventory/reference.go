@@ -260,8 +260,8 @@ func splitCols(cols string) []string {
 type refKey struct{ typ, name string }
 
 // resolveNames maps (type, name) pairs to the ids of live entries in one
-// query per type and 500 names.
-func resolveNames(ctx context.Context, db q, keys map[refKey]int64) error {
+// query per type (see anyOf).
+func (tx *Tx) resolveNames(ctx context.Context, keys map[refKey]int64) error {
 	byType := map[string][]string{}
 	for k, id := range keys {
 		if id == 0 {
@@ -274,16 +274,17 @@ func resolveNames(ctx context.Context, db q, keys map[refKey]int64) error {
 	}
 	sort.Strings(types)
 	for _, t := range types {
-		for _, chunk := range chunks(byType[t], 500) {
-			query, args, err := sqlx.In("SELECT id, name FROM entries WHERE type = ? AND deleted_at IS NULL AND name IN (?)", t, chunk)
-			if err != nil {
-				return err
-			}
+		conds, err := tx.s.anyOf("name", byType[t])
+		if err != nil {
+			return err
+		}
+		for _, c := range conds {
 			var rows []struct {
 				ID   int64  `db:"id"`
 				Name string `db:"name"`
 			}
-			if err := sqlx.SelectContext(ctx, db, &rows, db.Rebind(query), args...); err != nil {
+			query := "SELECT id, name FROM entries WHERE type = ? AND deleted_at IS NULL AND " + c.sql
+			if err := sqlx.SelectContext(ctx, tx, &rows, tx.Rebind(query), append([]any{t}, c.args...)...); err != nil {
 				return fmt.Errorf("resolve references to %s: %w", t, mapError(err))
 			}
 			for _, r := range rows {

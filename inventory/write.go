@@ -303,7 +303,7 @@ func (tx *Tx) resolveRefs(ctx context.Context, ws []*write) (map[refKey]int64, e
 			}
 		}
 	}
-	if err := resolveNames(ctx, tx, keys); err != nil {
+	if err := tx.resolveNames(ctx, keys); err != nil {
 		return nil, err
 	}
 	for _, w := range ws {
@@ -326,7 +326,8 @@ func (tx *Tx) resolveRefs(ctx context.Context, ws []*write) (map[refKey]int64, e
 type claim struct{ typ, attr, value string }
 
 // checkUnique reports a unique value already held by another entry, naming
-// the attribute, the value and the holder. One query per 500 values.
+// the attribute, the value and the holder. One query per attribute (see
+// anyOf).
 func (tx *Tx) checkUnique(ctx context.Context, ws []*write) error {
 	byAttr := map[[2]string][]string{}
 	eachUnique(ws, func(w *write, c claim) {
@@ -337,12 +338,20 @@ func (tx *Tx) checkUnique(ctx context.Context, ws []*write) error {
 	var claims map[claim]*write
 	var byID map[int64]*write
 	for ta, values := range byAttr {
-		for _, chunk := range chunks(values, 500) {
-			query, args, err := sqlx.In(`SELECT u.value, u.entry_id, e.name FROM unique_values u
-				JOIN entries e ON e.id = u.entry_id WHERE u.type = ? AND u.attr = ? AND u.value IN (?)`, ta[0], ta[1], chunk)
+		if none, err := tx.none(ctx, "SELECT 1 FROM unique_values WHERE type = ? AND attr = ?", ta[0], ta[1]); err != nil || none {
 			if err != nil {
 				return err
 			}
+			continue
+		}
+		conds, err := tx.s.anyOf("u.value", values)
+		if err != nil {
+			return err
+		}
+		for _, c := range conds {
+			query := `SELECT u.value, u.entry_id, e.name FROM unique_values u
+				JOIN entries e ON e.id = u.entry_id WHERE u.type = ? AND u.attr = ? AND ` + c.sql
+			args := append([]any{ta[0], ta[1]}, c.args...)
 			var held []struct {
 				Value string `db:"value"`
 				ID    int64  `db:"entry_id"`

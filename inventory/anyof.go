@@ -1,0 +1,79 @@
+package inventory
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"unicode/utf8"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/tana-cmdb/tana/migrations"
+	"github.com/tana-cmdb/tana/schema"
+)
+
+// cond is a SQL condition with its arguments.
+type cond struct {
+	sql  string
+	args []any
+}
+
+// anyOf is the condition "col is one of values", as few statements'
+// worth as the dialect allows: a batch of 100,000 names is one
+// statement, not 200 of 500 parameters, each prepared and bound anew. On
+// PostgreSQL the values go as one array parameter (col = ANY(?)); on
+// SQLite as one JSON array (col IN (SELECT value FROM json_each(?))),
+// unless a value is not valid UTF-8, which JSON cannot carry: then
+// "col IN (?, …)" per 500 values.
+func (s *Store) anyOf(col string, values []string) ([]cond, error) {
+	if len(values) == 0 {
+		return nil, nil
+	}
+	if s.dialect == migrations.Postgres {
+		return []cond{{col + " = ANY(?)", []any{values}}}, nil
+	}
+	if validUTF8(values) {
+		b := append(make([]byte, 0, 16*len(values)), '[')
+		for i, v := range values {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = schema.AppendJSONString(b, v)
+		}
+		return []cond{{col + " IN (SELECT value FROM json_each(?))", []any{string(append(b, ']'))}}}, nil
+	}
+	var out []cond
+	for _, chunk := range chunks(values, 500) {
+		query, args, err := sqlx.In(col+" IN (?)", chunk)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, cond{query, args})
+	}
+	return out, nil
+}
+
+func validUTF8(values []string) bool {
+	for _, v := range values {
+		if !utf8.ValidString(v) {
+			return false
+		}
+	}
+	return true
+}
+
+// none reports whether a query of "SELECT 1 FROM …" finds no row: a
+// batch's lookups among what a table holds of a type (its names, an
+// attribute's unique values) are skipped when it holds nothing, as on a
+// first import.
+func (tx *Tx) none(ctx context.Context, query string, args ...any) (bool, error) {
+	var one int
+	err := tx.QueryRowxContext(ctx, tx.Rebind(query+" LIMIT 1"), args...).Scan(&one)
+	if err == sql.ErrNoRows {
+		return true, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("look for rows: %w", mapError(err))
+	}
+	return false, nil
+}

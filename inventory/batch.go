@@ -161,10 +161,11 @@ func (tx *Tx) loadExisting(ctx context.Context, ws []*write) error {
 	}
 	found := map[refKey]*Entry{}
 	for typ, names := range byType {
-		if none, err := tx.none(ctx, "SELECT 1 FROM entries WHERE type = ? AND deleted_at IS NULL", typ); err != nil || none {
-			if err != nil {
-				return err
-			}
+		none, err := tx.none(ctx, "SELECT 1 FROM entries WHERE type = ? AND deleted_at IS NULL", typ)
+		if err != nil {
+			return err
+		}
+		if none {
 			continue
 		}
 		conds, err := tx.s.anyOf("name", names)

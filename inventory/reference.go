@@ -58,9 +58,9 @@ func (s *Store) nameIDs(ctx context.Context, db q, epoch int64, ids []int64, nam
 	return nil
 }
 
-// decodeAll turns rows into entries with their references named (one
-// query on db for the names). A row that repeats an earlier row's id
-// shares its entry.
+// decodeAll turns rows into entries with their references named (from
+// the name cache, or one query on db). A row that repeats an earlier row's
+// id shares its entry.
 func (s *Store) decodeAll(ctx context.Context, db q, rows []*row) ([]*Entry, error) {
 	list := make([]*Entry, len(rows))
 	seen := make(map[int64]*Entry, len(rows))

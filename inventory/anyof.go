@@ -62,18 +62,18 @@ func validUTF8(values []string) bool {
 	return true
 }
 
-// none reports whether a query of "SELECT 1 FROM …" finds no row: a
-// batch's lookups among what a table holds of a type (its names, an
-// attribute's unique values) are skipped when it holds nothing, as on a
-// first import.
-func (tx *Tx) none(ctx context.Context, query string, args ...any) (bool, error) {
+// anyHeld is anyOf for a lookup among rows a table may hold: no
+// condition, so no statement, when held (a "SELECT 1 FROM …" query) finds
+// no row — a type's names, an attribute's unique values on a first
+// import.
+func (tx *Tx) anyHeld(ctx context.Context, held string, args []any, col string, values []string) ([]cond, error) {
 	var one int
-	err := tx.QueryRowxContext(ctx, tx.Rebind(query+" LIMIT 1"), args...).Scan(&one)
+	err := tx.QueryRowxContext(ctx, tx.Rebind(held+" LIMIT 1"), args...).Scan(&one)
 	if err == sql.ErrNoRows {
-		return true, nil
+		return nil, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("look for rows: %w", mapError(err))
+		return nil, fmt.Errorf("look for rows: %w", mapError(err))
 	}
-	return false, nil
+	return tx.s.anyOf(col, values)
 }

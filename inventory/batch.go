@@ -161,14 +161,7 @@ func (tx *Tx) loadExisting(ctx context.Context, ws []*write) error {
 	}
 	found := map[refKey]*Entry{}
 	for typ, names := range byType {
-		none, err := tx.none(ctx, "SELECT 1 FROM entries WHERE type = ? AND deleted_at IS NULL", typ)
-		if err != nil {
-			return err
-		}
-		if none {
-			continue
-		}
-		conds, err := tx.s.anyOf("name", names)
+		conds, err := tx.anyHeld(ctx, "SELECT 1 FROM entries WHERE type = ? AND deleted_at IS NULL", []any{typ}, "name", names)
 		if err != nil {
 			return err
 		}

@@ -150,15 +150,21 @@ func (s *Store) nameRawRefs(ctx context.Context, batch []RawEntry, refIDs []stri
 // parseRefIDs appends the references of an entries.ref_ids value
 // ("attr:id,attr:id") to out.
 func parseRefIDs(s string, out []RawRef) ([]RawRef, error) {
+	err := eachRefID(s, func(attr string, id int64) { out = append(out, RawRef{Attr: attr, ID: id}) })
+	return out, err
+}
+
+// eachRefID calls fn with each reference of an entries.ref_ids value.
+func eachRefID(s string, fn func(attr string, id int64)) error {
 	for s != "" {
 		var tok string
 		tok, s, _ = strings.Cut(s, ",")
 		attr, id, ok := strings.Cut(tok, ":")
 		n, err := strconv.ParseInt(id, 10, 64)
 		if !ok || err != nil {
-			return out, fmt.Errorf("malformed ref_ids %q", tok)
+			return fmt.Errorf("malformed ref_ids %q", tok)
 		}
-		out = append(out, RawRef{Attr: attr, ID: n})
+		fn(attr, n)
 	}
-	return out, nil
+	return nil
 }

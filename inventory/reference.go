@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/jmoiron/sqlx"
@@ -139,18 +138,14 @@ func refIDMap(s string) (map[string][]int64, error) {
 		}
 		m[cur], start = run, len(ids)
 	}
-	for s != "" {
-		var tok string
-		tok, s, _ = strings.Cut(s, ",")
-		attr, id, ok := strings.Cut(tok, ":")
-		v, err := strconv.ParseInt(id, 10, 64)
-		if !ok || err != nil {
-			return nil, fmt.Errorf("malformed ref_ids %q", tok)
-		}
+	err := eachRefID(s, func(attr string, id int64) {
 		if attr != cur && len(ids) > start {
 			put()
 		}
-		cur, ids = attr, append(ids, v)
+		cur, ids = attr, append(ids, id)
+	})
+	if err != nil {
+		return nil, err
 	}
 	put()
 	return m, nil

@@ -338,14 +338,7 @@ func (tx *Tx) checkUnique(ctx context.Context, ws []*write) error {
 	var claims map[claim]*write
 	var byID map[int64]*write
 	for ta, values := range byAttr {
-		none, err := tx.none(ctx, "SELECT 1 FROM unique_values WHERE type = ? AND attr = ?", ta[0], ta[1])
-		if err != nil {
-			return err
-		}
-		if none {
-			continue
-		}
-		conds, err := tx.s.anyOf("u.value", values)
+		conds, err := tx.anyHeld(ctx, "SELECT 1 FROM unique_values WHERE type = ? AND attr = ?", []any{ta[0], ta[1]}, "u.value", values)
 		if err != nil {
 			return err
 		}

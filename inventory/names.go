@@ -43,18 +43,17 @@ func (c *nameCache) lookup(epoch int64, ids []int64, names map[int64]string) []i
 	return missing
 }
 
-// keep caches the names of ids, loaded at epoch. Names of an older epoch
-// than the cache's are dropped; a newer epoch replaces the cache.
+// keep caches the names of ids, loaded at epoch. Names of another epoch
+// than the cache's replace it: usually a newer one, but an older one too
+// (a database restored from a backup goes back), so that the cache never
+// outlives the state it was read from.
 func (c *nameCache) keep(epoch int64, ids []int64, names map[int64]string) {
 	if epoch == 0 || len(ids) == 0 {
 		return
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if epoch < c.epoch {
-		return
-	}
-	if epoch > c.epoch || len(c.names)+len(ids) > maxCachedNames {
+	if epoch != c.epoch || len(c.names)+len(ids) > maxCachedNames {
 		c.epoch, c.names = epoch, make(map[int64]string, len(ids))
 	}
 	for _, id := range ids {

@@ -88,6 +88,14 @@ func TestNormalizeAttrs(t *testing.T) {
 	if _, err := vm.NormalizeAttrs(map[string]any{"colour": "x"}); ErrorField(err) != "colour" {
 		t.Errorf("got %v", err)
 	}
+	// With several bad attributes the first by name is reported, whatever
+	// order the map is walked in.
+	bad := map[string]any{"ip": "nope", "cpus": "x", "zzz": 1, "memory_mb": true, "guest_os": "ok"}
+	for range 50 {
+		if _, err := vm.NormalizeAttrs(bad); ErrorField(err) != "cpus" {
+			t.Fatalf("several bad attributes: %v names %q, want cpus", err, ErrorField(err))
+		}
+	}
 	zone, _ := reg.Type("dns_zone")
 	if err := zone.CheckRequired(map[string]any{}); ErrorField(err) != "zone" {
 		t.Errorf("got %v", err)

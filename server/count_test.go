@@ -134,11 +134,15 @@ const nestedQuery = `query($n: Int) {
 // TestNoNPlusOne shows that the number of SQL statements a nested query
 // costs does not grow with the number of results, nor with the number of
 // distinct hosts and clusters they reference: it is one batch per field
-// and level (host.vms asked at two depths is two Referrers calls).
+// and level (host.vms asked at two depths is two Referrers calls). The
+// first query also loads the names of referenced entries, as many
+// statements as batches find names not yet in the store's name cache
+// (which depends on the order the resolvers run in); the same query again
+// finds them all there.
 func TestNoNPlusOne(t *testing.T) {
 	for _, dialect := range inventorytest.Dialects {
 		t.Run(dialect, func(t *testing.T) {
-			counts := map[int]int64{}
+			counts, first := map[int]int64{}, map[int]int64{}
 			for _, n := range []int{40, 400} {
 				s, dsn := openCounted(t, dialect)
 				if _, err := s.Upsert(t.Context(), inventorytest.Meta("t"), estate(n, n/2, n/4), inventory.UpsertOptions{}); err != nil {
@@ -146,22 +150,27 @@ func TestNoNPlusOne(t *testing.T) {
 				}
 				counter := countStatements(t, s, dsn)
 				ts := start(t, s, func(o *Options) { o.Limits.MaxComplexity = 1 << 30 })
-				counter.Store(0)
-				var out struct {
-					Vms struct {
-						TotalCount int
-						Edges      []struct{ Node vmNode }
+				for _, into := range []map[int]int64{first, counts} {
+					counter.Store(0)
+					var out struct {
+						Vms struct {
+							TotalCount int
+							Edges      []struct{ Node vmNode }
+						}
 					}
+					ts.query(t, nestedQuery, map[string]any{"n": n}, &out)
+					if out.Vms.TotalCount != n || len(out.Vms.Edges) != n || out.Vms.Edges[n-1].Node.Host.Cluster.Name == "" {
+						t.Fatalf("n=%d: got %d edges", n, len(out.Vms.Edges))
+					}
+					into[n] = counter.Load()
 				}
-				ts.query(t, nestedQuery, map[string]any{"n": n}, &out)
-				if out.Vms.TotalCount != n || len(out.Vms.Edges) != n || out.Vms.Edges[n-1].Node.Host.Cluster.Name == "" {
-					t.Fatalf("n=%d: got %d edges", n, len(out.Vms.Edges))
-				}
-				counts[n] = counter.Load()
-				t.Logf("%d VMs: %d SQL statements", n, counts[n])
+				t.Logf("%d VMs: %d SQL statements, %d the first time", n, counts[n], first[n])
 			}
 			if counts[40] != counts[400] || counts[40] == 0 || counts[40] > 20 {
 				t.Fatalf("statements grow with results: %v", counts)
+			}
+			if first[40] > 30 || first[400] > 30 {
+				t.Fatalf("statements of a first query grow with results: %v", first)
 			}
 		})
 	}

@@ -224,6 +224,28 @@ func (s *Store) Referrers(ctx context.Context, fromType, attr string, toIDs []in
 	return out, nil
 }
 
+// CheckReferences reports a refs row whose referrer or target is not an
+// entry. refs has no foreign keys (see migration 0009): the store keeps
+// this true by construction, and the tests check it after every test.
+func (s *Store) CheckReferences(ctx context.Context) error {
+	var bad []struct {
+		From int64  `db:"from_id"`
+		Attr string `db:"attr"`
+		To   int64  `db:"to_id"`
+	}
+	err := sqlx.SelectContext(ctx, s.db, &bad, `SELECT r.from_id, r.attr, r.to_id FROM refs r
+		WHERE NOT EXISTS (SELECT 1 FROM entries e WHERE e.id = r.to_id)
+		   OR NOT EXISTS (SELECT 1 FROM entries e WHERE e.id = r.from_id)
+		ORDER BY r.from_id, r.attr, r.pos LIMIT 1`)
+	if err != nil {
+		return fmt.Errorf("check references: %w", mapError(err))
+	}
+	if len(bad) > 0 {
+		return fmt.Errorf("check references: entry %d's %s references entry %d, and one of them does not exist", bad[0].From, bad[0].Attr, bad[0].To)
+	}
+	return nil
+}
+
 func prefixed(alias, cols string) string {
 	var out []byte
 	for i, c := range splitCols(cols) {

@@ -140,7 +140,7 @@ func rawCount(t *testing.T, s *inventory.Store, query string) int {
 	return n
 }
 
-// TestIndexMigrations checks migrations 0005 and 0006 both ways: the
+// TestIndexMigrations checks migrations 0005, 0006 and 0009 both ways: the
 // search and reference rows survive being re-keyed, and back.
 func TestIndexMigrations(t *testing.T) {
 	inventorytest.ForEach(t, func(t *testing.T, s *inventory.Store) {
@@ -167,7 +167,7 @@ func TestIndexMigrations(t *testing.T) {
 			t.Fatal(err)
 		}
 		if diff := cmp.Diff(want, rows()); diff != "" {
-			t.Errorf("rows after rolling back 0006 and 0005 (-before +after):\n%s", diff)
+			t.Errorf("rows after rolling back 0009 to 0005 (-before +after):\n%s", diff)
 		}
 		if _, err := migrations.Up(ctx, s.DB().DB, s.Dialect()); err != nil {
 			t.Fatal(err)
@@ -451,4 +451,30 @@ func TestRenameChangesIndexing(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestCheckReferences checks that the check run after every store test
+// finds a reference to a missing entry, as the foreign keys did.
+func TestCheckReferences(t *testing.T) {
+	inventorytest.ForEach(t, func(t *testing.T, s *inventory.Store) {
+		seed(t, s, 3)
+		if err := s.CheckReferences(ctx); err != nil {
+			t.Fatalf("a sound store: %v", err)
+		}
+		for _, bad := range []string{
+			"INSERT INTO refs (to_id, attr, from_id, pos) VALUES (999999, 'host', (SELECT MIN(id) FROM entries), 0)",
+			"INSERT INTO refs (to_id, attr, from_id, pos) VALUES ((SELECT MIN(id) FROM entries), 'host', 999999, 0)",
+		} {
+			if _, err := s.DB().ExecContext(ctx, bad); err != nil {
+				t.Fatal(err)
+			}
+			err := s.CheckReferences(ctx)
+			if err == nil || !strings.Contains(err.Error(), "999999") {
+				t.Errorf("after %s: %v, want an error naming entry 999999", bad, err)
+			}
+			if _, err := s.DB().ExecContext(ctx, "DELETE FROM refs WHERE to_id = 999999 OR from_id = 999999"); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
 }

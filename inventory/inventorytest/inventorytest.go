@@ -112,6 +112,20 @@ func OpenWith(tb testing.TB, dsn string, reg *schema.Registry) *inventory.Store 
 	if err := s.Migrate(ctx); err != nil {
 		tb.Fatalf("migrate: %v", err)
 	}
+	// refs has no foreign keys, so every test checks that it left no
+	// dangling reference, on a store of its own: the test may have closed
+	// this one.
+	tb.Cleanup(func() {
+		c, err := inventory.Open(ctx, dsn, reg, inventory.Options{})
+		if err != nil {
+			tb.Errorf("open store to check references: %v", err)
+			return
+		}
+		defer c.Close()
+		if err := c.CheckReferences(ctx); err != nil {
+			tb.Error(err)
+		}
+	})
 	return s
 }
 

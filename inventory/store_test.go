@@ -113,6 +113,14 @@ func TestValidationErrorsNameTheField(t *testing.T) {
 			{"unknown attribute", []inventory.Item{{Type: "vm", Name: "a", Attrs: map[string]any{"colour": "red"}}}, schema.EINVALID, "items[0].attrs.colour"},
 			{"unknown type", []inventory.Item{{Type: "vm", Name: "a"}, {Type: "toaster", Name: "b"}}, schema.EINVALID, "items[1].type"},
 			{"dangling reference", []inventory.Item{{Type: "vm", Name: "a"}, {Type: "vm", Name: "b", Attrs: map[string]any{"host": "nope"}}}, schema.EINVALID, "items[1].host"},
+			{"dangling among resolved references", []inventory.Item{
+				{Type: "vm", Name: "a", Attrs: map[string]any{"host": "esx01"}},                                     // in the store
+				{Type: "vm", Name: "b", Attrs: map[string]any{"host": "esx09"}},                                     // created later in the batch
+				{Type: "vm", Name: "c", Attrs: map[string]any{"host": "esx02", "datastores": []any{"ds1", "nope"}}}, // one of two missing
+				{Type: "host", Name: "esx09", Attrs: map[string]any{"cluster": "prod01"}},
+				{Type: "datastore", Name: "ds1"},
+				{Type: "vm", Name: "d", Attrs: map[string]any{"host": "nope"}},
+			}, schema.EINVALID, "items[2].datastores"},
 			{"empty name", []inventory.Item{{Type: "vm", Name: ""}}, schema.EINVALID, "items[0].name"},
 			{"duplicate in batch", []inventory.Item{{Type: "vm", Name: "a"}, {Type: "vm", Name: "a"}}, schema.ECONFLICT, "items[1].name"},
 			{"unique in batch", []inventory.Item{{Type: "vm", Name: "a", Attrs: map[string]any{"instance_uuid": "u"}}, {Type: "vm", Name: "b", Attrs: map[string]any{"instance_uuid": "u"}}}, schema.ECONFLICT, "items[1].instance_uuid"},

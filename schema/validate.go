@@ -50,7 +50,10 @@ func (t *EntityType) firstBad(in map[string]any) error {
 // ApplyDefaults sets the default of every attribute missing from attrs.
 func (t *EntityType) ApplyDefaults(attrs map[string]any) {
 	for _, a := range t.Attributes {
-		if _, ok := attrs[a.Name]; !ok && a.Default != nil {
+		if a.Default == nil {
+			continue // before the map lookup: most attributes have no default
+		}
+		if _, ok := attrs[a.Name]; !ok {
 			attrs[a.Name] = a.Default
 		}
 	}

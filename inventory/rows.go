@@ -23,7 +23,8 @@ import (
 //
 // Full statements run on the transaction's statement queue (see
 // execQueue): the caller builds the next rows while the database inserts
-// the last ones. send queues the pending rows, flush also waits for the
+// the last ones. A writer's first statement is short (firstRows), so the
+// database starts soon. send queues the pending rows, flush also waits for the
 // queue; a statement run outside rowWriters must drain the queue first
 // (Tx.drain). The transaction closes its writers' statements at its end.
 //
@@ -52,9 +53,11 @@ type rowWriter struct {
 	// onConflict ends every INSERT (an upsert); COPY cannot, so such a
 	// writer uses INSERTs on PostgreSQL too.
 	onConflict string
+	sent       bool // a statement went to the queue
 }
 
 const (
+	firstRows = 1000  // rows of a writer's first statement: the database starts early
 	maxParams = 30000 // below both databases' parameter limits
 	maxRows   = 10000 // rows per INSERT: bigger statements gain nothing
 	copyChunk = 20000 // rows per COPY on PostgreSQL
@@ -134,7 +137,7 @@ func (rw *rowWriter) add(ctx context.Context, vals ...any) error {
 		rw.rows = append(rw.rows, rw.vals...)
 	}
 	rw.rows = append(rw.rows, vals...)
-	if rw.n++; rw.n < rw.per {
+	if rw.n++; rw.n < rw.per && (rw.sent || rw.n < firstRows) {
 		return nil
 	}
 	return rw.send(ctx)
@@ -147,7 +150,7 @@ func (rw *rowWriter) send(ctx context.Context) error {
 	}
 	args, n := rw.rows, rw.n
 	rw.rows = rw.start()
-	rw.n = 0
+	rw.n, rw.sent = 0, true
 	return rw.tx.enqueue(func() error {
 		err := rw.write(ctx, args, n)
 		select {

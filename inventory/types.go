@@ -210,7 +210,7 @@ func (tx *Tx) resyncValues(ctx context.Context, t *schema.EntityType, olds oldAt
 	if err != nil {
 		return fmt.Errorf("load %s entries: %w", t.Name, err)
 	}
-	values := tx.searchRuns()
+	var values valueRuns
 	for _, r := range rows {
 		attrs, err := tx.s.decodeJSON(t.Name, r.Attrs, 0)
 		if err != nil {
@@ -223,10 +223,11 @@ func (tx *Tx) resyncValues(ctx context.Context, t *schema.EntityType, olds oldAt
 		}
 	}
 	tx.s.log.Info("search index rebuilt", "type", t.Name, "attrs", len(rebuild), "rows", values.n)
-	if err := values.send(ctx); err != nil {
+	rw := tx.searchWriter()
+	if err := values.send(ctx, rw); err != nil {
 		return err
 	}
-	return values.rw.flush(ctx)
+	return rw.flush(ctx)
 }
 
 // resyncUnique keeps unique values true to a changed type: an attribute
@@ -252,7 +253,7 @@ func (tx *Tx) resyncUnique(ctx context.Context, t *schema.EntityType, olds oldAt
 	if err != nil {
 		return err
 	}
-	uniq := tx.uniqueRuns()
+	uniq := valueRuns{unique: true}
 	for _, a := range rebuild {
 		holders := map[string]string{}
 		for _, e := range entries {
@@ -270,10 +271,11 @@ func (tx *Tx) resyncUnique(ctx context.Context, t *schema.EntityType, olds oldAt
 		}
 	}
 	tx.s.log.Info("unique values claimed", "type", t.Name, "attrs", len(rebuild), "rows", uniq.n)
-	if err := uniq.send(ctx); err != nil {
+	rw := tx.uniqueWriter()
+	if err := uniq.send(ctx, rw); err != nil {
 		return err
 	}
-	return uniq.rw.flush(ctx)
+	return rw.flush(ctx)
 }
 
 func (tx *Tx) renameAttr(ctx context.Context, typ, from, to string) (int, error) {

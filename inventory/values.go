@@ -45,9 +45,9 @@ type valueRow struct {
 // attribute, searchable or not, and no number.
 type valueRuns struct {
 	runs   map[[2]string][]valueRow
+	keys   [][2]string // the runs in key order; nil until sorted
 	n      int
 	unique bool
-	rw     *rowWriter // of entry_values, or of unique_values if unique
 }
 
 // add queues the rows of one attribute value of entry id; a list's
@@ -59,6 +59,7 @@ func (vr *valueRuns) add(typ string, a *schema.Attribute, id int64, v any) {
 	if vr.runs == nil {
 		vr.runs = map[[2]string][]valueRow{}
 	}
+	vr.keys = nil
 	k := [2]string{typ, a.Name}
 	run := vr.runs[k]
 	first := len(run)
@@ -82,32 +83,40 @@ func (vr *valueRuns) add(typ string, a *schema.Attribute, id int64, v any) {
 	vr.runs[k] = run
 }
 
-// searchRuns gathers entry_values rows.
-func (tx *Tx) searchRuns() valueRuns {
-	return valueRuns{rw: tx.sharedWriter("entry_values", []string{"type", "attr"}, "value", "entry_id", "num")}
+// searchWriter writes entry_values rows.
+func (tx *Tx) searchWriter() *rowWriter {
+	return tx.sharedWriter("entry_values", []string{"type", "attr"}, "value", "entry_id", "num")
 }
 
-// uniqueRuns gathers unique_values rows.
-func (tx *Tx) uniqueRuns() valueRuns {
-	return valueRuns{unique: true, rw: tx.sharedWriter("unique_values", []string{"type", "attr"}, "value", "entry_id")}
+// uniqueWriter writes unique_values rows.
+func (tx *Tx) uniqueWriter() *rowWriter {
+	return tx.sharedWriter("unique_values", []string{"type", "attr"}, "value", "entry_id")
 }
 
-// send sorts the queued rows and hands them to the writer, run by run,
-// without waiting for them to be written; it empties vr.
-func (vr *valueRuns) send(ctx context.Context) error {
-	rw := vr.rw
-	keys := make([][2]string, 0, len(vr.runs))
+// sort puts the runs, and the rows of each, in key order.
+func (vr *valueRuns) sort() {
+	vr.keys = make([][2]string, 0, len(vr.runs))
 	for k := range vr.runs {
-		keys = append(keys, k)
+		vr.keys = append(vr.keys, k)
 	}
-	slices.SortFunc(keys, func(a, b [2]string) int { return cmp.Or(cmp.Compare(a[0], b[0]), cmp.Compare(a[1], b[1])) })
-	for _, k := range keys {
-		run := vr.runs[k]
-		slices.SortFunc(run, func(a, b valueRow) int { return cmp.Or(strings.Compare(a.value, b.value), cmp.Compare(a.id, b.id)) })
+	slices.SortFunc(vr.keys, func(a, b [2]string) int { return cmp.Or(cmp.Compare(a[0], b[0]), cmp.Compare(a[1], b[1])) })
+	for _, k := range vr.keys {
+		slices.SortFunc(vr.runs[k], func(a, b valueRow) int { return cmp.Or(strings.Compare(a.value, b.value), cmp.Compare(a.id, b.id)) })
+	}
+}
+
+// send hands the rows to rw (of entry_values, or of unique_values if
+// unique) in key order, without waiting for them to be written; it
+// empties vr.
+func (vr *valueRuns) send(ctx context.Context, rw *rowWriter) error {
+	if vr.keys == nil {
+		vr.sort()
+	}
+	for _, k := range vr.keys {
 		if err := rw.share(ctx, k[0], k[1]); err != nil {
 			return err
 		}
-		for _, r := range run {
+		for _, r := range vr.runs[k] {
 			var err error
 			switch {
 			case vr.unique:
@@ -122,7 +131,7 @@ func (vr *valueRuns) send(ctx context.Context) error {
 			}
 		}
 	}
-	vr.runs, vr.n = nil, 0
+	vr.runs, vr.keys, vr.n = nil, nil, 0
 	return rw.send(ctx)
 }
 
@@ -177,12 +186,13 @@ type refRow struct {
 // refRuns gathers reference rows to write them sorted by key (to_id,
 // attr, from_id, pos), for the reason valueRuns sorts.
 type refRuns struct {
-	rows []refRow
-	rw   *rowWriter
+	rows   []refRow
+	sorted bool
 }
 
-func (tx *Tx) refRuns() refRuns {
-	return refRuns{rw: tx.rowWriter("refs", "to_id", "attr", "from_id", "pos")}
+// refWriter writes refs rows.
+func (tx *Tx) refWriter() *rowWriter {
+	return tx.rowWriter("refs", "to_id", "attr", "from_id", "pos")
 }
 
 func (rr *refRuns) add(r refRow) {
@@ -190,21 +200,29 @@ func (rr *refRuns) add(r refRow) {
 		rr.rows = slices.Grow(rr.rows, max(len(rr.rows), 64)) // doubling, as for value runs
 	}
 	rr.rows = append(rr.rows, r)
+	rr.sorted = false
 }
 
-// send sorts the queued rows and hands them to the writer without waiting
-// for them to be written; it empties rr.
-func (rr *refRuns) send(ctx context.Context) error {
+func (rr *refRuns) sort() {
 	slices.SortFunc(rr.rows, func(a, b refRow) int {
 		return cmp.Or(cmp.Compare(a.to, b.to), strings.Compare(a.attr, b.attr), cmp.Compare(a.from, b.from), cmp.Compare(a.pos, b.pos))
 	})
+	rr.sorted = true
+}
+
+// send hands the rows to rw in key order without waiting for them to be
+// written; it empties rr.
+func (rr *refRuns) send(ctx context.Context, rw *rowWriter) error {
+	if !rr.sorted {
+		rr.sort()
+	}
 	for _, r := range rr.rows {
-		if err := rr.rw.add(ctx, r.to, r.attr, r.from, r.pos); err != nil {
+		if err := rw.add(ctx, r.to, r.attr, r.from, r.pos); err != nil {
 			return err
 		}
 	}
 	rr.rows = rr.rows[:0]
-	return rr.rw.send(ctx)
+	return rw.send(ctx)
 }
 
 // appendRefKeys appends the keys (to_id, attr, from_id, pos) of the refs

@@ -164,9 +164,12 @@ func (tx *Tx) apply(ctx context.Context, meta Meta, ws []*write) ([]Result, erro
 // writeBatch writes a checked batch. Its rows go through the statement
 // queue (see rowWriter), which only drains before a statement that runs
 // outside it (updates, deletes by key) and at the end: in a batch of
-// creates the database inserts without a pause while the next rows are
-// built and sorted.
+// creates the database inserts without a pause. The index rows are
+// gathered and sorted while it inserts the entries and versions.
 func (tx *Tx) writeBatch(ctx context.Context, cs string, ws []*write, refs map[refKey]int64) error {
+	stop := make(chan struct{})
+	defer close(stop)
+	index := gatherIndex(ws, refs, maxPendingValues, stop)
 	if err := tx.insertEntries(ctx, ws, refs); err != nil {
 		return err
 	}
@@ -174,11 +177,15 @@ func (tx *Tx) writeBatch(ctx context.Context, cs string, ws []*write, refs map[r
 		return err
 	}
 	tx.progress.step("entries queued")
-	if err := tx.reindex(ctx, ws, refs); err != nil {
+	if err := tx.insertVersions(ctx, cs, ws); err != nil {
+		return err
+	}
+	tx.progress.step("versions queued")
+	if err := tx.reindex(ctx, ws, index); err != nil {
 		return err
 	}
 	tx.progress.step("values, references and unique values queued")
-	if err := tx.insertVersions(ctx, cs, ws); err != nil {
+	if err := tx.drain(); err != nil {
 		return err
 	}
 	tx.progress.step("all rows written")
@@ -635,57 +642,109 @@ func (tx *Tx) updateEntries(ctx context.Context, ws []*write, refs map[refKey]in
 	return nil
 }
 
-// reindex writes the search, reference and uniqueness rows of the batch.
-// A create indexes every value, an update the attributes it changed (its
-// old rows are gone by then), a delete only frees unique values and a
-// restore takes them back. References of deleted entries stay, so a
-// restore brings them back unchanged.
-func (tx *Tx) reindex(ctx context.Context, ws []*write, ids map[refKey]int64) error {
+// reindex writes the search, reference and uniqueness rows of the batch,
+// as gatherIndex hands them over.
+func (tx *Tx) reindex(ctx context.Context, ws []*write, rows <-chan *indexRows) error {
 	if err := tx.unindex(ctx, ws); err != nil {
 		return err
 	}
-	values, uniq, refs := tx.searchRuns(), tx.uniqueRuns(), tx.refRuns()
-	// The database inserts the first rows sent while the next sort.
-	send := func() error {
-		if err := values.send(ctx); err != nil {
+	values, unique, refs := tx.searchWriter(), tx.uniqueWriter(), tx.refWriter()
+	for ir := range rows {
+		if err := ir.values.send(ctx, values); err != nil {
 			return err
 		}
-		if err := uniq.send(ctx); err != nil {
+		if err := ir.unique.send(ctx, unique); err != nil {
 			return err
 		}
-		return refs.send(ctx)
+		if err := ir.refs.send(ctx, refs); err != nil {
+			return err
+		}
 	}
-	for _, w := range ws {
-		if w.op == OpUnchanged || w.op == OpDelete {
+	return nil
+}
+
+// indexRows are index rows of a batch: search, unique and reference rows.
+type indexRows struct {
+	values, unique valueRuns
+	refs           refRuns
+}
+
+func (ir *indexRows) len() int { return ir.values.n + ir.unique.n + len(ir.refs.rows) }
+
+// add gathers the index rows of one write. A create indexes every value,
+// an update the attributes it changed (its old rows are gone by then), a
+// delete only frees unique values and a restore takes them back.
+// References of deleted entries stay, so a restore brings them back
+// unchanged.
+func (ir *indexRows) add(w *write, ids map[refKey]int64) {
+	if w.op == OpUnchanged || w.op == OpDelete {
+		return
+	}
+	for name, v := range w.attrs { // the rows are sorted before they are written
+		a := w.t.Attr(name)
+		if a == nil {
 			continue
 		}
-		for name, v := range w.attrs { // the rows are sorted before they are written
-			a := w.t.Attr(name)
-			if a == nil {
-				continue
-			}
-			_, changed := w.changes[name]
-			if a.Unique && (w.op != OpUpdate || changed) {
-				uniq.add(w.t.Name, a, w.id, v)
-			}
-			if w.op == OpRestore || (w.op == OpUpdate && !changed) {
-				continue
-			}
-			if a.Type.Kind == schema.KindRef {
-				for pos, x := range scalars(v) {
-					refs.add(refRow{to: ids[refKey{a.Type.RefType, x.(string)}], attr: a.Name, from: w.id, pos: int64(pos)})
-				}
-				continue
-			}
-			values.add(w.t.Name, a, w.id, v)
+		_, changed := w.changes[name]
+		if a.Unique && (w.op != OpUpdate || changed) {
+			ir.unique.add(w.t.Name, a, w.id, v)
 		}
-		if values.n+uniq.n+len(refs.rows) >= maxPendingValues {
-			if err := send(); err != nil {
-				return err
-			}
+		if w.op == OpRestore || (w.op == OpUpdate && !changed) {
+			continue
 		}
+		if a.Type.Kind == schema.KindRef {
+			for pos, x := range scalars(v) {
+				ir.refs.add(refRow{to: ids[refKey{a.Type.RefType, x.(string)}], attr: a.Name, from: w.id, pos: int64(pos)})
+			}
+			continue
+		}
+		ir.values.add(w.t.Name, a, w.id, v)
 	}
-	return send()
+}
+
+// gatherIndex gathers and sorts the index rows of ws on its own
+// goroutine, up to limit rows at a time, so that the database
+// inserts the entries and versions, or the last rows, while the next are
+// made. It gives up soon after stop is closed.
+func gatherIndex(ws []*write, ids map[refKey]int64, limit int, stop <-chan struct{}) <-chan *indexRows {
+	out := make(chan *indexRows)
+	go func() {
+		defer close(out)
+		ir := &indexRows{unique: valueRuns{unique: true}}
+		hand := func() bool {
+			ir.values.sort()
+			ir.unique.sort()
+			ir.refs.sort()
+			select {
+			case out <- ir:
+				ir = &indexRows{unique: valueRuns{unique: true}}
+				return true
+			case <-stop:
+				return false
+			}
+		}
+		for i, w := range ws {
+			if i%1024 == 0 && stopped(stop) {
+				return
+			}
+			if ir.add(w, ids); ir.len() >= limit && !hand() {
+				return
+			}
+		}
+		if ir.len() > 0 {
+			hand()
+		}
+	}()
+	return out
+}
+
+func stopped(stop <-chan struct{}) bool {
+	select {
+	case <-stop:
+		return true
+	default:
+		return false
+	}
 }
 
 // uniqueHeld explains a unique violation of unique_values: checkUnique
@@ -748,7 +807,7 @@ func (tx *Tx) insertVersions(ctx context.Context, cs string, ws []*write) error 
 			return err
 		}
 	}
-	return rw.flush(ctx)
+	return rw.send(ctx)
 }
 
 // appendChanges appends a version's changes as JSON, keys sorted:

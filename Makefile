@@ -14,9 +14,10 @@ build:
 test:
 	$(GO) test -count=1 -timeout 20m $(PKGS)
 
-# Speed targets, proven by Go benchmarks (heavy ones take minutes).
+# Speed targets, proven by Go benchmarks (heavy ones take minutes). -p 1:
+# one package's benchmarks at a time, not two competing for the CPUs.
 bench:
-	$(GO) test -run '^$$' -bench . -timeout 60m $(PKGS)
+	$(GO) test -p 1 -run '^$$' -bench . -timeout 60m $(PKGS)
 
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }

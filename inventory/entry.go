@@ -67,9 +67,7 @@ const entryCols = "id, type, name, attrs, version, status, created_at, updated_a
 const epochCol = "(SELECT epoch FROM name_epoch) AS name_epoch"
 
 // selectRows runs a query of entryCols, after ref_to (a back-reference's
-// target) and before name_epoch (epochCol) where the query selects them,
-// with plain scans. Rows are scanned into one row and copied out: a
-// slice of rows grown by append would copy every row scanned so far.
+// target) and before name_epoch (epochCol) where the query selects them.
 func selectRows(ctx context.Context, db q, query string, args []any) ([]*row, error) {
 	rs, err := db.QueryContext(ctx, query, args...)
 	if err != nil {
@@ -80,6 +78,20 @@ func selectRows(ctx context.Context, db q, query string, args []any) ([]*row, er
 	if err != nil {
 		return nil, err
 	}
+	return scanRows(cols, rs)
+}
+
+// rowScanner is what scanRows needs of a result: database/sql's or pgx's.
+type rowScanner interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+}
+
+// scanRows scans the rows of a query of entryCols (see selectRows) with
+// plain scans. Rows are scanned into one row and copied out: a slice of
+// rows grown by append would copy every row scanned so far.
+func scanRows(cols []string, rs rowScanner) ([]*row, error) {
 	var r row
 	dest := []any{&r.ID, &r.Type, &r.Name, &r.Attrs, &r.Version, &r.Status, &r.CreatedAt, &r.UpdatedAt, &r.DeletedAt, &r.DeletedReason, &r.RefIDs}
 	if cols[0] == "ref_to" {

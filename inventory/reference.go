@@ -200,7 +200,7 @@ func (s *Store) Referrers(ctx context.Context, fromType, attr string, toIDs []in
 		if err != nil {
 			return nil, err
 		}
-		rows, err := selectRows(ctx, s.db, s.db.Rebind(query), args)
+		rows, err := s.selectPlanned(ctx, s.db.Rebind(query), args)
 		if err != nil {
 			return nil, fmt.Errorf("load back-references %s.%s: %w", fromType, attr, mapError(err))
 		}

@@ -478,3 +478,26 @@ func TestCheckReferences(t *testing.T) {
 		}
 	})
 }
+
+// TestPlannedReadLeavesConnectionClean checks that a failed back-reference
+// read on PostgreSQL, whose pipeline skips its COMMIT, leaves its pooled
+// connection outside any transaction and with the default planning.
+func TestPlannedReadLeavesConnectionClean(t *testing.T) {
+	s := inventorytest.Open(t, "postgres")
+	seed(t, s, 4)
+	s.DB().SetMaxOpenConns(1) // the next statements get the same connection
+	if err := inventory.SelectPlanned(ctx, s, "SELECT 1 / (id - id) FROM entries"); err == nil || !strings.Contains(err.Error(), "division by zero") {
+		t.Fatalf("a bad query: %v, want its error", err)
+	}
+	var mode string
+	if err := s.DB().GetContext(ctx, &mode, "SHOW plan_cache_mode"); err != nil || mode != "auto" {
+		t.Fatalf("plan_cache_mode after the failed read: %q, %v; want auto", mode, err)
+	}
+	host, err := s.GetByName(ctx, "host", "esx01")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m, err := s.Referrers(ctx, "vm", "host", []int64{host.ID}); err != nil || len(m[host.ID]) != 2 {
+		t.Fatalf("back-references after the failed read: %d, %v; want 2", len(m[host.ID]), err)
+	}
+}

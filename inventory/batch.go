@@ -137,19 +137,20 @@ func (tx *Tx) Upsert(ctx context.Context, meta Meta, items []Item) ([]Result, er
 }
 
 func itemWrite(reg *schema.Registry, i int, it Item) (*write, error) {
-	label := fmt.Sprintf("items[%d]", i)
+	w := &write{index: i, op: OpCreate, name: it.Name}
 	t, err := reg.Type(it.Type)
 	if err != nil {
-		return nil, schema.FieldErrorf(schema.EINVALID, label+".type", "unknown entity type %q", it.Type)
+		return nil, w.errorf(schema.EINVALID, "type", "unknown entity type %q", it.Type)
 	}
 	if err := schema.ValidName(it.Name); err != nil {
-		return nil, schema.FieldErrorf(schema.EINVALID, label+".name", "%s", err.(*schema.Error).Message)
+		return nil, w.errorf(schema.EINVALID, "name", "%s", err.(*schema.Error).Message)
 	}
 	norm, err := t.NormalizeAttrs(it.Attrs)
 	if err != nil {
-		return nil, schema.FieldErrorf(schema.EINVALID, label+".attrs."+schema.ErrorField(err), "%s", err.(*schema.Error).Message)
+		return nil, w.errorf(schema.EINVALID, "attrs."+schema.ErrorField(err), "%s", err.(*schema.Error).Message)
 	}
-	return &write{index: i, label: label, t: t, op: OpCreate, name: it.Name, attrs: norm}, nil
+	w.t, w.attrs = t, norm
+	return w, nil
 }
 
 // loadExisting finds the live entries the writes name, in one query per

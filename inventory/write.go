@@ -73,7 +73,7 @@ func (r Result) Changes() map[string]Change {
 // write is one entry's new state as the batch pipeline takes it.
 type write struct {
 	index   int
-	label   string // "items[3]": how errors name the item
+	label   string // how errors name the item; "" for items[index]
 	t       *schema.EntityType
 	old     *Entry // nil for a create
 	op      Op
@@ -85,8 +85,17 @@ type write struct {
 	changes map[string]Change
 }
 
+// what is how errors name the write: made when needed, as most writes of
+// a big batch never need it.
+func (w *write) what() string {
+	if w.label == "" {
+		return "items[" + strconv.Itoa(w.index) + "]"
+	}
+	return w.label
+}
+
 func (w *write) errorf(code, field, format string, args ...any) error {
-	f := w.label
+	f := w.what()
 	if field != "" {
 		f += "." + field
 	}
@@ -240,10 +249,10 @@ func results(ws []*write) []Result {
 // checkBatch validates what needs no database: required attributes and
 // duplicates inside the batch.
 func checkBatch(ws []*write) error {
-	names := make(map[refKey]string, len(ws))
+	names := make(map[refKey]*write, len(ws))
 	// Sized for one unique value a write: growing a map of 100,000 claims
 	// cost two thirds of these checks.
-	uniq := make(map[claim]string, countUnique(ws))
+	uniq := make(map[claim]*write, countUnique(ws))
 	for _, w := range ws {
 		if w.op == OpDelete || w.op == OpUnchanged {
 			continue
@@ -256,9 +265,9 @@ func checkBatch(ws []*write) error {
 		}
 		k := refKey{w.t.Name, w.name}
 		if prev, ok := names[k]; ok {
-			return w.errorf(schema.ECONFLICT, "name", "%s %q appears twice in the batch (also %s)", w.t.Name, w.name, prev)
+			return w.errorf(schema.ECONFLICT, "name", "%s %q appears twice in the batch (also %s)", w.t.Name, w.name, prev.what())
 		}
-		names[k] = w.label
+		names[k] = w
 		for _, a := range w.t.Attributes {
 			if !a.Unique {
 				continue
@@ -267,9 +276,9 @@ func checkBatch(ws []*write) error {
 				s, _ := indexValue(v)
 				key := claim{w.t.Name, a.Name, s}
 				if prev, ok := uniq[key]; ok {
-					return w.errorf(schema.ECONFLICT, a.Name, "unique value %q appears twice in the batch (also %s)", s, prev)
+					return w.errorf(schema.ECONFLICT, a.Name, "unique value %q appears twice in the batch (also %s)", s, prev.what())
 				}
-				uniq[key] = w.label
+				uniq[key] = w
 			}
 		}
 	}

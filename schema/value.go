@@ -125,7 +125,7 @@ func normalizeScalar(k Kind, v any) (any, error) {
 		if k == KindRef && s == "" {
 			return nil, fmt.Errorf("empty reference")
 		}
-		return s, nil
+		return v, nil // v, not s: boxing s again would allocate
 	case KindInteger:
 		return toInt(v)
 	case KindNumber:
@@ -145,7 +145,11 @@ func normalizeScalar(k Kind, v any) (any, error) {
 		if !ok {
 			return nil, fmt.Errorf("expected ip address, got %s", describe(v))
 		}
-		return NormalizeIP(s)
+		n, err := NormalizeIP(s)
+		if err != nil || n != s {
+			return n, err
+		}
+		return v, nil
 	case KindCIDR:
 		s, ok := v.(string)
 		if !ok {
@@ -178,7 +182,11 @@ func NormalizeIP(s string) (string, error) {
 	if err != nil || a.Zone() != "" {
 		return "", fmt.Errorf("bad ip address %q", s)
 	}
-	return a.Unmap().String(), nil
+	var buf [64]byte
+	if b := a.Unmap().AppendTo(buf[:0]); string(b) != s {
+		return string(b), nil
+	}
+	return s, nil // already canonical: no copy
 }
 
 // NormalizeMAC returns a MAC address in lower case with colons.

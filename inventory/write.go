@@ -268,18 +268,15 @@ func checkBatch(ws []*write) error {
 			return w.errorf(schema.ECONFLICT, "name", "%s %q appears twice in the batch (also %s)", w.t.Name, w.name, prev.what())
 		}
 		names[k] = w
-		for _, a := range w.t.Attributes {
-			if !a.Unique {
-				continue
+		err := w.eachClaim(func(c claim) error {
+			if prev, ok := uniq[c]; ok {
+				return w.errorf(schema.ECONFLICT, c.attr, "unique value %q appears twice in the batch (also %s)", c.value, prev.what())
 			}
-			for _, v := range scalars(w.attrs[a.Name]) {
-				s, _ := indexValue(v)
-				key := claim{w.t.Name, a.Name, s}
-				if prev, ok := uniq[key]; ok {
-					return w.errorf(schema.ECONFLICT, a.Name, "unique value %q appears twice in the batch (also %s)", s, prev.what())
-				}
-				uniq[key] = w
-			}
+			uniq[c] = w
+			return nil
+		})
+		if err != nil {
+			return err
 		}
 	}
 	return nil
@@ -461,16 +458,28 @@ func eachUnique(ws []*write, fn func(*write, claim)) {
 		if w.op == OpDelete || w.op == OpUnchanged {
 			continue
 		}
-		for _, a := range w.t.Attributes {
-			if !a.Unique {
-				continue
-			}
-			for _, v := range scalars(w.attrs[a.Name]) {
-				s, _ := indexValue(v)
-				fn(w, claim{w.t.Name, a.Name, s})
+		w.eachClaim(func(c claim) error {
+			fn(w, c)
+			return nil
+		})
+	}
+}
+
+// eachClaim calls fn with every unique value the write holds, stopping at
+// fn's first error.
+func (w *write) eachClaim(fn func(claim) error) error {
+	for _, a := range w.t.Attributes {
+		if !a.Unique {
+			continue
+		}
+		for _, v := range scalars(w.attrs[a.Name]) {
+			s, _ := indexValue(v)
+			if err := fn(claim{w.t.Name, a.Name, s}); err != nil {
+				return err
 			}
 		}
 	}
+	return nil
 }
 
 // storedAttrs is the JSON kept in entries.attrs: every attribute but the

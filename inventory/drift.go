@@ -28,6 +28,9 @@ type DriftRecord struct {
 	FirstSeen  time.Time  `json:"first_seen" db:"first_seen"`
 	LastSeen   time.Time  `json:"last_seen" db:"last_seen"`
 	ResolvedAt *time.Time `json:"resolved_at,omitempty" db:"resolved_at"`
+	// ResolvedBy says how it was resolved: "collect <scope>", "apply of
+	// plan <id>", "cross-check".
+	ResolvedBy string `json:"resolved_by,omitempty" db:"resolved_by"`
 }
 
 // DriftFilter selects drift records. Zero fields match everything.
@@ -41,12 +44,15 @@ type DriftFilter struct {
 	Limit    int
 }
 
-const driftCols = "id, key, kind, type, scope, entry_id, entry_name, attr, data, first_seen, last_seen, resolved_at"
+const driftCols = "id, key, kind, type, scope, entry_id, entry_name, attr, data, first_seen, last_seen, resolved_at, resolved_by"
 
 // SyncDrift makes items the open drift of scope: items already open keep
-// their first-seen time and get the new data; new ones are opened; open
-// items of the scope not among them are resolved now.
-func (tx *Tx) SyncDrift(ctx context.Context, scope string, items []DriftRecord) error {
+// their first-seen time and get the new data; new ones are opened. Open
+// items of the scope not among them are resolved now, recorded as resolved
+// by resolvedBy — unless resolvedBy is "": what an incomplete snapshot
+// did not see is not known to be fixed, so such a sync only opens and
+// updates drift.
+func (tx *Tx) SyncDrift(ctx context.Context, scope string, items []DriftRecord, resolvedBy string) error {
 	var open []DriftRecord
 	if err := sqlx.SelectContext(ctx, tx, &open, tx.Rebind("SELECT "+driftCols+" FROM drift WHERE scope = ? AND resolved_at IS NULL"), scope); err != nil {
 		return fmt.Errorf("load open drift of %s: %w", scope, mapError(err))
@@ -79,17 +85,20 @@ func (tx *Tx) SyncDrift(ctx context.Context, scope string, items []DriftRecord) 
 	if _, err := tx.ExecContext(ctx, tx.Rebind("UPDATE drift SET last_seen = ? WHERE scope = ? AND resolved_at IS NULL"), tx.now, scope); err != nil {
 		return fmt.Errorf("refresh drift: %w", mapError(err))
 	}
+	if resolvedBy == "" {
+		return nil
+	}
 	gone := make([]string, 0, len(byKey))
 	for _, r := range byKey {
 		gone = append(gone, r.ID)
 	}
-	return tx.ResolveDrift(ctx, gone)
+	return tx.ResolveDrift(ctx, gone, resolvedBy)
 }
 
-// ResolveDrift marks drift items resolved now.
-func (tx *Tx) ResolveDrift(ctx context.Context, ids []string) error {
+// ResolveDrift marks drift items resolved now, by the given cause.
+func (tx *Tx) ResolveDrift(ctx context.Context, ids []string, by string) error {
 	for _, chunk := range chunks(ids, 500) {
-		query, args, err := sqlx.In("UPDATE drift SET resolved_at = ? WHERE resolved_at IS NULL AND id IN (?)", tx.now, chunk)
+		query, args, err := sqlx.In("UPDATE drift SET resolved_at = ?, resolved_by = ? WHERE resolved_at IS NULL AND id IN (?)", tx.now, by, chunk)
 		if err != nil {
 			return err
 		}
@@ -134,13 +143,38 @@ func (s *Store) Drift(ctx context.Context, f DriftFilter) ([]DriftRecord, error)
 		return nil, fmt.Errorf("load drift: %w", mapError(err))
 	}
 	for i := range out {
-		out[i].FirstSeen, out[i].LastSeen = out[i].FirstSeen.UTC(), out[i].LastSeen.UTC()
-		if r := out[i].ResolvedAt; r != nil {
-			t := r.UTC()
-			out[i].ResolvedAt = &t
-		}
+		out[i].fixTimes()
 	}
 	return out, nil
+}
+
+// DriftByIDs returns the drift records with these ids, open or resolved,
+// in no particular order; unknown ids are left out.
+func (s *Store) DriftByIDs(ctx context.Context, ids []string) ([]DriftRecord, error) {
+	var out []DriftRecord
+	for _, chunk := range chunks(ids, 500) {
+		query, args, err := sqlx.In("SELECT "+driftCols+" FROM drift WHERE id IN (?)", chunk)
+		if err != nil {
+			return nil, err
+		}
+		var recs []DriftRecord
+		if err := sqlx.SelectContext(ctx, s.db, &recs, s.db.Rebind(query), args...); err != nil {
+			return nil, fmt.Errorf("load drift by id: %w", mapError(err))
+		}
+		out = append(out, recs...)
+	}
+	for i := range out {
+		out[i].fixTimes()
+	}
+	return out, nil
+}
+
+func (r *DriftRecord) fixTimes() {
+	r.FirstSeen, r.LastSeen = r.FirstSeen.UTC(), r.LastSeen.UTC()
+	if r.ResolvedAt != nil {
+		t := r.ResolvedAt.UTC()
+		r.ResolvedAt = &t
+	}
 }
 
 func nullID(p *int64) any {

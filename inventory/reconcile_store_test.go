@@ -22,7 +22,7 @@ func TestReconcileRecords(t *testing.T) {
 				return err
 			}
 			return tx.SyncDrift(ctx, "dns:a.", []inventory.DriftRecord{
-				{Key: "k1", Kind: "changed", Type: "vm", Data: "1"}, {Key: "k2", Kind: "conflict", Type: "vm", Data: "2"}})
+				{Key: "k1", Kind: "changed", Type: "vm", Data: "1"}, {Key: "k2", Kind: "conflict", Type: "vm", Data: "2"}}, "collect dns:a.")
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -31,10 +31,20 @@ func TestReconcileRecords(t *testing.T) {
 		if err != nil || last.ID != "s1" || !last.Complete || last.Objects != 3 {
 			t.Fatalf("last snapshot = %+v, %v", last, err)
 		}
+		// An incomplete sync opens and updates but resolves nothing: k2 stays.
+		err = s.InTx(ctx, func(tx *inventory.Tx) error {
+			return tx.SyncDrift(ctx, "dns:a.", []inventory.DriftRecord{{Key: "k1", Kind: "changed", Type: "vm", Data: "1a"}}, "")
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if open, err := s.Drift(ctx, inventory.DriftFilter{Scope: "dns:a."}); err != nil || len(open) != 2 || open[0].Data != "1a" {
+			t.Fatalf("open drift after an incomplete sync = %+v, %v", open, err)
+		}
 		// k1 persists with new data, k2 goes away, k3 is new.
 		err = s.InTx(ctx, func(tx *inventory.Tx) error {
 			return tx.SyncDrift(ctx, "dns:a.", []inventory.DriftRecord{
-				{Key: "k1", Kind: "changed", Type: "vm", Data: "1b"}, {Key: "k3", Kind: "changed", Type: "vm", Data: "3"}})
+				{Key: "k1", Kind: "changed", Type: "vm", Data: "1b"}, {Key: "k3", Kind: "changed", Type: "vm", Data: "3"}}, "collect dns:a.")
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -44,7 +54,7 @@ func TestReconcileRecords(t *testing.T) {
 			t.Fatalf("open drift = %+v, %v", open, err)
 		}
 		done, err := s.Drift(ctx, inventory.DriftFilter{Resolved: true})
-		if err != nil || len(done) != 1 || done[0].Key != "k2" || done[0].ResolvedAt == nil {
+		if err != nil || len(done) != 1 || done[0].Key != "k2" || done[0].ResolvedAt == nil || done[0].ResolvedBy != "collect dns:a." {
 			t.Fatalf("resolved drift = %+v, %v", done, err)
 		}
 

@@ -187,3 +187,11 @@ func (v *VCenter) CreateVM(ctx context.Context, name, ip, hostname string) (*obj
 	}
 	return vm, wait(ctx, func() (*object.Task, error) { return vm.Reconfigure(ctx, guestSpec(ip, hostname)) })
 }
+
+// Destroy powers a VM off and deletes it, as someone in vCenter would.
+func (v *VCenter) Destroy(ctx context.Context, vm *object.VirtualMachine) error {
+	if err := wait(ctx, func() (*object.Task, error) { return vm.PowerOff(ctx) }); err != nil {
+		return fmt.Errorf("power off %s: %w", vm.Name(), err)
+	}
+	return wait(ctx, func() (*object.Task, error) { return vm.Destroy(ctx) })
+}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -63,21 +65,25 @@ func (e *Engine) Apply(ctx context.Context, id string, o ApplyOptions) (*ApplyRe
 		}
 	}
 	done := e.applyReality(ctx, fixes, res)
+	mirrored, err := e.mirrorOf(ctx, fixes, done)
+	if err != nil {
+		return nil, err
+	}
 	meta := e.meta("plan:"+id, "apply plan "+id)
 	err = e.store.InTx(ctx, func(tx *inventory.Tx) error {
 		n, _, err := e.applyStore(ctx, tx, meta, fixes, p.Versions)
 		if err != nil {
 			return err
 		}
-		gone, err := e.mirrorDeletes(ctx, tx, meta, fixes, done)
+		m, err := mirrored.apply(ctx, e, tx, meta)
 		if err != nil {
 			return err
 		}
-		res.Store = n + gone
+		res.Store = n + m
 		if len(res.Failed) > 0 {
 			res.Status = inventory.PlanPartial
 		}
-		if err := tx.ResolveDrift(ctx, resolvedDrift(fixes, done)); err != nil {
+		if err := tx.ResolveDrift(ctx, resolvedDrift(fixes, done), "apply of plan "+id); err != nil {
 			return err
 		}
 		return tx.SetPlanStatus(ctx, id, res.Status, strings.Join(res.Failed, "; "))
@@ -134,35 +140,40 @@ func (e *Engine) lockScopes(ctx context.Context, fixes []Fix, holder string) (fu
 	return release, nil
 }
 
-// checkStale refuses a plan whose entries changed since it was made, or
-// whose drift a newer snapshot has resolved.
+// checkStale refuses a plan that no longer fixes what it says: a drift
+// item it fixes was resolved since, or says something else now (its pin
+// moved: a newer collection saw other values in reality, or the store
+// changed), or an entry it writes changed since the plan was made.
 func (e *Engine) checkStale(ctx context.Context, p *Plan, fixes []Fix) error {
-	open, err := e.store.Drift(ctx, inventory.DriftFilter{})
-	if err != nil {
-		return err
-	}
-	isOpen := make(map[string]bool, len(open))
-	for _, r := range open {
-		isOpen[r.ID] = true
-	}
-	for _, f := range fixes {
-		if f.DriftID != "" && !isOpen[f.DriftID] {
-			return schema.Errorf(schema.ESTALE, "plan %s is stale: the drift %q was resolved since it was made (a newer snapshot or apply); run plan again",
-				p.ID, f.String())
-		}
-	}
+	var driftIDs []string
 	var ids []int64
 	for _, f := range fixes {
+		if f.DriftID != "" {
+			driftIDs = append(driftIDs, f.DriftID)
+		}
 		if f.EntryID != 0 {
 			ids = append(ids, f.EntryID)
 		}
 	}
-	cur, err := e.store.GetMany(ctx, ids)
+	recs, err := e.store.DriftByIDs(ctx, driftIDs)
+	if err != nil {
+		return err
+	}
+	cur := make(map[string]inventory.DriftRecord, len(recs))
+	for _, r := range recs {
+		cur[r.ID] = r
+	}
+	for i := range fixes {
+		if err := driftMoved(p.ID, &fixes[i], cur); err != nil {
+			return err
+		}
+	}
+	entries, err := e.store.GetMany(ctx, ids)
 	if err != nil {
 		return err
 	}
 	for _, id := range ids {
-		want, en := p.Versions[id], cur[id]
+		want, en := p.Versions[id], entries[id]
 		switch {
 		case en == nil || en.Deleted():
 			return schema.Errorf(schema.ESTALE, "plan %s is stale: entry %d was deleted since; run plan again", p.ID, id)
@@ -174,13 +185,64 @@ func (e *Engine) checkStale(ctx context.Context, p *Plan, fixes []Fix) error {
 	return nil
 }
 
+// driftMoved says how the drift item a fix closes changed since the plan
+// was made, as an ESTALE error; nil when it is still open and the same.
+func driftMoved(planID string, f *Fix, cur map[string]inventory.DriftRecord) error {
+	if f.DriftID == "" {
+		return nil
+	}
+	stale := func(format string, args ...any) error {
+		return schema.Errorf(schema.ESTALE, "plan %s is stale: the drift of %s %s; run tana plan again",
+			planID, f.subject(), fmt.Sprintf(format, args...))
+	}
+	r, ok := cur[f.DriftID]
+	switch {
+	case !ok:
+		return stale("is gone")
+	case r.ResolvedAt != nil:
+		return stale("was resolved since the plan was made (%s at %s)", orUnknown(r.ResolvedBy), r.ResolvedAt.Format(time.RFC3339))
+	case f.Pin == "":
+		return stale("cannot be checked: the plan was made by an older tana")
+	}
+	it, err := fromRecord(r)
+	if err != nil {
+		return err
+	}
+	if it.Pin() == f.Pin {
+		return nil
+	}
+	var what []string
+	if show(it.Actual) != show(f.Actual) {
+		what = append(what, fmt.Sprintf("reality now says %s (the plan saw %s)", show(it.Actual), show(f.Actual)))
+	}
+	if show(it.Store) != show(f.Store) {
+		what = append(what, fmt.Sprintf("the store now holds %s (the plan saw %s)", show(it.Store), show(f.Store)))
+	}
+	if len(what) == 0 {
+		what = append(what, "its fix is different now")
+	}
+	return stale("changed since the plan was made: %s", strings.Join(what, "; "))
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "unknown cause"
+	}
+	return s
+}
+
 // checkLimits stops a runaway apply: more deletes of a type than its
-// max_deletes, or more of its entries changed than max_change_percent
-// (checked once a type has at least minForPercent entries).
+// max_deletes — in the store or in reality (an orphan record removed from
+// DNS is a delete of a dns_record) — or more of its entries changed than
+// max_change_percent (checked once a type has at least minForPercent
+// entries).
 func (e *Engine) checkLimits(planID string, fixes []Fix, counts map[string]int64) error {
 	deletes := map[string]int{}
 	changed := map[string]map[int64]bool{}
 	for _, f := range fixes {
+		if r := f.Reality; f.Direction == ToReality && r != nil && r.Op == collectors.OpDelete {
+			deletes[r.Object.Type]++
+		}
 		if f.Direction != ToStore || f.EntryID == 0 {
 			continue
 		}
@@ -356,30 +418,110 @@ func (e *Engine) applyStore(ctx context.Context, tx *inventory.Tx, meta inventor
 	return n, newVersions, nil
 }
 
-// mirrorDeletes soft-deletes the entries of objects a fixer has just
-// removed from reality (an orphan DNS record), so the store does not wait
-// for the next collection to find them gone and report them as drift.
-func (e *Engine) mirrorDeletes(ctx context.Context, tx *inventory.Tx, meta inventory.Meta, fixes []Fix, done map[int]bool) (int, error) {
-	n := 0
+// mirror is what the store must do to follow the reality fixes an apply
+// made: entries of objects a fixer removed (an orphan record) are
+// soft-deleted, objects it created (a VM's A record) are written and bound
+// to their scope, as the next collection would find them — so the store
+// agrees with reality at once and the cross-source check does not reopen
+// drift the apply just fixed.
+type mirror struct {
+	gone []goneObject
+	made []Fix // store creates, one per object made
+}
+
+type goneObject struct {
+	entryID  int64
+	scope    string
+	objectID string
+	reason   string
+}
+
+// mirrorOf works out the mirror of the fixes done; it reads the entries of
+// removed objects before the store transaction.
+func (e *Engine) mirrorOf(ctx context.Context, fixes []Fix, done map[int]bool) (*mirror, error) {
+	m := &mirror{}
 	for i, f := range fixes {
 		r := f.Reality
-		if !done[i] || r == nil || r.Op != collectors.OpDelete || f.EntryID == 0 || r.Object.Type != f.Type {
+		if !done[i] || r == nil {
 			continue
 		}
-		m := meta
-		m.Reason = "removed from reality: " + f.Message
-		if _, err := tx.Delete(ctx, m, f.EntryID, 0); err != nil {
+		gone, made := realityEffect(r)
+		if gone != nil {
+			id := f.EntryID
+			if f.Type != gone.Type || id == 0 {
+				en, err := e.store.GetByName(ctx, gone.Type, gone.Name)
+				if schema.ErrorCode(err) == schema.ENOTFOUND {
+					continue // never in the store, or already gone
+				}
+				if err != nil {
+					return nil, err
+				}
+				id = en.ID
+			}
+			m.gone = append(m.gone, goneObject{entryID: id, scope: r.Scope, objectID: gone.ID, reason: "removed from reality: " + f.Message})
+		}
+		if made != nil {
+			m.made = append(m.made, Fix{Direction: ToStore, Action: ActCreate, Type: made.Type, Scope: r.Scope,
+				ObjectID: made.ID, Name: made.Name, Attrs: made.Attrs})
+		}
+	}
+	return m, nil
+}
+
+// realityEffect is what a reality fix made disappear from reality and what
+// it made appear, as objects of the store's types; nil for neither (a
+// declared value pushed to vCenter is in the store already).
+func realityEffect(r *collectors.Fix) (gone, made *collectors.Object) {
+	switch r.Op {
+	case collectors.OpCreate:
+		return nil, &r.Object
+	case collectors.OpDelete:
+		return &r.Object, nil
+	}
+	if r.Object.Type == "dns_record" && r.Attr == "value" {
+		// A record's value is part of its identity: a new value is a new record.
+		fqdn, _ := r.Object.Attrs["fqdn"].(string)
+		rtype, _ := r.Object.Attrs["rtype"].(string)
+		zone, _ := r.Object.Attrs["zone"].(string)
+		o := recordObject(zone, fqdn, rtype, fmt.Sprint(r.New))
+		if ttl, ok := r.Object.Attrs["ttl"]; ok {
+			o.Attrs["ttl"] = ttl
+		}
+		return &r.Object, &o
+	}
+	return nil, nil
+}
+
+// apply makes the mirror in tx and returns how many entries it wrote.
+func (m *mirror) apply(ctx context.Context, e *Engine, tx *inventory.Tx, meta inventory.Meta) (int, error) {
+	n := 0
+	for _, g := range m.gone {
+		gm := meta
+		gm.Reason = g.reason
+		if _, err := tx.Delete(ctx, gm, g.entryID, 0); err != nil {
 			if schema.ErrorCode(err) == schema.ECONFLICT {
 				continue // already deleted
 			}
 			return n, err
 		}
-		if err := tx.Unbind(ctx, r.Scope, []string{r.Object.ID}); err != nil {
+		if err := tx.Unbind(ctx, g.scope, []string{g.objectID}); err != nil {
 			return n, err
 		}
 		n++
 	}
-	return n, nil
+	if len(m.made) == 0 {
+		return n, nil
+	}
+	made, versions, err := e.applyStore(ctx, tx, meta, m.made, nil)
+	if err != nil {
+		return n, fmt.Errorf("record what the fixes made: %w", err)
+	}
+	// A record made again may meet its own stale entry: it is live again.
+	ids := slices.Sorted(maps.Keys(versions))
+	if err := tx.SetStatus(ctx, inventory.StatusActive, ids); err != nil {
+		return n, err
+	}
+	return n + made, nil
 }
 
 // staleOr maps a version conflict to ESTALE.

@@ -230,9 +230,11 @@ func TestCrossSourceRules(t *testing.T) {
 			"missing_in_reality web3 no A record for web3.example.com.",
 			"missing_in_reality web6 no A record for web6.example.com.",
 			"conflict web1 missing PTR 10.2.0.192.in-addr.arpa. → web1.example.com.",
-			"conflict web2 VM IP 192.0.2.20 but the A record of web2.example.com. says 192.0.2.99",
+			"conflict web2 VM web2 has 192.0.2.20 but the A record of web2.example.com. says 192.0.2.99",
 			"conflict old.example.com. A 192.0.2.51 orphan A record: old.example.com. → 192.0.2.51 points at no VM",
-			"conflict 77.2.0.192.in-addr.arpa. PTR ghost.example.com. PTR 77.2.0.192.in-addr.arpa. → ghost.example.com. without an A record",
+			// A PTR in a VM zone of no VM's address, naming no VM and no record:
+			// an orphan, proposed for removal.
+			"conflict 77.2.0.192.in-addr.arpa. PTR ghost.example.com. orphan PTR record: 77.2.0.192.in-addr.arpa. → ghost.example.com. names no VM",
 		}
 		for _, w := range want {
 			if !contains(got, w) {

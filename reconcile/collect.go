@@ -25,6 +25,20 @@ type RunSummary struct {
 	Open       int    `json:"open"`  // drift items left for review
 	Fixed      int    `json:"fixed"` // reality fixes made by a declared: apply policy
 	Limited    string `json:"limited,omitempty"`
+	// Errors say why an incomplete snapshot is incomplete.
+	Errors []string `json:"errors,omitempty"`
+}
+
+// notes are the summary's problems, scope first, for run records.
+func (s *RunSummary) notes() []string {
+	var out []string
+	for _, m := range s.Errors {
+		out = append(out, s.Scope+": "+m)
+	}
+	if s.Limited != "" {
+		out = append(out, s.Scope+": "+s.Limited)
+	}
+	return out
 }
 
 // Collect takes snapshots of every scope of c and reconciles each. A
@@ -47,7 +61,7 @@ func (e *Engine) Collect(ctx context.Context, c collectors.Collector) ([]RunSumm
 			errs = append(errs, fmt.Errorf("reconcile %s: %w", s.Scope, err))
 			continue
 		}
-		objects, changes = objects+sum.Objects, changes+sum.Applied+sum.Deleted
+		objects, changes = objects+sum.Objects, changes+sum.Applied+sum.Deleted+sum.Fixed
 		out = append(out, *sum)
 	}
 	err = errors.Join(errs...)
@@ -106,7 +120,7 @@ func (e *Engine) reconcile(ctx context.Context, snap *collectors.Snapshot) (*Run
 		return nil, err
 	}
 	sum := &RunSummary{Scope: snap.Scope, SnapshotID: uuid.Must(uuid.NewV7()).String(), Complete: snap.Complete,
-		Objects: len(snap.Objects), Limited: res.Suspect}
+		Objects: len(snap.Objects), Limited: res.Suspect, Errors: snap.Errors}
 	auto, rest := e.split(res.Items)
 	counts, err := e.counts(ctx, auto)
 	if err != nil {
@@ -134,7 +148,7 @@ func (e *Engine) reconcile(ctx context.Context, snap *collectors.Snapshot) (*Run
 	if err := e.store.PruneSnapshots(ctx, snap.Scope, e.opts.KeepSnapshots); err != nil {
 		e.log.Warn("prune snapshots", "scope", snap.Scope, "err", err)
 	}
-	sum.Fixed = e.applyDeclared(ctx, snap.Scope, res.Items)
+	sum.Fixed = e.applyDeclared(ctx, snap.Scope, res.Items, sum)
 	if err := e.CrossCheck(ctx); err != nil {
 		return sum, fmt.Errorf("cross-source check: %w", err)
 	}
@@ -144,9 +158,9 @@ func (e *Engine) reconcile(ctx context.Context, snap *collectors.Snapshot) (*Run
 }
 
 // applyDeclared makes the reality fixes of the scope whose type's policy
-// says declared: apply, through the scope's fixer. The next collection
-// sees reality agree and resolves their drift.
-func (e *Engine) applyDeclared(ctx context.Context, scope string, items []Item) int {
+// says declared: apply, through the scope's fixer, within the safety
+// limits. The next collection sees reality agree and resolves their drift.
+func (e *Engine) applyDeclared(ctx context.Context, scope string, items []Item, sum *RunSummary) int {
 	var fixes []Fix
 	for i := range items {
 		f := e.fixFor(&items[i])
@@ -155,6 +169,10 @@ func (e *Engine) applyDeclared(ctx context.Context, scope string, items []Item) 
 		}
 	}
 	if len(fixes) == 0 {
+		return 0
+	}
+	if err := e.checkLimits("collect "+scope, fixes, nil); err != nil {
+		sum.Limited = joinMsg(sum.Limited, err.Error())
 		return 0
 	}
 	res := &ApplyResult{}
@@ -197,7 +215,12 @@ func (e *Engine) commit(ctx context.Context, snap *collectors.Snapshot, res *Res
 			}
 		}
 		sum.Open = len(kept)
-		return syncDrift(ctx, tx, snap.Scope, kept)
+		// Only a complete snapshot knows that drift it did not see is gone.
+		resolvedBy := ""
+		if snap.Complete {
+			resolvedBy = "collect " + snap.Scope
+		}
+		return syncDrift(ctx, tx, snap.Scope, kept, resolvedBy)
 	})
 }
 

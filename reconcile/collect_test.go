@@ -265,12 +265,12 @@ func TestExpireStale(t *testing.T) {
 		objs := []collectors.Object{vmObj("a", "a", nil), vmObj("b", "b", nil), vmObj("c", "c", nil)}
 		reconcileOK(t, e, vcSnap(true, objs...))
 		reconcileOK(t, e, vcSnap(true, objs[:2]...))
-		if n, err := e.ExpireStale(ctx); err != nil || n != 0 {
-			t.Fatalf("expire before the window: %d, %v", n, err)
+		if r, err := e.ExpireStale(ctx); err != nil || r.Deleted != 0 {
+			t.Fatalf("expire before the window: %+v, %v", r, err)
 		}
 		clock = now.Add(reconcile.DefaultDeleteAfter + time.Hour)
-		if n, err := e.ExpireStale(ctx); err != nil || n != 1 {
-			t.Fatalf("expire after the window: %d, %v", n, err)
+		if r, err := e.ExpireStale(ctx); err != nil || r.Deleted != 1 {
+			t.Fatalf("expire after the window: %+v, %v", r, err)
 		}
 		if _, err := s.GetDeleted(ctx, "vm", "c"); err != nil {
 			t.Fatal(err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"slices"
 	"sort"
 	"strings"
 
@@ -17,15 +18,17 @@ const defaultTTL = int64(3600)
 
 // CrossCheck compares sources with each other in the store and keeps the
 // result as the open drift of scope "cross": a VM's IP against the A
-// record of its declared dns_name, a missing A or PTR record (with a fix
-// that creates it), an A record in a VM zone pointing at no VM, a PTR
-// without an A record, and two VMs declaring one name.
+// record of its DNS name, a missing A or PTR record (with a fix that
+// creates it), records in a VM zone that no VM explains (with a fix that
+// removes them), a PTR without an A record, and ambiguous claims — two VMs
+// claiming one name or one address — which get a conflict naming every
+// candidate and no fix until a person settles them.
 func (e *Engine) CrossCheck(ctx context.Context) error {
 	items, err := e.crossItems(ctx)
 	if err != nil {
 		return err
 	}
-	return e.store.InTx(ctx, func(tx *inventory.Tx) error { return syncDrift(ctx, tx, CrossScope, items) })
+	return e.store.InTx(ctx, func(tx *inventory.Tx) error { return syncDrift(ctx, tx, CrossScope, items, "cross-check") })
 }
 
 type dnsView struct {
@@ -38,6 +41,8 @@ type dnsView struct {
 	targets map[string]bool
 }
 
+// loadDNS reads the zones and the records DNS still reports: a stale
+// record is one its zone no longer has, so it is not reality.
 func (e *Engine) loadDNS(ctx context.Context) (*dnsView, error) {
 	d := &dnsView{a: map[string][]*inventory.Entry{}, ptr: map[string][]*inventory.Entry{}, targets: map[string]bool{}}
 	err := e.store.Each(ctx, "dns_zone", func(en *inventory.Entry) error {
@@ -51,6 +56,9 @@ func (e *Engine) loadDNS(ctx context.Context) (*dnsView, error) {
 	}
 	sort.Slice(d.zones, func(i, j int) bool { return len(d.zones[i]) > len(d.zones[j]) })
 	err = e.store.Each(ctx, "dns_record", func(en *inventory.Entry) error {
+		if en.Status == inventory.StatusStale {
+			return nil
+		}
 		fqdn, _ := en.Attrs["fqdn"].(string)
 		switch en.Attrs["rtype"] {
 		case "A", "AAAA":
@@ -80,6 +88,23 @@ func (d *dnsView) zoneOf(name string) string {
 	return ""
 }
 
+// claim is what one live VM asks of DNS: the name it must have and the
+// address that name must point at.
+type claim struct {
+	vm       *inventory.Entry
+	name     string // "" when it asks for no name (or lost it to an owner)
+	declared bool   // the name is the VM's declared dns_name, not its guest's host name
+	ip       string
+	shared   bool // another live VM has the same address: whose it is, is unknown
+}
+
+// explained is what VMs, stale ones included, account for in DNS: records
+// of these names and addresses are not orphans. A stale VM may come back,
+// so its records wait; once it is deleted they are explained no more.
+type explained struct {
+	ips, names, zones map[string]bool
+}
+
 func (e *Engine) crossItems(ctx context.Context) ([]Item, error) {
 	if _, err := e.reg.Type("vm"); err != nil {
 		return nil, nil
@@ -94,62 +119,156 @@ func (e *Engine) crossItems(ctx context.Context) ([]Item, error) {
 	if len(d.zones) == 0 {
 		return nil, nil // no DNS collected: nothing to compare with
 	}
-	var out []Item
-	vmIPs, names, vmZones := map[string]bool{}, map[string][]string{}, map[string]bool{}
+	ex := explained{ips: map[string]bool{}, names: map[string]bool{}, zones: map[string]bool{}}
+	var claims []*claim
 	err = e.store.Each(ctx, "vm", func(vm *inventory.Entry) error {
-		ip, _ := vm.Attrs["ip"].(string)
-		if ip != "" {
-			vmIPs[ip] = true
+		c := &claim{vm: vm}
+		c.ip, _ = vm.Attrs["ip"].(string)
+		c.name, c.declared = expectedName(d, vm)
+		ex.add(d, vm, c.name)
+		if vm.Status != inventory.StatusStale { // a VM its source no longer reports asks for nothing
+			claims = append(claims, c)
 		}
-		if l, ok := vm.Attrs["ips"].([]any); ok {
-			for _, x := range l {
-				vmIPs[fmt.Sprint(x)] = true
-			}
-		}
-		name := expectedName(d, vm)
-		if name == "" {
-			return nil
-		}
-		names[name] = append(names[name], vm.Name)
-		vmZones[d.zoneOf(name)] = true
-		out = append(out, e.checkVM(d, vm, name, ip)...)
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	for _, name := range sortedKeys(names) {
-		if vms := names[name]; len(vms) > 1 {
-			out = append(out, Item{Kind: Conflict, Type: "vm", Scope: CrossScope, ObjectID: "dns_name:" + name, EntryName: vms[0],
-				Attr: "dns_name", Message: fmt.Sprintf("%d VMs declare dns_name %s (%s)", len(vms), name, strings.Join(vms, ", "))})
+	out := settleNames(claims)
+	out = append(out, sharedAddresses(claims)...)
+	for _, c := range claims {
+		if c.name != "" {
+			out = append(out, e.checkVM(d, c)...)
 		}
 	}
-	out = append(out, orphans(d, vmIPs, names, vmZones)...)
+	out = append(out, orphans(d, ex)...)
 	return out, nil
 }
 
-// expectedName is the DNS name a VM must have: its declared dns_name, or
-// else the host name its guest reports when that is a name inside a
-// collected zone (VMware Tools knows the OS's own FQDN).
-func expectedName(d *dnsView, vm *inventory.Entry) string {
+func (ex explained) add(d *dnsView, vm *inventory.Entry, name string) {
+	if ip, _ := vm.Attrs["ip"].(string); ip != "" {
+		ex.ips[ip] = true
+	}
+	if l, ok := vm.Attrs["ips"].([]any); ok {
+		for _, x := range l {
+			ex.ips[fmt.Sprint(x)] = true
+		}
+	}
+	if name != "" {
+		ex.names[name] = true
+		ex.zones[d.zoneOf(name)] = true
+	}
+}
+
+// settleNames finds names more than one VM claims. A VM that declares the
+// name (dns_name) owns it over VMs whose guests merely call themselves so;
+// those lose the claim. Otherwise the name is ambiguous: one conflict names
+// every candidate, and none of them gets a fix for it, because any fix
+// could break the VM that is right. A person settles it by declaring
+// dns_name on the owner (or another name on the others).
+func settleNames(claims []*claim) []Item {
+	byName := map[string][]*claim{}
+	for _, c := range claims {
+		if c.name != "" {
+			byName[c.name] = append(byName[c.name], c)
+		}
+	}
+	var out []Item
+	for _, name := range sortedKeys(byName) {
+		cs := byName[name]
+		if len(cs) < 2 {
+			continue
+		}
+		var owners []*claim
+		for _, c := range cs {
+			if c.declared {
+				owners = append(owners, c)
+			}
+		}
+		if len(owners) == 1 {
+			for _, c := range cs {
+				if c != owners[0] {
+					c.name = ""
+				}
+			}
+			continue
+		}
+		who := make([]string, len(cs))
+		for i, c := range cs {
+			who[i] = c.describe()
+			c.name = ""
+		}
+		out = append(out, Item{Kind: Conflict, Type: "vm", Scope: CrossScope, ObjectID: "dns_name:" + name, EntryName: cs[0].vm.Name,
+			Attr: "dns_name", Message: fmt.Sprintf("%d VMs claim the DNS name %s: %s; no DNS fix until one is settled (declare dns_name on the VM that owns it)",
+				len(cs), name, strings.Join(who, ", "))})
+	}
+	return out
+}
+
+// sharedAddresses finds addresses more than one live VM has: which VM the
+// address (and its PTR) belongs to is unknown, so their claims make no
+// fix that writes it.
+func sharedAddresses(claims []*claim) []Item {
+	byIP := map[string][]*claim{}
+	for _, c := range claims {
+		if c.ip != "" {
+			byIP[c.ip] = append(byIP[c.ip], c)
+		}
+	}
+	var out []Item
+	for _, ip := range sortedKeys(byIP) {
+		cs := byIP[ip]
+		if len(cs) < 2 {
+			continue
+		}
+		who := make([]string, len(cs))
+		for i, c := range cs {
+			who[i] = c.vm.Name
+			c.shared = true
+		}
+		out = append(out, Item{Kind: Conflict, Type: "vm", Scope: CrossScope, ObjectID: "ip:" + ip, EntryName: cs[0].vm.Name,
+			Attr: "ip", Message: fmt.Sprintf("%d VMs have the address %s: %s; no DNS fix writes it until one is settled", len(cs), ip, strings.Join(who, ", "))})
+	}
+	return out
+}
+
+func (c *claim) describe() string {
+	var how []string
+	if c.ip != "" {
+		how = append(how, c.ip)
+	}
+	if c.declared {
+		how = append(how, "declared")
+	} else {
+		how = append(how, "guest host name")
+	}
+	return fmt.Sprintf("%s (%s)", c.vm.Name, strings.Join(how, ", "))
+}
+
+// expectedName is the DNS name a VM must have: its declared dns_name
+// (declared is true), or else the host name its guest reports when that
+// is a name inside a collected zone (VMware Tools knows the OS's own FQDN).
+func expectedName(d *dnsView, vm *inventory.Entry) (name string, declared bool) {
 	if name, _ := vm.Attrs["dns_name"].(string); name != "" {
-		return name
+		return name, true
 	}
 	h, _ := vm.Attrs["guest_hostname"].(string)
 	if !strings.Contains(strings.TrimSuffix(h, "."), ".") {
-		return ""
+		return "", false
 	}
 	name, err := schema.NormalizeFQDN(h)
 	if err != nil || d.zoneOf(name) == "" {
-		return ""
+		return "", false
 	}
-	return name
+	return name, false
 }
 
-// checkVM compares one VM with DNS: its A record and its PTR. Only names
-// inside collected zones are checked: where tana has not read the zone,
-// nothing is known about its records, and absence of data is not data.
-func (e *Engine) checkVM(d *dnsView, vm *inventory.Entry, name, ip string) []Item {
+// checkVM compares one VM's claim with DNS: its A record and its PTR. Only
+// names inside collected zones are checked: where tana has not read the
+// zone, nothing is known about its records, and absence of data is not
+// data. A shared address is reported, never written.
+func (e *Engine) checkVM(d *dnsView, c *claim) []Item {
+	vm, name, ip := c.vm, c.name, c.ip
 	base := Item{Type: "vm", Scope: CrossScope, EntryID: vm.ID, EntryName: vm.Name, Version: vm.Version, Authority: schema.Declared}
 	var out []Item
 	as := d.a[name]
@@ -160,21 +279,21 @@ func (e *Engine) checkVM(d *dnsView, vm *inventory.Entry, name, ip string) []Ite
 		it := base
 		it.Kind, it.Attr, it.Store = MissingInReality, "dns_name", name
 		it.Message = fmt.Sprintf("no A record for %s", name)
-		if ip != "" {
+		if ip != "" && !c.shared {
 			it.Fix = &collectors.Fix{Scope: "dns:" + zone, Op: collectors.OpCreate, Object: recordObject(zone, name, rtypeOf(ip), ip)}
 		}
 		out = append(out, it)
 	case ip != "" && !anyValue(as, ip):
 		it := base
 		it.Kind, it.Attr, it.Store, it.Actual = Conflict, "ip", ip, values(as)
-		it.Message = fmt.Sprintf("VM IP %s but the A record of %s says %s", ip, name, strings.Join(values(as), ", "))
-		if len(as) == 1 {
+		it.Message = fmt.Sprintf("VM %s has %s but the A record of %s says %s", vm.Name, ip, name, strings.Join(values(as), ", "))
+		if len(as) == 1 && !c.shared {
 			old := entryObject(as[0])
 			it.Fix = &collectors.Fix{Scope: "dns:" + zone, Op: collectors.OpUpdate, Object: old, Attr: "value", Old: old.Attrs["value"], New: ip}
 		}
 		out = append(out, it)
 	}
-	if ip == "" {
+	if ip == "" || c.shared {
 		return out
 	}
 	rev := reverseName(ip)
@@ -188,11 +307,18 @@ func (e *Engine) checkVM(d *dnsView, vm *inventory.Entry, name, ip string) []Ite
 	return out
 }
 
-// orphans finds A records in zones holding VM names that point at no VM,
-// and PTR records whose name has no A record.
-func orphans(d *dnsView, vmIPs map[string]bool, names map[string][]string, vmZones map[string]bool) []Item {
+// orphans finds records in zones holding VM names that no VM explains —
+// A records pointing at no VM, and PTR records of no VM's address naming
+// no VM and no other record — with a fix that removes them; and PTR
+// records elsewhere whose name has no A record (reported only).
+func orphans(d *dnsView, ex explained) []Item {
 	// An A record serving the zone (a name server, a mail exchanger, a
 	// CNAME or SRV target) points at no VM by design.
+	orphanA := func(r *inventory.Entry) bool {
+		fqdn, _ := r.Attrs["fqdn"].(string)
+		value, _ := r.Attrs["value"].(string)
+		return !ex.ips[value] && !ex.names[fqdn] && !d.targets[fqdn] && ex.zones[d.zoneOf(fqdn)]
+	}
 	var out []Item
 	for _, r := range d.all {
 		fqdn, _ := r.Attrs["fqdn"].(string)
@@ -200,18 +326,25 @@ func orphans(d *dnsView, vmIPs map[string]bool, names map[string][]string, vmZon
 		base := Item{Kind: Conflict, Type: "dns_record", Scope: CrossScope, EntryID: r.ID, EntryName: r.Name, Version: r.Version}
 		switch r.Attrs["rtype"] {
 		case "A", "AAAA":
-			if !vmIPs[value] && names[fqdn] == nil && !d.targets[fqdn] && vmZones[d.zoneOf(fqdn)] {
+			if orphanA(r) {
 				base.Message = fmt.Sprintf("orphan A record: %s → %s points at no VM", fqdn, value)
-				base.Authority = schema.Declared
-				old := entryObject(r)
-				base.Fix = &collectors.Fix{Scope: "dns:" + d.zoneOf(fqdn), Op: collectors.OpDelete, Object: old}
-				out = append(out, base)
 			}
 		case "PTR":
-			if len(d.a[value]) == 0 && d.zoneOf(value) != "" {
+			named := d.a[value]
+			live := slices.IndexFunc(named, func(a *inventory.Entry) bool { return !orphanA(a) }) >= 0
+			switch {
+			case !ex.ips[addressOf(fqdn)] && !ex.names[value] && !live && ex.zones[d.zoneOf(value)]:
+				base.Message = fmt.Sprintf("orphan PTR record: %s → %s names no VM", fqdn, value)
+			case len(named) == 0 && d.zoneOf(value) != "":
 				base.Message = fmt.Sprintf("PTR %s → %s without an A record", fqdn, value)
 				out = append(out, base)
+				continue
 			}
+		}
+		if base.Message != "" {
+			base.Authority = schema.Declared
+			base.Fix = &collectors.Fix{Scope: "dns:" + d.zoneOf(fqdn), Op: collectors.OpDelete, Object: entryObject(r)}
+			out = append(out, base)
 		}
 	}
 	return out
@@ -249,6 +382,41 @@ func rtypeOf(ip string) string {
 		return "AAAA"
 	}
 	return "A"
+}
+
+// addressOf is the address a reverse name stands for, or "".
+func addressOf(rev string) string {
+	if s, ok := strings.CutSuffix(rev, ".in-addr.arpa."); ok {
+		p := strings.Split(s, ".")
+		if len(p) != 4 {
+			return ""
+		}
+		slices.Reverse(p)
+		if a, err := netip.ParseAddr(strings.Join(p, ".")); err == nil {
+			return a.String()
+		}
+		return ""
+	}
+	s, ok := strings.CutSuffix(rev, ".ip6.arpa.")
+	if !ok {
+		return ""
+	}
+	n := strings.Split(s, ".")
+	if len(n) != 32 {
+		return ""
+	}
+	slices.Reverse(n)
+	var b strings.Builder
+	for i, x := range n {
+		if i > 0 && i%4 == 0 {
+			b.WriteByte(':')
+		}
+		b.WriteString(x)
+	}
+	if a, err := netip.ParseAddr(b.String()); err == nil {
+		return a.String()
+	}
+	return ""
 }
 
 // reverseName is the in-addr.arpa or ip6.arpa name of an address.

@@ -2,6 +2,8 @@ package reconcile
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"sort"
@@ -49,6 +51,7 @@ type Item struct {
 	FirstSeen  time.Time       `json:"first_seen"`
 	LastSeen   time.Time       `json:"last_seen"`
 	ResolvedAt *time.Time      `json:"resolved_at,omitempty"`
+	ResolvedBy string          `json:"resolved_by,omitempty"` // "collect <scope>", "apply of plan <id>", "cross-check"
 }
 
 // Key identifies the same drift across runs.
@@ -102,10 +105,38 @@ func show(v any) string {
 	return string(b)
 }
 
+// Pin fingerprints what the item says about reality and the store: its
+// kind, target, values, the object seen and the fix it asks for. A plan
+// keeps the pin of every drift item it fixes; if the item's pin moved
+// since (a newer collection saw other values, or the store changed), the
+// plan no longer fixes what it says and apply refuses it. Times, the
+// snapshot and the message are left out: they change without the drift
+// changing.
+func (it *Item) Pin() string {
+	b, err := json.Marshal(struct {
+		Kind      Kind               `json:"k"`
+		Type      string             `json:"t"`
+		Scope     string             `json:"s"`
+		EntryID   int64              `json:"e,omitempty"`
+		ObjectID  string             `json:"o,omitempty"`
+		Attr      string             `json:"a,omitempty"`
+		Store     any                `json:"st,omitempty"`
+		Actual    any                `json:"ac,omitempty"`
+		Authority schema.Authority   `json:"au,omitempty"`
+		Object    *collectors.Object `json:"ob,omitempty"`
+		Fix       *collectors.Fix    `json:"f,omitempty"`
+	}{it.Kind, it.Type, it.Scope, it.EntryID, it.ObjectID, it.Attr, it.Store, it.Actual, it.Authority, it.Object, it.Fix})
+	if err != nil {
+		return "" // values are JSON already (they came from JSON or the store)
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:16])
+}
+
 // record turns an item into its stored form.
 func (it *Item) record() (inventory.DriftRecord, error) {
 	c := *it
-	c.ID, c.FirstSeen, c.LastSeen, c.ResolvedAt = "", time.Time{}, time.Time{}, nil
+	c.ID, c.FirstSeen, c.LastSeen, c.ResolvedAt, c.ResolvedBy = "", time.Time{}, time.Time{}, nil, ""
 	b, err := json.Marshal(&c)
 	if err != nil {
 		return inventory.DriftRecord{}, fmt.Errorf("encode drift %s: %w", it, err)
@@ -124,7 +155,7 @@ func fromRecord(r inventory.DriftRecord) (Item, error) {
 	if err := json.Unmarshal([]byte(r.Data), &it); err != nil {
 		return it, fmt.Errorf("decode drift %s: %w", r.ID, err)
 	}
-	it.ID, it.FirstSeen, it.LastSeen, it.ResolvedAt = r.ID, r.FirstSeen, r.LastSeen, r.ResolvedAt
+	it.ID, it.FirstSeen, it.LastSeen, it.ResolvedAt, it.ResolvedBy = r.ID, r.FirstSeen, r.LastSeen, r.ResolvedAt, r.ResolvedBy
 	return it, nil
 }
 
@@ -186,8 +217,10 @@ func sortItems(items []Item) {
 	})
 }
 
-// syncDrift stores items as the open drift of scope.
-func syncDrift(ctx context.Context, tx *inventory.Tx, scope string, items []Item) error {
+// syncDrift stores items as the open drift of scope; open items not among
+// them are resolved as resolvedBy says, or kept when it is "" (an
+// incomplete snapshot).
+func syncDrift(ctx context.Context, tx *inventory.Tx, scope string, items []Item, resolvedBy string) error {
 	recs := make([]inventory.DriftRecord, 0, len(items))
 	seen := make(map[string]bool, len(items))
 	for i := range items {
@@ -201,5 +234,5 @@ func syncDrift(ctx context.Context, tx *inventory.Tx, scope string, items []Item
 		seen[r.Key] = true
 		recs = append(recs, r)
 	}
-	return tx.SyncDrift(ctx, scope, recs)
+	return tx.SyncDrift(ctx, scope, recs, resolvedBy)
 }

@@ -54,6 +54,11 @@ type Fix struct {
 	Reality   *collectors.Fix  `json:"reality,omitempty"`
 	Policy    string           `json:"policy"` // apply | propose
 	Message   string           `json:"message,omitempty"`
+	// Pin is the drift item's Pin when the plan was made; Store and
+	// Actual are its values then, to say what moved when it goes stale.
+	Pin    string `json:"pin,omitempty"`
+	Store  any    `json:"store,omitempty"`
+	Actual any    `json:"actual,omitempty"`
 }
 
 func (f *Fix) String() string {
@@ -70,6 +75,22 @@ func (f *Fix) String() string {
 		return fmt.Sprintf("> %s", f.Reality)
 	}
 	return fmt.Sprintf("? review %s %q: %s", f.Type, f.EntryName, f.Message)
+}
+
+// subject names what a fix is about: "vm web1.cpus (vsphere:vc1)".
+func (f *Fix) subject() string {
+	name := f.EntryName
+	if name == "" {
+		name = f.Name
+	}
+	if name == "" {
+		name = f.ObjectID
+	}
+	s := f.Type + " " + name
+	if f.Attr != "" {
+		s += "." + f.Attr
+	}
+	return s + " (" + f.Scope + ")"
 }
 
 // Plan is a stored list of fixes with what it was computed from.
@@ -92,7 +113,8 @@ type Plan struct {
 func (e *Engine) fixFor(it *Item) Fix {
 	p := e.policy(it.Type)
 	f := Fix{Drift: it.Key(), DriftID: it.ID, Kind: it.Kind, Type: it.Type, Scope: it.Scope, EntryID: it.EntryID, EntryName: it.EntryName,
-		ObjectID: it.ObjectID, Attr: it.Attr, Authority: it.Authority, Message: it.Message, Policy: "propose"}
+		ObjectID: it.ObjectID, Attr: it.Attr, Authority: it.Authority, Message: it.Message, Policy: "propose",
+		Pin: it.Pin(), Store: it.Store, Actual: it.Actual}
 	switch {
 	case it.Kind == MissingInStore && it.Object != nil:
 		f.Direction, f.Action, f.Name, f.Attrs, f.Policy = ToStore, ActCreate, it.Object.Name, it.Object.Attrs, p.Observed

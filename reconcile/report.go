@@ -57,6 +57,7 @@ func (e *Engine) Report(ctx context.Context, since time.Time) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
+	resolved = lastResolutions(open, resolved)
 	sortItems(open)
 	sortItems(resolved)
 	r := &Report{CreatedAt: e.now().UTC(), Since: since.UTC(), Open: open, Resolved: resolved, Runs: runs,
@@ -70,6 +71,45 @@ func (e *Engine) Report(ctx context.Context, since time.Time) (*Report, error) {
 		r.Summary.BySource[it.Scope]++
 	}
 	return r, nil
+}
+
+// lastResolutions keeps one resolution per drift (its latest), and none
+// for drift that is open again: the report's "Resolved" is what was fixed
+// in the window and stays fixed.
+func lastResolutions(open, resolved []Item) []Item {
+	isOpen := make(map[string]bool, len(open))
+	for i := range open {
+		isOpen[open[i].Key()] = true
+	}
+	last := map[string]int{}
+	var out []Item
+	for _, it := range resolved {
+		k := it.Key()
+		if isOpen[k] {
+			continue
+		}
+		if j, ok := last[k]; ok {
+			if it.ResolvedAt.After(*out[j].ResolvedAt) {
+				out[j] = it
+			}
+			continue
+		}
+		last[k] = len(out)
+		out = append(out, it)
+	}
+	return out
+}
+
+// resolution says when and how an item was resolved.
+func resolution(it *Item) string {
+	if it.ResolvedAt == nil {
+		return ""
+	}
+	s := "resolved " + it.ResolvedAt.Format(time.RFC3339)
+	if it.ResolvedBy != "" {
+		s += " by " + it.ResolvedBy
+	}
+	return s
 }
 
 // SaveReport stores a report (as JSON, the other formats render from it).
@@ -148,7 +188,7 @@ func renderMarkdown(w io.Writer, r *Report) error {
 		b.WriteString("\n## Resolved\n\n")
 		for i := range r.Resolved {
 			it := &r.Resolved[i]
-			fmt.Fprintf(&b, "- %s — resolved %s\n", mdEscape(it.String()), it.ResolvedAt.Format(time.RFC3339))
+			fmt.Fprintf(&b, "- %s — %s\n", mdEscape(it.String()), mdEscape(resolution(it)))
 		}
 	}
 	_, err := io.WriteString(w, b.String())
@@ -160,9 +200,10 @@ func mdEscape(s string) string {
 }
 
 var htmlReport = template.Must(template.New("report").Funcs(template.FuncMap{
-	"keys": func(m map[string]int) []string { return sortedKeys(m) },
-	"time": func(t time.Time) string { return t.Format(time.RFC3339) },
-	"item": func(it Item) string { return it.String() },
+	"keys":       func(m map[string]int) []string { return sortedKeys(m) },
+	"time":       func(t time.Time) string { return t.Format(time.RFC3339) },
+	"item":       func(it Item) string { return it.String() },
+	"resolution": func(it Item) string { return resolution(&it) },
 }).Parse(`<!doctype html>
 <html><head><meta charset="utf-8"><title>tana drift report</title>
 <style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.2em .6em}</style>
@@ -174,6 +215,6 @@ var htmlReport = template.Must(template.New("report").Funcs(template.FuncMap{
 <table><tr><th>source</th><th>open</th></tr>{{range $k := keys .Summary.BySource}}<tr><td>{{$k}}</td><td>{{index $.Summary.BySource $k}}</td></tr>{{end}}</table>
 <h2>Open</h2>
 <ul>{{range .Open}}<li>{{item .}} — since {{time .FirstSeen}}</li>{{else}}<li>No drift.</li>{{end}}</ul>
-{{if .Resolved}}<h2>Resolved</h2><ul>{{range .Resolved}}<li>{{item .}}</li>{{end}}</ul>{{end}}
+{{if .Resolved}}<h2>Resolved</h2><ul>{{range .Resolved}}<li>{{item .}} — {{resolution .}}</li>{{end}}</ul>{{end}}
 </body></html>
 `))

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -98,19 +100,42 @@ func (e *Engine) RunSchedule(ctx context.Context, sc Schedule) error {
 	}
 	start := e.now()
 	e.log.Info("schedule started", "schedule", sc.Name)
-	err = e.runSchedule(ctx, sc, since)
-	e.recordRun(ctx, "schedule", sc.Name, start, 0, 0, err, nil)
+	out := &scheduleOutcome{}
+	err = e.runSchedule(ctx, sc, since, out)
+	e.recordRun(ctx, "schedule", sc.Name, start, out.objects, out.changes, err, out.notes)
 	return err
 }
 
-func (e *Engine) runSchedule(ctx context.Context, sc Schedule, since time.Time) error {
+// scheduleOutcome adds up what a schedule's run really did, for its run
+// record: objects collected, entries changed (applied, deleted), and what
+// safety limits held back or collections missed.
+type scheduleOutcome struct {
+	objects, changes int
+	notes            []string
+}
+
+func (e *Engine) runSchedule(ctx context.Context, sc Schedule, since time.Time, out *scheduleOutcome) error {
 	var errs []error
 	for _, c := range sc.Collect {
-		if _, err := e.Collect(ctx, c); err != nil {
+		sums, err := e.Collect(ctx, c)
+		if err != nil {
 			errs = append(errs, err)
 		}
+		for _, s := range sums {
+			out.objects += s.Objects
+			out.changes += s.Applied + s.Deleted + s.Fixed
+			out.notes = append(out.notes, s.notes()...)
+		}
 	}
-	if _, err := e.ExpireStale(ctx); err != nil {
+	res, err := e.ExpireStale(ctx)
+	out.changes += res.Deleted
+	for _, m := range res.Limited {
+		// A collection that held the same entries back said so already.
+		if !slices.ContainsFunc(out.notes, func(n string) bool { return strings.HasSuffix(n, m) }) {
+			out.notes = append(out.notes, m)
+		}
+	}
+	if err != nil {
 		errs = append(errs, fmt.Errorf("expire stale entries: %w", err))
 	}
 	if !sc.Report && sc.Webhook == nil {

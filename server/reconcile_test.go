@@ -65,6 +65,16 @@ func TestReconcileOverGraphQL(t *testing.T) {
 		if len(p.Plan.Fixes) != 1 || p.Plan.Fixes[0].Direction != "store" {
 			t.Fatalf("plan: %+v", p.Plan)
 		}
+		// Reality moves on before the plan is applied: the plan no longer
+		// fixes what it says, and applyPlan refuses it.
+		if _, err := e.Reconcile(ctx, snap(5)); err != nil {
+			t.Fatal(err)
+		}
+		r := ts.do(t, "", `mutation($id: String!) { applyPlan(id: $id) { status } }`, map[string]any{"id": p.Plan.ID})
+		if msg := string(mustJSON(t, r.Errors)); !strings.Contains(msg, "STALE") || !strings.Contains(msg, "reality now says 5") {
+			t.Fatalf("apply of a plan whose drift moved: %s", msg)
+		}
+		ts.query(t, `mutation { plan(source: "vc1") { id fixes { action direction } } }`, nil, &p)
 		var a struct {
 			ApplyPlan struct {
 				Status string
@@ -76,12 +86,12 @@ func TestReconcileOverGraphQL(t *testing.T) {
 			t.Fatalf("apply: %+v", a.ApplyPlan)
 		}
 		// Applying twice is an error with a code, not a crash.
-		r := ts.do(t, "", `mutation($id: String!) { applyPlan(id: $id) { status } }`, map[string]any{"id": p.Plan.ID})
+		r = ts.do(t, "", `mutation($id: String!) { applyPlan(id: $id) { status } }`, map[string]any{"id": p.Plan.ID})
 		if len(r.Errors) == 0 || !strings.Contains(string(mustJSON(t, r.Errors)), "CONFLICT") {
 			t.Fatalf("second apply: %+v", r.Errors)
 		}
 		en, _ := s.GetByName(ctx, "vm", "web1")
-		if en.Attrs["cpus"] != int64(4) {
+		if en.Attrs["cpus"] != int64(5) {
 			t.Fatalf("store after apply: %v", en.Attrs)
 		}
 		var runs struct {

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"os"
 	"os/exec"
@@ -109,6 +110,28 @@ func TestDemoEndToEnd(t *testing.T) {
 
 	tana(t, env, 0, "collect")
 	tana(t, env, 0, "plan", "--detailed-exitcode")
+
+	// The report lists each fixed item once, with how it was fixed.
+	report := tana(t, env, 0, "report", "--format", "md")
+	if n := strings.Count(report, "by apply of plan "+plan.ID); n != 3 {
+		t.Errorf("report names the apply %d times, want 3 (one per fixed item):\n%s", n, report)
+	}
+
+	// A zone the server refuses: collect says which and exits 3.
+	cfgPath := filepath.Join(dir, "tana.yaml")
+	cfg, err := os.ReadFile(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := filepath.Join(dir, "refused.yaml")
+	if err := os.WriteFile(bad, []byte(strings.Replace(string(cfg), "zones: [", "zones: [nosuch.example., ", 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	badEnv := maps.Clone(env)
+	badEnv["TANA_CONFIG"] = bad
+	if out := tana(t, badEnv, 3, "collect"); !strings.Contains(out, "dns:nosuch.example.: 0 objects (incomplete)") || !strings.Contains(out, "  incomplete: ") {
+		t.Errorf("collect with a refused zone:\n%s", out)
+	}
 	if out := tana(t, env, 0, "get", "vm", "web02-big", "--json"); !strings.Contains(out, `"memory_mb": 8192`) {
 		t.Errorf("store lacks the new size: %s", out)
 	}

@@ -26,6 +26,9 @@ func main() {
 // --detailed-exitcode uses 2 for "drift").
 type exitError struct{ code int }
 
+// exitIncomplete is collect's exit code when a scope came back incomplete.
+const exitIncomplete = 3
+
 func (e exitError) Error() string { return fmt.Sprintf("exit %d", e.code) }
 
 func exitCode(err error) int {

@@ -77,7 +77,12 @@ func newCollectCmd(c *cli) *cobra.Command {
 default), store it, and reconcile it: drift whose policy is apply (by default the observed
 attributes) is written at once in one change set; the rest stays open for tana plan / apply.
 Entries a complete snapshot no longer reports turn stale and, after delete_after, are
-soft-deleted. With --watch, keep following the sources' changes until interrupted.`,
+soft-deleted. With --watch, keep following the sources' changes until interrupted.
+
+Exit status: 0 when every scope was collected completely; 1 on an error; 3 when any
+scope came back incomplete (a vCenter that failed part-way, a zone transfer refused):
+its drift is added or updated but nothing is resolved, marked stale or deleted, and
+the reason is printed under the scope.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
 			e, cfg, closeFn, err := c.engine(ctx, true)
@@ -93,16 +98,27 @@ soft-deleted. With --watch, keep following the sources' changes until interrupte
 				return err
 			}
 			var errs []error
+			var incomplete []string
 			for _, col := range cs {
 				sums, err := e.Collect(ctx, col)
 				for _, s := range sums {
 					c.printSummary(s)
+					if !s.Complete {
+						incomplete = append(incomplete, s.Scope)
+					}
 				}
 				if err != nil {
 					errs = append(errs, err)
 				}
 			}
-			return errors.Join(errs...)
+			if err := errors.Join(errs...); err != nil {
+				return err
+			}
+			if len(incomplete) > 0 {
+				fmt.Fprintf(c.stderr, "tana: incomplete: %s; nothing of it was resolved, marked stale or deleted\n", strings.Join(incomplete, ", "))
+				return exitError{exitIncomplete}
+			}
+			return nil
 		},
 	}
 	cmd.Flags().BoolVar(&watch, "watch", false, "keep collecting changes as the sources report them")
@@ -116,6 +132,9 @@ func (c *cli) printSummary(s reconcile.RunSummary) {
 	}
 	fmt.Fprintf(c.stdout, "%s: %d objects (%s), %d applied, %d stale, %d deleted, %d open\n",
 		s.Scope, s.Objects, complete, s.Applied, s.Stale, s.Deleted, s.Open)
+	for _, m := range s.Errors {
+		fmt.Fprintf(c.stdout, "  incomplete: %s\n", m)
+	}
 	if s.Limited != "" {
 		fmt.Fprintf(c.stdout, "  %s\n", s.Limited)
 	}

@@ -4,8 +4,8 @@ import "github.com/spf13/cobra"
 
 // extraCommands are the commands beyond the store. Each lives in its own
 // file: serve.go (serve, token), reconcile.go (collect, plan, apply, drift,
-// runs, report), inventory.go (inventory), demo.go (demo).
+// runs, report), inventory.go (inventory), demo.go (demo), set.go (set).
 func extraCommands(c *cli) []*cobra.Command {
-	cmds := []*cobra.Command{newServeCmd(c), newTokenCmd(c), newInventoryCmd(c), newDemoCmd(c)}
+	cmds := []*cobra.Command{newServeCmd(c), newTokenCmd(c), newInventoryCmd(c), newDemoCmd(c), newSetCmd(c)}
 	return append(cmds, reconcileCommands(c)...)
 }

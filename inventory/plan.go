@@ -11,12 +11,17 @@ import (
 	"github.com/tana-cmdb/tana/schema"
 )
 
-// Plan statuses.
+// Plan statuses. A plan is applied at most once: a run claims it
+// (applying), then marks it applied, partial (some fixes failed) or failed;
+// a refused apply gives it back (proposed). A plan whose applying run died
+// reads as interrupted, and may be claimed again: its pins still guard it.
 const (
-	PlanProposed = "proposed"
-	PlanApplied  = "applied"
-	PlanFailed   = "failed"
-	PlanPartial  = "partial"
+	PlanProposed    = "proposed"
+	PlanApplying    = "applying"
+	PlanApplied     = "applied"
+	PlanFailed      = "failed"
+	PlanPartial     = "partial"
+	PlanInterrupted = "interrupted"
 )
 
 // PlanRecord is a stored plan. Data is the reconcile engine's plan (fixes,
@@ -31,15 +36,22 @@ type PlanRecord struct {
 	Error     string     `json:"error,omitempty" db:"error"`
 	CreatedAt time.Time  `json:"created_at" db:"created_at"`
 	AppliedAt *time.Time `json:"applied_at,omitempty" db:"applied_at"`
+	RunID     string     `json:"run_id,omitempty" db:"run_id"` // the run applying it, or that applied it
 }
 
-const planCols = "id, actor, status, filter, fixes, data, error, created_at, applied_at"
+const planCols = "id, actor, status, filter, fixes, data, error, created_at, applied_at, run_id"
+
+// planRead shows a plan whose applying run is not alive as interrupted
+// (the argument is now).
+const planRead = `id, actor, CASE WHEN status = 'applying' AND NOT EXISTS (
+	SELECT 1 FROM runs r WHERE r.id = plans.run_id AND r.status = 'running' AND r.expires_at >= ?) THEN 'interrupted' ELSE status END AS status,
+	filter, fixes, %s AS data, error, created_at, applied_at, run_id`
 
 // SavePlan stores a new plan, stamped with the transaction's time.
 func (tx *Tx) SavePlan(ctx context.Context, p *PlanRecord) error {
 	p.CreatedAt = tx.now
-	_, err := tx.ExecContext(ctx, tx.Rebind("INSERT INTO plans ("+planCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"),
-		p.ID, p.Actor, p.Status, p.Filter, p.Fixes, p.Data, p.Error, p.CreatedAt, nil)
+	_, err := tx.ExecContext(ctx, tx.Rebind("INSERT INTO plans ("+planCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+		p.ID, p.Actor, p.Status, p.Filter, p.Fixes, p.Data, p.Error, p.CreatedAt, nil, "")
 	if err != nil {
 		return fmt.Errorf("store plan: %w", mapError(err))
 	}
@@ -62,10 +74,65 @@ func (tx *Tx) SetPlanStatus(ctx context.Context, id, status, errMsg string) erro
 	return nil
 }
 
+// ClaimPlan makes run the one run applying plan id, atomically: it
+// succeeds only for a proposed or interrupted plan, or one whose applying
+// run is no longer alive. Otherwise it fails with ECONFLICT saying why: the plan was
+// applied already (and when, by which run), or another live run is
+// applying it.
+func (s *Store) ClaimPlan(ctx context.Context, id string, run *Run) error {
+	now := s.Now().UTC()
+	res, err := s.db.ExecContext(ctx, s.db.Rebind(`UPDATE plans SET status = ?, run_id = ?, error = '' WHERE id = ? AND (status IN (?, ?)
+		OR status = ? AND NOT EXISTS (SELECT 1 FROM runs r WHERE r.id = plans.run_id AND r.status = 'running' AND r.expires_at >= ?))`),
+		PlanApplying, run.ID, id, PlanProposed, PlanInterrupted, PlanApplying, now)
+	if err != nil {
+		return fmt.Errorf("claim plan %s: %w", id, mapError(err))
+	}
+	if n, _ := res.RowsAffected(); n == 1 {
+		return nil
+	}
+	p, err := s.Plan(ctx, id)
+	if err != nil {
+		return err
+	}
+	if p.Status == PlanApplying {
+		return schema.Errorf(schema.ECONFLICT, "plan %s is being applied by run %s; wait for it to finish (tana runs)", id, p.RunID)
+	}
+	when := ""
+	if p.AppliedAt != nil {
+		when = " at " + p.AppliedAt.Format(time.RFC3339)
+	}
+	return schema.Errorf(schema.ECONFLICT, "plan %s was already applied%s by run %s (status %s); a plan is applied once: run tana plan for a new one",
+		id, when, p.RunID, p.Status)
+}
+
+// ReleasePlan gives a plan the run claimed back, untouched (proposed):
+// the apply was refused before it changed anything.
+func (s *Store) ReleasePlan(ctx context.Context, id string, run *Run) error {
+	_, err := s.db.ExecContext(context.WithoutCancel(ctx), s.db.Rebind("UPDATE plans SET status = ?, run_id = '' WHERE id = ? AND run_id = ? AND status = ?"),
+		PlanProposed, id, run.ID, PlanApplying)
+	if err != nil {
+		return fmt.Errorf("release plan %s: %w", id, mapError(err))
+	}
+	return nil
+}
+
+// EndPlan records that an apply of the plan stopped after it may have
+// changed reality: failed (it is not applied again) or interrupted (it was
+// stopped, as a crash would; it may be applied again, its pins guarding
+// what it fixes).
+func (s *Store) EndPlan(ctx context.Context, id string, run *Run, status, why string) error {
+	_, err := s.db.ExecContext(context.WithoutCancel(ctx), s.db.Rebind("UPDATE plans SET status = ?, error = ?, applied_at = ? WHERE id = ? AND run_id = ?"),
+		status, why, s.Now().UTC(), id, run.ID)
+	if err != nil {
+		return fmt.Errorf("mark plan %s %s: %w", id, status, mapError(err))
+	}
+	return nil
+}
+
 // Plan returns a stored plan.
 func (s *Store) Plan(ctx context.Context, id string) (*PlanRecord, error) {
 	var p PlanRecord
-	err := sqlx.GetContext(ctx, s.db, &p, s.db.Rebind("SELECT "+planCols+" FROM plans WHERE id = ?"), id)
+	err := sqlx.GetContext(ctx, s.db, &p, s.db.Rebind("SELECT "+fmt.Sprintf(planRead, "data")+" FROM plans WHERE id = ?"), s.Now().UTC(), id)
 	if err == sql.ErrNoRows {
 		return nil, schema.Errorf(schema.ENOTFOUND, "plan %s not found", id)
 	}
@@ -82,7 +149,8 @@ func (s *Store) Plans(ctx context.Context, limit int) ([]PlanRecord, error) {
 		limit = 50
 	}
 	var out []PlanRecord
-	err := sqlx.SelectContext(ctx, s.db, &out, fmt.Sprintf("SELECT id, actor, status, filter, fixes, '' AS data, error, created_at, applied_at FROM plans ORDER BY created_at DESC, id DESC LIMIT %d", limit))
+	err := sqlx.SelectContext(ctx, s.db, &out, s.db.Rebind(fmt.Sprintf("SELECT "+fmt.Sprintf(planRead, "''")+" FROM plans ORDER BY created_at DESC, id DESC LIMIT %d", limit)),
+		s.Now().UTC())
 	if err != nil {
 		return nil, fmt.Errorf("load plans: %w", mapError(err))
 	}

@@ -75,12 +75,18 @@ func TestReconcileRecords(t *testing.T) {
 			t.Fatalf("missing plan: %v", err)
 		}
 
-		if err := s.RecordRun(ctx, &inventory.RunRecord{Kind: "collect", Source: "vc1", Status: "ok", StartedAt: now,
-			Duration: 1500 * time.Millisecond, Objects: 10, Errors: []string{"x"}}); err != nil {
+		run, err := s.StartRun(ctx, "collect", "vc1", inventory.RunOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if runs, err := s.Runs(ctx, inventory.RunFilter{Kind: "collect"}); err != nil || len(runs) != 1 || runs[0].Status != inventory.RunRunning {
+			t.Fatalf("runs while running = %+v, %v", runs, err)
+		}
+		if err := run.Finish(ctx, inventory.RunResult{Status: inventory.RunOK, Objects: 10, Errors: []string{"x"}}); err != nil {
 			t.Fatal(err)
 		}
 		runs, err := s.Runs(ctx, inventory.RunFilter{Kind: "collect"})
-		if err != nil || len(runs) != 1 || runs[0].Duration != 1500*time.Millisecond || runs[0].Errors[0] != "x" {
+		if err != nil || len(runs) != 1 || runs[0].Status != inventory.RunOK || runs[0].Objects != 10 || runs[0].Errors[0] != "x" || runs[0].Holder == "" {
 			t.Fatalf("runs = %+v, %v", runs, err)
 		}
 
@@ -94,34 +100,6 @@ func TestReconcileRecords(t *testing.T) {
 		if r, err := s.Report(ctx, rs[0].ID); err != nil || r.Data != `{"a":1}` {
 			t.Fatalf("report = %+v, %v", r, err)
 		}
-	})
-}
-
-func TestLock(t *testing.T) {
-	inventorytest.ForEach(t, func(t *testing.T, s *inventory.Store) {
-		ctx := context.Background()
-		release, err := s.Lock(ctx, "apply:dns:a.", "plan A", time.Minute)
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, err = s.Lock(ctx, "apply:dns:a.", "plan B", time.Minute)
-		if schema.ErrorCode(err) != schema.ELOCKED {
-			t.Fatalf("second lock: %v, want locked", err)
-		}
-		if want := "locked by plan A"; err == nil || !contains(err.Error(), want) {
-			t.Fatalf("second lock error %q does not say %q", err, want)
-		}
-		other, err := s.Lock(ctx, "apply:dns:b.", "plan B", time.Minute)
-		if err != nil {
-			t.Fatalf("other scope: %v", err)
-		}
-		other()
-		release()
-		again, err := s.Lock(ctx, "apply:dns:a.", "plan B", time.Minute)
-		if err != nil {
-			t.Fatalf("after release: %v", err)
-		}
-		again()
 	})
 }
 

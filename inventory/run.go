@@ -2,20 +2,42 @@ package inventory
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"os"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
+
+	"github.com/tana-cmdb/tana/schema"
 )
+
+// Run statuses. A run is recorded running when it starts; a running run
+// whose lease ran out (its process died) is interrupted.
+const (
+	RunRunning     = "running"
+	RunOK          = "ok"
+	RunPartial     = "partial"
+	RunFailed      = "failed"
+	RunInterrupted = "interrupted"
+)
+
+// DefaultLease is how long a run and the locks it holds live without a
+// heartbeat. A run renews its lease every third of it, so a run whose
+// process died is interrupted, and its scopes are free, at most this long
+// after its last heartbeat.
+const DefaultLease = 15 * time.Second
 
 // RunRecord is one collection, reconcile, apply or schedule run.
 type RunRecord struct {
 	ID        string        `json:"id" db:"id"`
-	Kind      string        `json:"kind" db:"kind"` // collect, reconcile, apply, schedule
+	Kind      string        `json:"kind" db:"kind"` // collect, reconcile, apply, schedule, …
 	Source    string        `json:"source" db:"source"`
-	Status    string        `json:"status" db:"status"` // ok, failed, partial, limited
+	Status    string        `json:"status" db:"status"` // running, ok, partial, failed, interrupted
 	StartedAt time.Time     `json:"started_at" db:"started_at"`
 	Duration  time.Duration `json:"duration" db:"-"`
 	DurMS     int64         `json:"-" db:"duration_ms"`
@@ -24,19 +46,207 @@ type RunRecord struct {
 	Errors    []string      `json:"errors,omitempty" db:"-"`
 	RawErrors string        `json:"-" db:"errors"`
 	Detail    string        `json:"detail,omitempty" db:"detail"`
+	Holder    string        `json:"holder,omitempty" db:"holder"` // "host pid N" of the process that ran it
+	ExpiresAt *time.Time    `json:"-" db:"expires_at"`            // lease, while running
+	Tick      *time.Time    `json:"tick,omitempty" db:"tick"`     // a schedule run's tick
 }
 
-// RecordRun stores a run; an empty ID gets a new one.
-func (s *Store) RecordRun(ctx context.Context, r *RunRecord) error {
-	if r.ID == "" {
-		r.ID = uuid.Must(uuid.NewV7()).String()
+// Finished reports whether the run ended, well or badly, as opposed to
+// running or interrupted.
+func (r *RunRecord) Finished() bool {
+	return r.Status != RunRunning && r.Status != RunInterrupted
+}
+
+// RunOptions tune StartRun.
+type RunOptions struct {
+	Lease time.Duration // 0: DefaultLease
+	Tick  time.Time     // a schedule's tick; zero for none
+}
+
+// Run is a run in progress: recorded as running when it starts, kept alive
+// by a heartbeat that renews its lease and its locks' leases, and finished
+// once. Locks belong to runs, never to plans or schedules, so two runs of
+// one plan are two holders.
+type Run struct {
+	ID        string
+	Kind      string
+	Source    string
+	StartedAt time.Time
+
+	s       *Store
+	lease   time.Duration
+	ctx     context.Context
+	cancel  context.CancelCauseFunc
+	stop    chan struct{}
+	stopped chan struct{}
+	once    sync.Once
+	mu      sync.Mutex
+	locks   map[string]bool
+}
+
+// ErrLeaseLost is why a run's context ends when it lost its lease: its
+// heartbeat could not renew it in time, or someone freed its locks (tana
+// unlock). Work under the run stops rather than run on without its locks.
+var ErrLeaseLost = errors.New("the run lost its lease")
+
+// StartRun records a run of kind over source as running and starts its
+// heartbeat. Work of the run goes under Context; call Finish (or Discard)
+// exactly once.
+func (s *Store) StartRun(ctx context.Context, kind, source string, o RunOptions) (*Run, error) {
+	if o.Lease <= 0 {
+		o.Lease = DefaultLease
 	}
-	errs, _ := json.Marshal(orEmpty(r.Errors))
-	_, err := s.db.ExecContext(ctx, s.db.Rebind(`INSERT INTO runs (id, kind, source, status, started_at, duration_ms, objects, changes, errors, detail)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-		r.ID, r.Kind, r.Source, r.Status, r.StartedAt.UTC(), r.Duration.Milliseconds(), r.Objects, r.Changes, string(errs), r.Detail)
+	now := s.Now()
+	r := &Run{ID: uuid.Must(uuid.NewV7()).String(), Kind: kind, Source: source, StartedAt: now, s: s, lease: o.Lease,
+		stop: make(chan struct{}), stopped: make(chan struct{}), locks: map[string]bool{}}
+	var tick any
+	if !o.Tick.IsZero() {
+		tick = o.Tick.UTC()
+	}
+	_, err := s.db.ExecContext(ctx, s.db.Rebind(`INSERT INTO runs (id, kind, source, status, started_at, duration_ms, objects, changes, errors, detail, holder, expires_at, tick)
+		VALUES (?, ?, ?, ?, ?, 0, 0, 0, '[]', '', ?, ?, ?)`),
+		r.ID, kind, source, RunRunning, now.UTC(), holderName(), now.Add(o.Lease).UTC(), tick)
 	if err != nil {
-		return fmt.Errorf("record %s run of %s: %w", r.Kind, r.Source, mapError(err))
+		return nil, fmt.Errorf("record %s run of %s: %w", kind, source, mapError(err))
+	}
+	r.ctx, r.cancel = context.WithCancelCause(ctx)
+	go r.heartbeat()
+	return r, nil
+}
+
+// holderName names this process for people reading runs and locks.
+func holderName() string {
+	host, _ := os.Hostname()
+	return fmt.Sprintf("%s pid %d", host, os.Getpid())
+}
+
+// Context is the run's context: the one it started with, ended early if
+// the run loses its lease (context.Cause is then ErrLeaseLost).
+func (r *Run) Context() context.Context { return r.ctx }
+
+// heartbeat renews the lease every third of it until the run ends. A run
+// whose lease cannot be renewed in time, or whose record or locks someone
+// else took, is cancelled.
+func (r *Run) heartbeat() {
+	defer close(r.stopped)
+	t := time.NewTicker(r.lease / 3)
+	defer t.Stop()
+	last := time.Now()
+	for {
+		select {
+		case <-r.stop:
+			return
+		case <-t.C:
+		}
+		err := r.renew()
+		switch {
+		case err == nil:
+			last = time.Now()
+		case errors.Is(err, ErrLeaseLost):
+			r.cancel(err)
+			return
+		case time.Since(last) >= r.lease:
+			r.cancel(fmt.Errorf("%w: no heartbeat for %s (%v)", ErrLeaseLost, time.Since(last).Round(time.Second), err))
+			return
+		default:
+			r.s.log.Warn("run heartbeat", "run", r.ID, "kind", r.Kind, "source", r.Source, "err", err)
+		}
+	}
+}
+
+// renew moves the run's lease and its locks' leases on.
+func (r *Run) renew() error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.ctx), r.lease/3)
+	defer cancel()
+	until := r.s.Now().Add(r.lease).UTC()
+	res, err := r.s.db.ExecContext(ctx, r.s.db.Rebind("UPDATE runs SET expires_at = ? WHERE id = ? AND status = ?"), until, r.ID, RunRunning)
+	if err != nil {
+		return fmt.Errorf("renew run %s: %w", r.ID, mapError(err))
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("%w: run %s was marked interrupted", ErrLeaseLost, r.ID)
+	}
+	r.mu.Lock()
+	held := len(r.locks)
+	r.mu.Unlock()
+	if held == 0 {
+		return nil
+	}
+	res, err = r.s.db.ExecContext(ctx, r.s.db.Rebind("UPDATE locks SET expires_at = ? WHERE holder = ?"), until, r.ID)
+	if err != nil {
+		return fmt.Errorf("renew locks of run %s: %w", r.ID, mapError(err))
+	}
+	if n, _ := res.RowsAffected(); n < int64(held) {
+		return fmt.Errorf("%w: %d of its %d locks were freed by someone else", ErrLeaseLost, int64(held)-n, held)
+	}
+	return nil
+}
+
+// RunResult is how a run ended.
+type RunResult struct {
+	Status  string // ok, partial or failed
+	Objects int
+	Changes int
+	Errors  []string
+	Detail  string
+}
+
+// Finish records how the run ended, stops its heartbeat and frees its
+// locks. If the run had already lost its lease, its record stays
+// interrupted and Finish says so.
+func (r *Run) Finish(ctx context.Context, res RunResult) error {
+	if !r.end() {
+		return nil
+	}
+	ctx = context.WithoutCancel(ctx)
+	errs, _ := json.Marshal(orEmpty(res.Errors))
+	dur := r.s.Now().Sub(r.StartedAt)
+	out, err := r.s.db.ExecContext(ctx, r.s.db.Rebind(`UPDATE runs SET status = ?, duration_ms = ?, objects = ?, changes = ?, errors = ?, detail = ?, expires_at = NULL
+		WHERE id = ? AND status = ?`), res.Status, dur.Milliseconds(), res.Objects, res.Changes, string(errs), res.Detail, r.ID, RunRunning)
+	if err == nil {
+		if n, _ := out.RowsAffected(); n == 0 {
+			err = schema.Errorf(schema.ELOCKED, "%s run %s lost its lease before it finished; it is recorded as interrupted", r.Kind, r.ID)
+		}
+	} else {
+		err = fmt.Errorf("finish %s run of %s: %w", r.Kind, r.Source, mapError(err))
+	}
+	return errors.Join(err, r.releaseAll(ctx))
+}
+
+// Discard drops the record of a run that did nothing (a schedule tick
+// another replica ran) and frees its locks.
+func (r *Run) Discard(ctx context.Context) error {
+	if !r.end() {
+		return nil
+	}
+	ctx = context.WithoutCancel(ctx)
+	_, err := r.s.db.ExecContext(ctx, r.s.db.Rebind("DELETE FROM runs WHERE id = ?"), r.ID)
+	if err != nil {
+		err = fmt.Errorf("discard run %s: %w", r.ID, mapError(err))
+	}
+	return errors.Join(err, r.releaseAll(ctx))
+}
+
+// end stops the heartbeat; it reports false when the run already ended.
+func (r *Run) end() bool {
+	first := false
+	r.once.Do(func() {
+		first = true
+		close(r.stop)
+		<-r.stopped
+	})
+	if first {
+		defer r.cancel(context.Canceled)
+	}
+	return first
+}
+
+func (r *Run) releaseAll(ctx context.Context) error {
+	r.mu.Lock()
+	r.locks = map[string]bool{}
+	r.mu.Unlock()
+	if _, err := r.s.db.ExecContext(ctx, r.s.db.Rebind("DELETE FROM locks WHERE holder = ?"), r.ID); err != nil {
+		return fmt.Errorf("free the locks of run %s: %w", r.ID, mapError(err))
 	}
 	return nil
 }
@@ -49,9 +259,14 @@ type RunFilter struct {
 	Limit  int
 }
 
+// runCols reads a run with a running run whose lease ran out shown as
+// interrupted (the second argument is now).
+const runCols = `id, kind, source, CASE WHEN status = 'running' AND expires_at < ? THEN 'interrupted' ELSE status END AS status,
+	started_at, duration_ms, objects, changes, errors, detail, holder, expires_at, tick`
+
 // Runs returns runs, newest first.
 func (s *Store) Runs(ctx context.Context, f RunFilter) ([]RunRecord, error) {
-	query, args := "SELECT * FROM runs WHERE started_at >= ?", []any{f.Since.UTC()}
+	query, args := "SELECT "+runCols+" FROM runs WHERE started_at >= ?", []any{s.Now().UTC(), f.Since.UTC()}
 	if f.Kind != "" {
 		query += " AND kind = ?"
 		args = append(args, f.Kind)
@@ -64,16 +279,42 @@ func (s *Store) Runs(ctx context.Context, f RunFilter) ([]RunRecord, error) {
 		f.Limit = 50
 	}
 	query += fmt.Sprintf(" ORDER BY started_at DESC, id DESC LIMIT %d", f.Limit)
+	return s.selectRuns(ctx, query, args...)
+}
+
+// TickRuns returns the runs of one schedule tick, newest first.
+func (s *Store) TickRuns(ctx context.Context, kind, source string, tick time.Time) ([]RunRecord, error) {
+	return s.selectRuns(ctx, "SELECT "+runCols+" FROM runs WHERE kind = ? AND source = ? AND tick = ? ORDER BY started_at DESC, id DESC",
+		s.Now().UTC(), kind, source, tick.UTC())
+}
+
+func (s *Store) selectRuns(ctx context.Context, query string, args ...any) ([]RunRecord, error) {
 	var out []RunRecord
-	if err := sqlx.SelectContext(ctx, s.db, &out, s.db.Rebind(query), args...); err != nil {
+	if err := sqlx.SelectContext(ctx, s.db, &out, s.db.Rebind(query), args...); err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("load runs: %w", mapError(err))
 	}
 	for i := range out {
 		r := &out[i]
 		r.StartedAt, r.Duration = r.StartedAt.UTC(), time.Duration(r.DurMS)*time.Millisecond
+		if r.Tick != nil {
+			t := r.Tick.UTC()
+			r.Tick = &t
+		}
 		if err := json.Unmarshal([]byte(r.RawErrors), &r.Errors); err != nil {
 			return nil, fmt.Errorf("decode run %s: %w", r.ID, err)
 		}
 	}
 	return out, nil
+}
+
+// interrupt marks a running run interrupted (its lease ran out, or its
+// locks were freed by hand).
+func interrupt(ctx context.Context, ex sqlx.ExecerContext, rebind func(string) string, runID, why string) error {
+	errs, _ := json.Marshal([]string{why})
+	_, err := ex.ExecContext(ctx, rebind("UPDATE runs SET status = ?, errors = ?, expires_at = NULL WHERE id = ? AND status = ?"),
+		RunInterrupted, string(errs), runID, RunRunning)
+	if err != nil {
+		return fmt.Errorf("mark run %s interrupted: %w", runID, mapError(err))
+	}
+	return nil
 }

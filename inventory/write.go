@@ -238,7 +238,11 @@ func results(ws []*write) []Result {
 				v++
 			}
 		}
-		out[i] = Result{Index: w.index, ID: w.id, Type: w.t.Name, Name: w.name, Op: w.op, Version: v, changes: w.changes}
+		id := w.id
+		if id == 0 && w.old != nil { // unchanged: no id was assigned
+			id = w.old.ID
+		}
+		out[i] = Result{Index: w.index, ID: id, Type: w.t.Name, Name: w.name, Op: w.op, Version: v, changes: w.changes}
 		if w.op == OpCreate {
 			out[i].created = w.attrs
 		}

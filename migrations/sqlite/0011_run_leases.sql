@@ -1,0 +1,18 @@
+-- +goose Up
+-- Runs are recorded when they start (status running) and keep a lease that
+-- their heartbeat renews; a running run whose lease ran out was
+-- interrupted. Locks are held by runs (holder = run id) on the same lease.
+-- Lock rows of older versions named plans and lasted 30 minutes: drop them.
+ALTER TABLE runs ADD COLUMN holder TEXT NOT NULL DEFAULT '';
+ALTER TABLE runs ADD COLUMN expires_at TIMESTAMP;
+ALTER TABLE runs ADD COLUMN tick TIMESTAMP;
+CREATE INDEX runs_tick ON runs (kind, source, tick);
+ALTER TABLE plans ADD COLUMN run_id TEXT NOT NULL DEFAULT '';
+DELETE FROM locks;
+
+-- +goose Down
+ALTER TABLE plans DROP COLUMN run_id;
+DROP INDEX runs_tick;
+ALTER TABLE runs DROP COLUMN tick;
+ALTER TABLE runs DROP COLUMN expires_at;
+ALTER TABLE runs DROP COLUMN holder;

@@ -28,6 +28,10 @@ type Config struct {
 	Policies  map[string]Policy `yaml:"policies"`
 	Ansible   Ansible           `yaml:"ansible"`
 	Server    Server            `yaml:"server"`
+	// Lease is how long a run and the scope locks it holds live without a
+	// heartbeat: a crashed tana frees its scopes, and its runs read
+	// interrupted, this long after it died (default 15s).
+	Lease Duration `yaml:"lease"`
 }
 
 // Source is one collector's configuration.
@@ -183,6 +187,9 @@ func Parse(name string, data []byte) (*Config, error) {
 
 // Validate checks what the YAML types cannot.
 func (c *Config) Validate() error {
+	if c.Lease != 0 && c.Lease.D() < time.Second {
+		return schema.FieldErrorf(schema.EINVALID, "lease", "%s is too short: at least 1s (default 15s)", c.Lease.D())
+	}
 	names := map[string]bool{}
 	for i, s := range c.Sources {
 		f := fmt.Sprintf("sources[%d]", i)

@@ -59,6 +59,7 @@ func TestParseErrors(t *testing.T) {
 		{"schedule unknown source", "schedules: [{name: n, cron: '* * * * *', collect: [nope]}]\n", `schedules[0].collect: unknown source "nope"`},
 		{"bad policy", "policies: {vm: {observed: maybe}}\n", "policies.vm.observed: want apply or propose"},
 		{"bad duration", "policies: {vm: {stale_after: soon}}\n", `bad duration "soon"`},
+		{"short lease", "lease: 100ms\n", "lease: 100ms is too short"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

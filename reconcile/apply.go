@@ -35,27 +35,58 @@ type ApplyResult struct {
 
 // Apply applies a stored plan: reality fixes through the fixers of their
 // scopes, then every store fix in one transaction, each write a version
-// with source plan:<id>. It refuses a plan already applied, a plan whose
-// entries changed since it was made (ESTALE), a scope another apply holds
-// (ELOCKED), and a plan beyond the safety limits unless overridden. A
-// failure before the store commit leaves the store as it was and the plan
-// proposed, so it can be run again.
+// with source plan:<id>. The apply is a run: recorded when it starts, it
+// claims the plan (a plan is applied once: an applied plan, or one another
+// live run is applying, is refused with ECONFLICT) and locks the scopes
+// the fixes touch (ELOCKED when another run holds one). It refuses a plan
+// whose drift moved since it was made (ESTALE) and a plan beyond the
+// safety limits unless overridden; such a refusal gives the plan back,
+// proposed, so it can be run again. If the process dies mid-apply, the
+// scopes free within the lease and the plan reads interrupted.
 func (e *Engine) Apply(ctx context.Context, id string, o ApplyOptions) (*ApplyResult, error) {
-	start := e.now()
+	run, err := e.begin(ctx, "apply", "plan:"+id, time.Time{})
+	if err != nil {
+		return nil, err
+	}
+	res, err := e.apply(run.Context(), run, id, o)
+	changes := 0
+	var failed []string
+	if res != nil {
+		changes, failed = res.Store+res.Reality, res.Failed
+	}
+	e.end(ctx, run, 0, changes, err, failed)
+	if err != nil {
+		return nil, err
+	}
+	e.log.Info("plan applied", "plan", id, "store", res.Store, "reality", res.Reality, "failed", len(res.Failed))
+	return res, nil
+}
+
+func (e *Engine) apply(ctx context.Context, run *inventory.Run, id string, o ApplyOptions) (res *ApplyResult, err error) {
 	p, err := e.Plan(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	if p.Status == inventory.PlanApplied {
-		return nil, schema.Errorf(schema.ECONFLICT, "plan %s was already applied at %s", id, p.AppliedAt.Format(time.RFC3339))
+	if err := e.store.ClaimPlan(ctx, id, run); err != nil {
+		return nil, err
 	}
+	var touched bool // reality may have changed: the plan is not given back
+	defer func() {
+		switch {
+		case err == nil:
+		case touched && ctx.Err() != nil:
+			err = errors.Join(err, e.store.EndPlan(ctx, id, run, inventory.PlanInterrupted, err.Error()))
+		case touched:
+			err = errors.Join(err, e.store.EndPlan(ctx, id, run, inventory.PlanFailed, err.Error()))
+		default:
+			err = errors.Join(err, e.store.ReleasePlan(ctx, id, run))
+		}
+	}()
 	fixes := p.selected(o.PolicyOnly)
-	res := &ApplyResult{Plan: id, Status: inventory.PlanApplied}
-	release, err := e.lockScopes(ctx, fixes, "plan "+id)
+	cross, err := e.lockScopes(ctx, run, fixes)
 	if err != nil {
 		return nil, err
 	}
-	defer release()
 	if err := e.checkStale(ctx, p, fixes); err != nil {
 		return nil, err
 	}
@@ -64,6 +95,8 @@ func (e *Engine) Apply(ctx context.Context, id string, o ApplyOptions) (*ApplyRe
 			return nil, err
 		}
 	}
+	res = &ApplyResult{Plan: id, Status: inventory.PlanApplied}
+	touched = true
 	done := e.applyReality(ctx, fixes, res)
 	mirrored, err := e.mirrorOf(ctx, fixes, done)
 	if err != nil {
@@ -88,11 +121,16 @@ func (e *Engine) Apply(ctx context.Context, id string, o ApplyOptions) (*ApplyRe
 		}
 		return tx.SetPlanStatus(ctx, id, res.Status, strings.Join(res.Failed, "; "))
 	})
-	e.recordRun(ctx, "apply", "plan:"+id, start, 0, res.Store+res.Reality, err, res.Failed)
 	if err != nil {
 		return nil, fmt.Errorf("apply plan %s: %w", id, err)
 	}
-	e.log.Info("plan applied", "plan", id, "store", res.Store, "reality", res.Reality, "failed", len(res.Failed))
+	if cross {
+		// Collections left the cross-source check to this run while it held
+		// the cross scope; run it now on what the apply made.
+		if err := e.crossCheck(ctx, run); err != nil {
+			e.log.Warn("cross-source check after apply", "plan", id, "err", err)
+		}
+	}
 	return res, nil
 }
 
@@ -108,9 +146,10 @@ func (p *Plan) selected(policyOnly bool) []Fix {
 	return out
 }
 
-// lockScopes takes the apply lock of every scope the fixes touch, in a
-// fixed order so two applies cannot deadlock.
-func (e *Engine) lockScopes(ctx context.Context, fixes []Fix, holder string) (func(), error) {
+// lockScopes takes, for run, the apply lock of every scope the fixes
+// touch, in a fixed order; it reports whether the cross scope is among
+// them.
+func (e *Engine) lockScopes(ctx context.Context, run *inventory.Run, fixes []Fix) (bool, error) {
 	set := map[string]bool{}
 	for _, f := range fixes {
 		set[f.Scope] = true
@@ -118,26 +157,12 @@ func (e *Engine) lockScopes(ctx context.Context, fixes []Fix, holder string) (fu
 			set[f.Reality.Scope] = true
 		}
 	}
-	scopes := make([]string, 0, len(set))
-	for s := range set {
-		scopes = append(scopes, s)
-	}
-	sort.Strings(scopes)
-	var releases []func()
-	release := func() {
-		for i := len(releases) - 1; i >= 0; i-- {
-			releases[i]()
+	for _, s := range slices.Sorted(maps.Keys(set)) {
+		if err := run.Lock(ctx, "apply:"+s); err != nil {
+			return false, err
 		}
 	}
-	for _, s := range scopes {
-		r, err := e.store.Lock(ctx, "apply:"+s, holder, e.opts.LockTTL)
-		if err != nil {
-			release()
-			return nil, err
-		}
-		releases = append(releases, r)
-	}
-	return release, nil
+	return set[CrossScope], nil
 }
 
 // checkStale refuses a plan that no longer fixes what it says: a drift

@@ -121,8 +121,8 @@ func TestConcurrentApplies(t *testing.T) {
 		if err := <-done; err != nil {
 			t.Fatalf("first apply: %v", err)
 		}
-		if schema.ErrorCode(err2) != schema.ELOCKED || !strings.Contains(err2.Error(), "locked by plan "+p1.ID) {
-			t.Fatalf("second apply: %v, want locked by plan %s", err2, p1.ID)
+		if schema.ErrorCode(err2) != schema.ELOCKED || !strings.Contains(err2.Error(), "(apply plan:"+p1.ID) {
+			t.Fatalf("second apply: %v, want locked by the run applying plan %s", err2, p1.ID)
 		}
 		// The refused plan is still proposed, and now stale.
 		if _, err := e.Apply(ctx, p2.ID, reconcile.ApplyOptions{}); schema.ErrorCode(err) != schema.ESTALE {

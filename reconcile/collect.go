@@ -45,12 +45,17 @@ func (s *RunSummary) notes() []string {
 // collector that fails before reading any scope is recorded as a failed
 // run and returned as an error.
 func (e *Engine) Collect(ctx context.Context, c collectors.Collector) ([]RunSummary, error) {
-	start := e.now()
+	run, err := e.begin(ctx, "collect", c.Name(), time.Time{})
+	if err != nil {
+		return nil, err
+	}
+	ctx = run.Context()
 	e.log.Info("collecting", "source", c.Name())
 	snaps, err := c.Collect(ctx)
 	if err != nil {
-		e.recordRun(ctx, "collect", c.Name(), start, 0, 0, err, nil)
-		return nil, fmt.Errorf("collect %s: %w", c.Name(), err)
+		err = fmt.Errorf("collect %s: %w", c.Name(), err)
+		e.end(ctx, run, 0, 0, err, nil)
+		return nil, err
 	}
 	var out []RunSummary
 	var errs []error
@@ -65,7 +70,7 @@ func (e *Engine) Collect(ctx context.Context, c collectors.Collector) ([]RunSumm
 		out = append(out, *sum)
 	}
 	err = errors.Join(errs...)
-	e.recordRun(ctx, "collect", c.Name(), start, objects, changes, err, snapErrors(snaps))
+	e.end(ctx, run, objects, changes, err, snapErrors(snaps))
 	return out, err
 }
 
@@ -88,14 +93,17 @@ func (e *Engine) Reconcile(ctx context.Context, snap *collectors.Snapshot) (*Run
 	if snap == nil {
 		return nil, fmt.Errorf("reconcile: no snapshot")
 	}
-	start := e.now()
-	sum, err := e.reconcile(ctx, snap)
+	run, err := e.begin(ctx, "reconcile", snap.Scope, time.Time{})
+	if err != nil {
+		return nil, err
+	}
+	sum, err := e.reconcile(run.Context(), run, snap)
 	errs := snap.Errors
 	changes := 0
 	if sum != nil {
-		changes = sum.Applied + sum.Deleted
+		changes = sum.Applied + sum.Deleted + sum.Fixed
 	}
-	e.recordRun(ctx, "reconcile", snap.Scope, start, len(snap.Objects), changes, err, append(errs, limited(sum)...))
+	e.end(ctx, run, len(snap.Objects), changes, err, append(errs, limited(sum)...))
 	return sum, err
 }
 
@@ -106,15 +114,13 @@ func limited(sum *RunSummary) []string {
 	return []string{sum.Limited}
 }
 
-func (e *Engine) reconcile(ctx context.Context, snap *collectors.Snapshot) (*RunSummary, error) {
+func (e *Engine) reconcile(ctx context.Context, run *inventory.Run, snap *collectors.Snapshot) (*RunSummary, error) {
 	if snap.Scope == "" {
 		return nil, fmt.Errorf("snapshot without a scope")
 	}
-	release, err := e.store.Lock(ctx, "apply:"+snap.Scope, "collect "+snap.Scope, e.opts.LockTTL)
-	if err != nil {
+	if err := run.Lock(ctx, "apply:"+snap.Scope); err != nil {
 		return nil, err
 	}
-	defer release()
 	res, err := e.Diff(ctx, snap)
 	if err != nil {
 		return nil, err
@@ -149,7 +155,7 @@ func (e *Engine) reconcile(ctx context.Context, snap *collectors.Snapshot) (*Run
 		e.log.Warn("prune snapshots", "scope", snap.Scope, "err", err)
 	}
 	sum.Fixed = e.applyDeclared(ctx, snap.Scope, res.Items, sum)
-	if err := e.CrossCheck(ctx); err != nil {
+	if err := e.crossCheck(ctx, run); err != nil {
 		return sum, fmt.Errorf("cross-source check: %w", err)
 	}
 	e.log.Info("reconciled", "scope", snap.Scope, "complete", snap.Complete, "objects", sum.Objects,
@@ -261,23 +267,3 @@ func (e *Engine) counts(ctx context.Context, fixes []Fix) (map[string]int64, err
 	return out, nil
 }
 
-// recordRun stores a run record; failing to do so is logged, not fatal.
-func (e *Engine) recordRun(ctx context.Context, kind, source string, start time.Time, objects, changes int, err error, msgs []string) {
-	r := &inventory.RunRecord{Kind: kind, Source: source, Status: "ok", StartedAt: start, Duration: e.now().Sub(start),
-		Objects: objects, Changes: changes, Errors: msgs}
-	if len(msgs) > 0 {
-		r.Status = "partial"
-	}
-	if err != nil {
-		r.Status = "failed"
-		r.Errors = append(r.Errors, err.Error())
-	}
-	if err := e.store.RecordRun(context.WithoutCancel(ctx), r); err != nil {
-		e.log.Warn("record run", "kind", kind, "source", source, "err", err)
-	}
-}
-
-// Runs lists recorded runs, newest first.
-func (e *Engine) Runs(ctx context.Context, f inventory.RunFilter) ([]inventory.RunRecord, error) {
-	return e.store.Runs(ctx, f)
-}

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/tana-cmdb/tana/collectors"
 	"github.com/tana-cmdb/tana/inventory"
@@ -24,6 +25,27 @@ const defaultTTL = int64(3600)
 // claiming one name or one address — which get a conflict naming every
 // candidate and no fix until a person settles them.
 func (e *Engine) CrossCheck(ctx context.Context) error {
+	run, err := e.begin(ctx, "cross-check", CrossScope, time.Time{})
+	if err != nil {
+		return err
+	}
+	err = e.crossCheck(run.Context(), run)
+	e.end(ctx, run, 0, 0, err, nil)
+	return err
+}
+
+// crossCheck runs the cross-source rules under run, holding the cross
+// scope's lock so that no apply of cross fixes checks or resolves the
+// items meanwhile. When an apply holds it, the check is left to that
+// apply, which runs it as it ends.
+func (e *Engine) crossCheck(ctx context.Context, run *inventory.Run) error {
+	if err := run.Lock(ctx, "apply:"+CrossScope); err != nil {
+		if schema.ErrorCode(err) == schema.ELOCKED {
+			e.log.Info("cross-source check left to the run holding it", "err", err)
+			return nil
+		}
+		return err
+	}
 	items, err := e.crossItems(ctx)
 	if err != nil {
 		return err

@@ -22,11 +22,17 @@
 //	CrossCheck(ctx)          re-run the cross-source rules (VM vs DNS) into scope "cross"
 //	ExpireStale(ctx)         soft-delete entries stale longer than their window
 //	NewScheduler(schedules)  cron schedules (collect, expire, report, webhook); Start/Stop;
-//	RunSchedule(ctx, s)      one run now, once per tick across replicas
+//	RunSchedule(ctx, s)      the latest tick now, once per tick across replicas
+//	RunTick(ctx, s, tick)    one tick, unless it has a finished run
+//
+// Every run is recorded when it starts and keeps a lease while it works
+// (inventory.Run); locks of scopes are held by runs, so a crashed run's
+// scopes free within the lease and its record reads interrupted.
 //
 // Errors users see are coded schema errors: ESTALE (plan outdated), ELOCKED
-// (another apply holds the scope), ECONFLICT with field "limits" (a safety
-// limit stopped the apply), ENOTFOUND (unknown plan or report).
+// (another run holds the scope), ECONFLICT (a plan applied already or being
+// applied; with field "limits", a safety limit stopped the apply),
+// ENOTFOUND (unknown plan or report).
 package reconcile
 
 import (
@@ -69,8 +75,10 @@ type Options struct {
 	Actor    string // for change sets; default "tana"
 	// SuspectRatio overrides DefaultSuspectRatio.
 	SuspectRatio float64
-	// LockTTL bounds how long a crashed apply holds a SQLite lock row.
-	LockTTL time.Duration
+	// Lease is how long a run and its locks live without a heartbeat: a
+	// crashed run frees its scopes this long after its last one. Default
+	// inventory.DefaultLease.
+	Lease time.Duration
 	// KeepSnapshots is how many snapshots per scope keep their data
 	// (older ones keep only their counts); default 3.
 	KeepSnapshots int
@@ -103,10 +111,15 @@ func New(store *inventory.Store, opts Options) *Engine {
 	if opts.KeepSnapshots == 0 {
 		opts.KeepSnapshots = 3
 	}
-	if opts.LockTTL == 0 {
-		opts.LockTTL = 30 * time.Minute
-	}
 	return &Engine{store: store, reg: store.Registry(), log: opts.Logger, now: opts.Now, opts: opts}
+}
+
+// lease is the lease of the engine's runs.
+func (e *Engine) lease() time.Duration {
+	if e.opts.Lease > 0 {
+		return e.opts.Lease
+	}
+	return inventory.DefaultLease
 }
 
 // Store returns the engine's store.

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -23,87 +22,217 @@ import (
 // post it to a webhook.
 type Schedule struct {
 	Name    string
-	Cron    string // five fields, or descriptors such as @hourly
+	Cron    string // five fields (six with seconds first), or descriptors such as @hourly
 	Collect []collectors.Collector
 	Report  bool
 	Webhook *Webhook // nil: no webhook
 }
 
-// Scheduler runs schedules with robfig/cron. Several replicas may run one
-// scheduler each: a run takes the schedule's store lock (an advisory lock
-// on PostgreSQL) and skips a tick another replica already ran, so each
-// tick runs once.
+// Scheduler runs schedules. Several replicas may run one scheduler each;
+// every tick of a schedule ends with exactly one finished run across them:
+// a run records its tick, takes the schedule's lock, and a tick that has a
+// finished run is not run again. A tick whose run died with its replica
+// (the run reads interrupted once its lease ran out) is picked up by
+// another replica at its next check, within one lease and one check
+// interval of the death.
 type Scheduler struct {
-	e    *Engine
-	cron *cron.Cron
-	ctx  context.Context
-	stop context.CancelFunc
-	wg   sync.WaitGroup
+	e      *Engine
+	items  []scheduled
+	check  time.Duration // how often due ticks are looked for
+	window time.Duration // how old a tick may be and still run
+	ctx    context.Context
+	stop   context.CancelFunc
+	wg     sync.WaitGroup
+	mu     sync.Mutex
+	busy   map[string]bool // schedules this process is running
 }
+
+type scheduled struct {
+	sc   Schedule
+	spec cron.Schedule
+}
+
+// cronParser reads five fields, six with leading seconds, or descriptors
+// such as @hourly and @every 1h.
+var cronParser = cron.NewParser(cron.SecondOptional | cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
+
+// CatchUpWindow is how old a tick may be and still be run by a scheduler
+// that finds it without a finished run (its replica died, or every
+// replica was down at the tick).
+const CatchUpWindow = 10 * time.Minute
 
 // NewScheduler validates the schedules and prepares them; Start runs them.
 func (e *Engine) NewScheduler(schedules []Schedule) (*Scheduler, error) {
 	ctx, stop := context.WithCancel(context.Background())
-	s := &Scheduler{e: e, cron: cron.New(cron.WithLocation(time.UTC)), ctx: ctx, stop: stop}
-	for i := range schedules {
-		sc := schedules[i]
-		_, err := s.cron.AddFunc(sc.Cron, func() {
-			s.wg.Add(1)
-			defer s.wg.Done()
-			if err := e.RunSchedule(s.ctx, sc); err != nil {
-				e.log.Error("schedule failed", "schedule", sc.Name, "err", err)
-			}
-		})
+	s := &Scheduler{e: e, check: e.lease() / 2, window: CatchUpWindow, ctx: ctx, stop: stop, busy: map[string]bool{}}
+	if s.check > 10*time.Second {
+		s.check = 10 * time.Second
+	}
+	for i, sc := range schedules {
+		spec, err := cronParser.Parse(sc.Cron)
 		if err != nil {
 			stop()
 			return nil, schema.FieldErrorf(schema.EINVALID, fmt.Sprintf("schedules[%d].cron", i), "bad cron expression %q: %v", sc.Cron, err)
 		}
+		s.items = append(s.items, scheduled{sc: sc, spec: spec})
 	}
 	return s, nil
 }
 
 // Start begins running schedules in the background.
-func (s *Scheduler) Start() { s.cron.Start() }
+func (s *Scheduler) Start() {
+	s.wg.Add(1)
+	go s.loop()
+}
 
 // Stop stops the schedules and waits for running ones to finish.
 func (s *Scheduler) Stop() {
-	<-s.cron.Stop().Done()
 	s.stop()
 	s.wg.Wait()
 }
 
-// RunSchedule runs one schedule now, unless another replica holds it or
-// already ran this minute's tick.
+// loop wakes at every tick and every check interval and runs the due tick
+// of each schedule that has not run.
+func (s *Scheduler) loop() {
+	defer s.wg.Done()
+	for {
+		now := s.e.now()
+		wake := now.Add(s.check)
+		for _, it := range s.items {
+			if due := lastTick(it.spec, now); !due.IsZero() && now.Sub(due) <= s.window {
+				s.fire(it.sc, due)
+			}
+			if next := it.spec.Next(now); next.Before(wake) {
+				wake = next
+			}
+		}
+		t := time.NewTimer(wake.Sub(now))
+		select {
+		case <-s.ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// fire runs one tick in the background unless this process is running the
+// schedule already.
+func (s *Scheduler) fire(sc Schedule, tick time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.busy[sc.Name] {
+		return
+	}
+	s.busy[sc.Name] = true
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		defer func() { s.mu.Lock(); delete(s.busy, sc.Name); s.mu.Unlock() }()
+		if err := s.e.RunTick(s.ctx, sc, tick); err != nil {
+			s.e.log.Error("schedule failed", "schedule", sc.Name, "tick", tick, "err", err)
+		}
+	}()
+}
+
+// lastTick is the latest activation of spec at or before now; zero if
+// there is none in the last 400 days.
+func lastTick(spec cron.Schedule, now time.Time) time.Time {
+	for back := time.Second; back <= 400*24*time.Hour; back *= 2 {
+		t := spec.Next(now.Add(-back))
+		if t.After(now) {
+			continue
+		}
+		for {
+			next := spec.Next(t)
+			if next.After(now) {
+				return t
+			}
+			t = next
+		}
+	}
+	return time.Time{}
+}
+
+// RunSchedule runs the latest tick of a schedule now, unless it ran
+// already or another replica is running it.
 func (e *Engine) RunSchedule(ctx context.Context, sc Schedule) error {
-	tick := e.now().UTC().Truncate(time.Minute)
-	host, _ := os.Hostname()
-	release, err := e.store.Lock(ctx, "schedule:"+sc.Name, fmt.Sprintf("%s pid %d", host, os.Getpid()), e.opts.LockTTL)
-	if schema.ErrorCode(err) == schema.ELOCKED {
-		e.log.Info("schedule running elsewhere", "schedule", sc.Name, "err", err)
-		return nil
+	spec, err := cronParser.Parse(sc.Cron)
+	if err != nil {
+		return schema.FieldErrorf(schema.EINVALID, "cron", "bad cron expression %q: %v", sc.Cron, err)
 	}
+	return e.RunTick(ctx, sc, lastTick(spec, e.now()))
+}
+
+// RunTick runs one tick of a schedule, unless the tick has a finished run
+// already or a live run elsewhere. The run records the tick and holds the
+// schedule's lock while it works.
+func (e *Engine) RunTick(ctx context.Context, sc Schedule, tick time.Time) error {
+	tick = tick.UTC().Truncate(time.Second)
+	if taken, err := e.tickTaken(ctx, sc.Name, tick, ""); taken || err != nil {
+		return err
+	}
+	run, err := e.begin(ctx, "schedule", sc.Name, tick)
 	if err != nil {
 		return err
 	}
-	defer release()
-	prev, err := e.store.Runs(ctx, inventory.RunFilter{Kind: "schedule", Source: sc.Name, Limit: 1})
+	err = run.Lock(ctx, "schedule:"+sc.Name)
+	taken := schema.ErrorCode(err) == schema.ELOCKED
+	if err == nil {
+		// Another replica may have finished the tick between the look and the lock.
+		taken, err = e.tickTaken(ctx, sc.Name, tick, run.ID)
+	}
+	if taken || err != nil {
+		e.log.Debug("schedule tick taken", "schedule", sc.Name, "tick", tick, "err", err)
+		return errors.Join(run.Discard(ctx), ignoreLocked(err))
+	}
+	since, err := e.lastScheduleStart(ctx, sc.Name, run.ID, tick)
 	if err != nil {
+		e.end(ctx, run, 0, 0, err, nil)
 		return err
 	}
-	if len(prev) > 0 && !prev[0].StartedAt.Before(tick) {
-		e.log.Info("schedule already ran this tick", "schedule", sc.Name, "tick", tick)
-		return nil
-	}
-	since := tick.Add(-24 * time.Hour)
-	if len(prev) > 0 {
-		since = prev[0].StartedAt
-	}
-	start := e.now()
-	e.log.Info("schedule started", "schedule", sc.Name)
+	e.log.Info("schedule started", "schedule", sc.Name, "tick", tick)
 	out := &scheduleOutcome{}
-	err = e.runSchedule(ctx, sc, since, out)
-	e.recordRun(ctx, "schedule", sc.Name, start, out.objects, out.changes, err, out.notes)
+	err = e.runSchedule(run.Context(), sc, since, out)
+	e.end(ctx, run, out.objects, out.changes, err, out.notes)
 	return err
+}
+
+func ignoreLocked(err error) error {
+	if schema.ErrorCode(err) == schema.ELOCKED {
+		return nil
+	}
+	return err
+}
+
+// tickTaken reports whether a tick has a finished run, or a live one other
+// than self.
+func (e *Engine) tickTaken(ctx context.Context, name string, tick time.Time, self string) (bool, error) {
+	runs, err := e.store.TickRuns(ctx, "schedule", name, tick)
+	if err != nil {
+		return false, err
+	}
+	for _, r := range runs {
+		if r.ID != self && (r.Finished() || r.Status == inventory.RunRunning) {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// lastScheduleStart is when the schedule's previous finished run started
+// (what its report covers since), or a day before the tick.
+func (e *Engine) lastScheduleStart(ctx context.Context, name, self string, tick time.Time) (time.Time, error) {
+	runs, err := e.store.Runs(ctx, inventory.RunFilter{Kind: "schedule", Source: name, Limit: 20})
+	if err != nil {
+		return time.Time{}, err
+	}
+	for _, r := range runs {
+		if r.ID != self && r.Finished() {
+			return r.StartedAt, nil
+		}
+	}
+	return tick.Add(-24 * time.Hour), nil
 }
 
 // scheduleOutcome adds up what a schedule's run really did, for its run

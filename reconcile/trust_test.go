@@ -414,9 +414,10 @@ func TestScheduleExpiryWithinLimits(t *testing.T) {
 		}
 		later := func() time.Time { return time.Now().Add(reconcile.DefaultDeleteAfter + time.Hour) }
 		sc := reconcile.Schedule{Name: "nightly", Cron: "@daily", Collect: []collectors.Collector{l.vcCol}}
+		tick := later().Truncate(time.Hour)
 
 		e := l.engine(reconcile.Options{Now: later, Policies: map[string]reconcile.Policy{"vm": {MaxDeletes: 5}}})
-		if err := e.RunSchedule(ctx, sc); err != nil {
+		if err := e.RunTick(ctx, sc, tick); err != nil {
 			t.Fatal(err)
 		}
 		for _, v := range vms[1:] {
@@ -440,7 +441,7 @@ func TestScheduleExpiryWithinLimits(t *testing.T) {
 		}
 
 		e = l.engine(reconcile.Options{Now: func() time.Time { return later().Add(time.Hour) }, Policies: map[string]reconcile.Policy{"vm": {MaxDeletes: 10}}})
-		if err := e.RunSchedule(ctx, sc); err != nil {
+		if err := e.RunTick(ctx, sc, tick.Add(time.Hour)); err != nil {
 			t.Fatal(err)
 		}
 		if n, err := s.Count(ctx, inventory.Query{Type: "vm"}); err != nil || n != 1 {

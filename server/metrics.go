@@ -18,6 +18,7 @@ type Metrics struct {
 	CollectionDuration *prometheus.HistogramVec // source
 	CollectionObjects  *prometheus.GaugeVec     // source, type
 	DriftOpen          *prometheus.GaugeVec     // kind
+	Runs               *prometheus.GaugeVec     // kind, status: runs of the last 24 hours
 }
 
 // NewMetrics creates the collectors and registers them with reg.
@@ -45,8 +46,12 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Name: "tana_drift_open",
 			Help: "Open drift records by kind.",
 		}, []string{"kind"}),
+		Runs: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "tana_runs",
+			Help: "Runs started in the last 24 hours by kind and status (running, ok, partial, failed, interrupted: its process died).",
+		}, []string{"kind", "status"}),
 	}
-	for _, c := range []prometheus.Collector{m.Requests, m.RequestDuration, m.CollectionDuration, m.CollectionObjects, m.DriftOpen} {
+	for _, c := range []prometheus.Collector{m.Requests, m.RequestDuration, m.CollectionDuration, m.CollectionObjects, m.DriftOpen, m.Runs} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register metrics: %w", err)
 		}

@@ -271,9 +271,10 @@ func (s *Server) reports(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// refreshMetrics keeps the drift and collection metrics current: open
-// drift by kind, and the duration and object count of each new
-// collection run, read from the store every interval.
+// refreshMetrics keeps the drift and run metrics current: open drift by
+// kind, the day's runs by kind and status, and the duration and object
+// count of each finished collection run, read from the store every
+// interval.
 func (s *Server) refreshMetrics(ctx context.Context, every time.Duration) {
 	seen := map[string]bool{}
 	tick := time.NewTicker(every)
@@ -303,12 +304,14 @@ func (s *Server) updateMetrics(ctx context.Context, seen map[string]bool) error 
 	for k, n := range counts {
 		s.metrics.DriftOpen.WithLabelValues(k).Set(n)
 	}
-	runs, err := e.Runs(ctx, inventory.RunFilter{Kind: "collect", Limit: 100})
+	runs, err := e.Runs(ctx, inventory.RunFilter{Since: time.Now().Add(-24 * time.Hour), Limit: 10000})
 	if err != nil {
 		return err
 	}
+	s.metrics.Runs.Reset()
 	for _, r := range runs {
-		if seen[r.ID] {
+		s.metrics.Runs.WithLabelValues(r.Kind, r.Status).Inc()
+		if r.Kind != "collect" || !r.Finished() || seen[r.ID] {
 			continue
 		}
 		seen[r.ID] = true

@@ -98,7 +98,8 @@ func TestReconcileOverGraphQL(t *testing.T) {
 			Runs []struct{ Kind, Status string }
 		}
 		ts.query(t, `{ runs(kind: "apply") { kind status } }`, nil, &runs)
-		if len(runs.Runs) != 1 || runs.Runs[0].Status != "ok" {
+		// Every apply is a run, refused ones too: stale, applied, refused again.
+		if len(runs.Runs) != 3 || runs.Runs[0].Status != "failed" || runs.Runs[1].Status != "ok" || runs.Runs[2].Status != "failed" {
 			t.Fatalf("runs: %+v", runs.Runs)
 		}
 		resp, err := http.Get(ts.url + "/reports?format=json")

@@ -23,7 +23,7 @@ import (
 // Owned by the reconcile work (issue 6).
 
 func reconcileCommands(c *cli) []*cobra.Command {
-	return []*cobra.Command{newCollectCmd(c), newPlanCmd(c), newApplyCmd(c), newDriftCmd(c), newRunsCmd(c), newReportCmd(c)}
+	return []*cobra.Command{newCollectCmd(c), newPlanCmd(c), newApplyCmd(c), newDriftCmd(c), newRunsCmd(c), newReportCmd(c), newUnlockCmd(c), newPlansCmd(c)}
 }
 
 // policies maps tana.yaml's policies onto the engine's.
@@ -51,7 +51,7 @@ func (c *cli) engine(ctx context.Context, withFixers bool) (*reconcile.Engine, *
 			return nil, nil, nil, err
 		}
 	}
-	e := reconcile.New(s, reconcile.Options{Logger: c.logger(), Policies: policies(cfg), Fixers: fixers, Actor: c.actor()})
+	e := reconcile.New(s, reconcile.Options{Logger: c.logger(), Policies: policies(cfg), Fixers: fixers, Actor: c.actor(), Lease: cfg.Lease.D()})
 	return e, cfg, func() { s.Close() }, nil
 }
 
@@ -250,16 +250,25 @@ limits (max_deletes, max_change_percent) stop the apply unless --override-limits
 	return cmd
 }
 
-// confirm asks for "yes" on a terminal.
+// confirm asks for "yes" on a terminal before an apply.
 func confirm(w io.Writer, in *os.File, n int) error {
-	st, err := in.Stat()
-	if err != nil || st.Mode()&os.ModeCharDevice == 0 {
+	err := confirmText(w, in, fmt.Sprintf("Apply these %d fixes?", n))
+	if schema.ErrorCode(err) == schema.EINVALID && strings.Contains(err.Error(), "not a terminal") {
 		return schema.Errorf(schema.EINVALID, "stdin is not a terminal: re-run with --auto-approve to apply without asking")
 	}
-	fmt.Fprintf(w, "Apply these %d fixes? Only 'yes' will be accepted: ", n)
+	return err
+}
+
+// confirmText asks question on a terminal and wants "yes".
+func confirmText(w io.Writer, in *os.File, question string) error {
+	st, err := in.Stat()
+	if err != nil || st.Mode()&os.ModeCharDevice == 0 {
+		return schema.Errorf(schema.EINVALID, "stdin is not a terminal: re-run with --yes to go ahead without asking")
+	}
+	fmt.Fprintf(w, "%s Only 'yes' will be accepted: ", question)
 	line, _ := bufio.NewReader(in).ReadString('\n')
 	if strings.TrimSpace(line) != "yes" {
-		return schema.Errorf(schema.EINVALID, "apply cancelled")
+		return schema.Errorf(schema.EINVALID, "cancelled")
 	}
 	return nil
 }

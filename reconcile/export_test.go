@@ -1,0 +1,4 @@
+package reconcile
+
+// LastTick exposes lastTick to the external tests.
+var LastTick = lastTick

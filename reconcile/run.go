@@ -1,0 +1,42 @@
+package reconcile
+
+import (
+	"context"
+	"time"
+
+	"github.com/tana-cmdb/tana/inventory"
+)
+
+// begin records the start of a run and starts its lease; work of the run
+// goes under run.Context().
+func (e *Engine) begin(ctx context.Context, kind, source string, tick time.Time) (*inventory.Run, error) {
+	return e.store.StartRun(ctx, kind, source, inventory.RunOptions{Lease: e.opts.Lease, Tick: tick})
+}
+
+// end records how a run ended — interrupted when its context ended,
+// failed with err, partial with msgs (what a source missed, what a safety
+// limit held back), else ok — and frees its locks. Failing to record it is logged, not fatal: the work is done.
+func (e *Engine) end(ctx context.Context, run *inventory.Run, objects, changes int, err error, msgs []string) {
+	res := inventory.RunResult{Status: inventory.RunOK, Objects: objects, Changes: changes, Errors: msgs}
+	if len(msgs) > 0 {
+		res.Status = inventory.RunPartial
+	}
+	switch {
+	case err == nil:
+	case run.Context().Err() != nil:
+		res.Status = inventory.RunInterrupted // stopped, or lost its lease
+		res.Errors = append(res.Errors, err.Error())
+	default:
+		res.Status = inventory.RunFailed
+		res.Errors = append(res.Errors, err.Error())
+	}
+	if err := run.Finish(ctx, res); err != nil {
+		e.log.Warn("record the end of a run", "run", run.ID, "kind", run.Kind, "source", run.Source, "err", err)
+	}
+}
+
+// Runs lists recorded runs, newest first; a run whose process died reads
+// interrupted.
+func (e *Engine) Runs(ctx context.Context, f inventory.RunFilter) ([]inventory.RunRecord, error) {
+	return e.store.Runs(ctx, f)
+}

@@ -266,4 +266,3 @@ func (e *Engine) counts(ctx context.Context, fixes []Fix) (map[string]int64, err
 	}
 	return out, nil
 }
-

@@ -288,6 +288,25 @@ func (s *Store) TickRuns(ctx context.Context, kind, source string, tick time.Tim
 		s.Now().UTC(), kind, source, tick.UTC())
 }
 
+// UnfinishedTicks lists the ticks since since of a schedule (runs of kind
+// and source) that have runs but neither a finished one nor a live one:
+// the ticks whose runs were interrupted, oldest first.
+func (s *Store) UnfinishedTicks(ctx context.Context, kind, source string, since time.Time) ([]time.Time, error) {
+	var out []time.Time
+	err := sqlx.SelectContext(ctx, s.db, &out, s.db.Rebind(`SELECT tick FROM runs WHERE kind = ? AND source = ? AND tick >= ?
+		GROUP BY tick
+		HAVING SUM(CASE WHEN status IN ('ok', 'partial', 'failed') THEN 1 ELSE 0 END) = 0
+		   AND SUM(CASE WHEN status = 'running' AND expires_at >= ? THEN 1 ELSE 0 END) = 0
+		ORDER BY tick`), kind, source, since.UTC(), s.Now().UTC())
+	if err != nil {
+		return nil, fmt.Errorf("load unfinished ticks of %s: %w", source, mapError(err))
+	}
+	for i := range out {
+		out[i] = out[i].UTC()
+	}
+	return out, nil
+}
+
 func (s *Store) selectRuns(ctx context.Context, query string, args ...any) ([]RunRecord, error) {
 	var out []RunRecord
 	if err := sqlx.SelectContext(ctx, s.db, &out, s.db.Rebind(query), args...); err != nil && !errors.Is(err, sql.ErrNoRows) {

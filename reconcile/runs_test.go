@@ -122,6 +122,9 @@ func TestSchedulerPicksUpAnInterruptedTick(t *testing.T) {
 			t.Fatalf("runs while the dead run's lease holds: %+v", runs)
 		}
 		time.Sleep(2 * lease)
+		if ticks, err := s2.UnfinishedTicks(ctx, "schedule", "often", tick.Add(-time.Hour)); err != nil || len(ticks) != 1 || !ticks[0].Equal(tick) {
+			t.Fatalf("unfinished ticks: %v, %v", ticks, err)
+		}
 		for range 2 { // the second attempt finds the tick done
 			if err := e.RunTick(ctx, sc, tick); err != nil {
 				t.Fatal(err)
@@ -130,6 +133,9 @@ func TestSchedulerPicksUpAnInterruptedTick(t *testing.T) {
 		runs, err := s2.TickRuns(ctx, "schedule", "often", tick)
 		if err != nil || len(runs) != 2 || runs[0].Status != inventory.RunOK || runs[1].Status != inventory.RunInterrupted {
 			t.Fatalf("runs of the tick: %+v, %v", runs, err)
+		}
+		if ticks, err := s2.UnfinishedTicks(ctx, "schedule", "often", tick.Add(-time.Hour)); err != nil || len(ticks) != 0 {
+			t.Fatalf("unfinished ticks after the rerun: %v, %v", ticks, err)
 		}
 	})
 }

@@ -99,9 +99,7 @@ func (s *Scheduler) loop() {
 		now := s.e.now()
 		wake := now.Add(s.check)
 		for _, it := range s.items {
-			if due := lastTick(it.spec, now); !due.IsZero() && now.Sub(due) <= s.window {
-				s.fire(it.sc, due)
-			}
+			s.fire(it, now)
 			if next := it.spec.Next(now); next.Before(wake) {
 				wake = next
 			}
@@ -116,21 +114,32 @@ func (s *Scheduler) loop() {
 	}
 }
 
-// fire runs one tick in the background unless this process is running the
-// schedule already.
-func (s *Scheduler) fire(sc Schedule, tick time.Time) {
+// fire runs, in the background, the ticks of a schedule that are due and
+// have not run: those of the window whose runs were interrupted, oldest
+// first, then the latest — unless this process is running the schedule
+// already.
+func (s *Scheduler) fire(it scheduled, now time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.busy[sc.Name] {
+	if s.busy[it.sc.Name] {
 		return
 	}
-	s.busy[sc.Name] = true
+	s.busy[it.sc.Name] = true
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
-		defer func() { s.mu.Lock(); delete(s.busy, sc.Name); s.mu.Unlock() }()
-		if err := s.e.RunTick(s.ctx, sc, tick); err != nil {
-			s.e.log.Error("schedule failed", "schedule", sc.Name, "tick", tick, "err", err)
+		defer func() { s.mu.Lock(); delete(s.busy, it.sc.Name); s.mu.Unlock() }()
+		ticks, err := s.e.store.UnfinishedTicks(s.ctx, "schedule", it.sc.Name, now.Add(-s.window))
+		if err != nil {
+			s.e.log.Error("schedule: look for interrupted ticks", "schedule", it.sc.Name, "err", err)
+		}
+		if due := lastTick(it.spec, now); !due.IsZero() && now.Sub(due) <= s.window && !slices.ContainsFunc(ticks, due.Equal) {
+			ticks = append(ticks, due)
+		}
+		for _, tick := range ticks {
+			if err := s.e.RunTick(s.ctx, it.sc, tick); err != nil {
+				s.e.log.Error("schedule failed", "schedule", it.sc.Name, "tick", tick, "err", err)
+			}
 		}
 	}()
 }

@@ -188,13 +188,13 @@ func (b *builder) attrField(t *schema.EntityType, a *schema.Attribute) *graphql.
 		if a.Type.List {
 			typ = graphql.NewNonNull(graphql.NewList(graphql.NewNonNull(typ)))
 		}
-		return &graphql.Field{Type: typ, Description: desc, Resolve: b.refResolver(a)}
+		return &graphql.Field{Type: typ, Description: desc, Resolve: b.refResolver(t, a)}
 	}
 	var typ graphql.Output = kindType(a.Type.Kind)
 	if a.Type.List {
 		typ = graphql.NewList(graphql.NewNonNull(typ))
 	}
-	return &graphql.Field{Type: typ, Description: desc, Resolve: attrResolver(a)}
+	return &graphql.Field{Type: typ, Description: desc, Resolve: attrResolver(t, a)}
 }
 
 func (b *builder) backrefField(br schema.BackRef) *graphql.Field {

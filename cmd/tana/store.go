@@ -155,7 +155,7 @@ and left alone, attribute by attribute, and writes nothing.`,
 			if err != nil {
 				return fmt.Errorf("import %s: %w (nothing was written)", args[0], err)
 			}
-			printResults(c.stdout, rs, dryRun)
+			printResults(c.stdout, s.Registry(), rs, dryRun)
 			return nil
 		},
 	}
@@ -195,7 +195,9 @@ func readItems(path string) ([]inventory.Item, error) {
 	return items, nil
 }
 
-func printResults(w io.Writer, rs []inventory.Result, dryRun bool) {
+// printResults lists what an import did, attribute by attribute; secret
+// values are masked (the old one came from the store).
+func printResults(w io.Writer, reg *schema.Registry, rs []inventory.Result, dryRun bool) {
 	counts := map[inventory.Op]int{}
 	bw := bufio.NewWriter(w)
 	defer bw.Flush()
@@ -207,6 +209,9 @@ func printResults(w io.Writer, rs []inventory.Result, dryRun bool) {
 			continue
 		}
 		changes := r.Changes()
+		if t, err := reg.Type(r.Type); err == nil {
+			changes = inventory.RedactChanges(t, changes, schema.Mask)
+		}
 		keys := make([]string, 0, len(changes))
 		for k := range changes {
 			if !(k == "name" && r.Op == inventory.OpCreate) {
@@ -270,10 +275,9 @@ func newExportCmd(c *cli) *cobra.Command {
 			hidden := 0
 			for _, t := range types {
 				err := s.Each(cmd.Context(), t.Name, func(e *inventory.Entry) error {
-					if !secrets {
-						hidden += dropSecrets(t, e.Attrs)
-					}
-					return w.write(inventory.Item{Type: e.Type, Name: e.Name, Attrs: e.Attrs})
+					attrs, n := t.Redact(e.Attrs, schema.RevealIf(secrets, schema.Drop))
+					hidden += n
+					return w.write(inventory.Item{Type: e.Type, Name: e.Name, Attrs: attrs})
 				})
 				if err != nil {
 					return err
@@ -289,17 +293,6 @@ func newExportCmd(c *cli) *cobra.Command {
 	cmd.Flags().StringVar(&format, "format", "yaml", "output format: yaml or json")
 	cmd.Flags().BoolVar(&secrets, "include-secrets", false, "include attributes marked secret")
 	return cmd
-}
-
-func dropSecrets(t *schema.EntityType, attrs map[string]any) int {
-	n := 0
-	for _, a := range t.Attributes {
-		if _, ok := attrs[a.Name]; ok && a.Secret {
-			delete(attrs, a.Name)
-			n++
-		}
-	}
-	return n
 }
 
 // itemWriter streams items as one YAML or JSON list.
@@ -381,14 +374,11 @@ func newGetCmd(c *cli) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			t, _ := s.Registry().Type(e.Type)
-			if !secrets {
-				for _, a := range t.Attributes {
-					if _, ok := e.Attrs[a.Name]; ok && a.Secret {
-						e.Attrs[a.Name] = "(secret)"
-					}
-				}
+			t, err := s.Registry().Type(e.Type)
+			if err != nil {
+				return err
 			}
+			e.Attrs, _ = t.Redact(e.Attrs, schema.RevealIf(secrets, schema.Mask))
 			if asJSON {
 				return writeJSON(c.stdout, e)
 			}
@@ -408,7 +398,7 @@ func newGetCmd(c *cli) *cobra.Command {
 }
 
 func newHistoryCmd(c *cli) *cobra.Command {
-	var asJSON bool
+	var asJSON, secrets bool
 	cmd := &cobra.Command{
 		Use:   "history TYPE NAME",
 		Short: "Show every version of an entry: who changed what, when, from which source",
@@ -424,6 +414,13 @@ func newHistoryCmd(c *cli) *cobra.Command {
 			vs, err := s.History(cmd.Context(), e.ID)
 			if err != nil {
 				return err
+			}
+			t, err := s.Registry().Type(e.Type)
+			if err != nil {
+				return err
+			}
+			for i := range vs {
+				vs[i].Changes = inventory.RedactChanges(t, vs[i].Changes, schema.RevealIf(secrets, schema.Mask))
 			}
 			if asJSON {
 				return writeJSON(c.stdout, vs)
@@ -447,6 +444,7 @@ func newHistoryCmd(c *cli) *cobra.Command {
 		}),
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	cmd.Flags().BoolVar(&secrets, "show-secrets", false, "show the values of attributes marked secret")
 	return cmd
 }
 

@@ -136,7 +136,7 @@ func (inv *Inventory) compileType(reg *schema.Registry, t *schema.EntityType) (*
 	}
 	vars := map[string]getter{}
 	for _, a := range t.Attributes {
-		if a.Secret && !inv.opts.IncludeSecrets {
+		if t.Hides(a.Name, inv.secrets()) {
 			continue
 		}
 		g, err := inv.resolve(reg, t, a.Name)
@@ -200,7 +200,7 @@ func (inv *Inventory) resolve(reg *schema.Registry, t *schema.EntityType, path s
 	if a == nil {
 		return getter{}, schema.FieldErrorf(schema.EINVALID, path, "type %s has no attribute %q", t.Name, head)
 	}
-	if a.Secret && !inv.opts.IncludeSecrets {
+	if t.Hides(head, inv.secrets()) {
 		return getter{}, schema.FieldErrorf(schema.EINVALID, path, "%s.%s is secret (set include_secrets to use it)", t.Name, head)
 	}
 	g := getter{attr: head, idx: attrIndex(t, head), ref: a.Type.Kind == schema.KindRef, list: a.Type.List}
@@ -218,7 +218,7 @@ func (inv *Inventory) resolve(reg *schema.Registry, t *schema.EntityType, path s
 	if ta == nil {
 		return getter{}, schema.FieldErrorf(schema.EINVALID, path, "type %s has no attribute %q", rt.Name, tail)
 	}
-	if ta.Secret && !inv.opts.IncludeSecrets {
+	if rt.Hides(tail, inv.secrets()) {
 		return getter{}, schema.FieldErrorf(schema.EINVALID, path, "%s.%s is secret (set include_secrets to use it)", rt.Name, tail)
 	}
 	need := inv.refTypes[rt.Name]
@@ -227,6 +227,12 @@ func (inv *Inventory) resolve(reg *schema.Registry, t *schema.EntityType, path s
 	}
 	g.target, g.targetAttr = rt.Name, tail
 	return g, nil
+}
+
+// secrets is how this inventory treats secret attributes: left out unless
+// include_secrets.
+func (inv *Inventory) secrets() schema.Redaction {
+	return schema.RevealIf(inv.opts.IncludeSecrets, schema.Drop)
 }
 
 // groupUsable reports whether some host type has every attribute user

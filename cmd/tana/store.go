@@ -42,11 +42,7 @@ func newTypesCmd(c *cli) *cobra.Command {
 		Use:   "types [TYPE…]",
 		Short: "List entity types and their attributes",
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, err := c.config()
-			if err != nil {
-				return err
-			}
-			reg, err := c.registry(cfg)
+			_, reg, err := c.load()
 			if err != nil {
 				return err
 			}

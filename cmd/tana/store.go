@@ -2,9 +2,7 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -13,9 +11,9 @@ import (
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
-	"gopkg.in/yaml.v3"
 
 	"github.com/tana-cmdb/tana/inventory"
+	"github.com/tana-cmdb/tana/inventory/itemfile"
 	"github.com/tana-cmdb/tana/schema"
 )
 
@@ -160,35 +158,17 @@ and left alone, attribute by attribute, and writes nothing.`,
 	return cmd
 }
 
-// readItems decodes a YAML or JSON list of items strictly.
+// readItems reads an import file ("-": standard input).
 func readItems(path string) ([]inventory.Item, error) {
-	var data []byte
-	var err error
 	if path == "-" {
-		data, err = io.ReadAll(os.Stdin)
-	} else {
-		data, err = os.ReadFile(path)
+		return itemfile.Read(os.Stdin, "stdin")
 	}
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", path, err)
 	}
-	var items []inventory.Item
-	trimmed := bytes.TrimSpace(data)
-	if len(trimmed) > 0 && trimmed[0] == '[' {
-		dec := json.NewDecoder(bytes.NewReader(data))
-		dec.DisallowUnknownFields()
-		dec.UseNumber()
-		if err := dec.Decode(&items); err != nil {
-			return nil, schema.FieldErrorf(schema.EINVALID, path, "bad JSON: %v", err)
-		}
-		return items, nil
-	}
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&items); err != nil && !errors.Is(err, io.EOF) {
-		return nil, schema.FieldErrorf(schema.EINVALID, path, "bad YAML: %s", strings.TrimPrefix(err.Error(), "yaml: "))
-	}
-	return items, nil
+	defer f.Close()
+	return itemfile.Read(f, path)
 }
 
 // printResults lists what an import did, attribute by attribute; secret
@@ -251,8 +231,9 @@ func newExportCmd(c *cli) *cobra.Command {
 		Short: "Write entries as a YAML or JSON list that `tana import` reads back",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if format != "yaml" && format != "json" {
-				return schema.FieldErrorf(schema.EINVALID, "format", "want yaml or json, got %q", format)
+			w, err := itemfile.NewWriter(c.stdout, format)
+			if err != nil {
+				return err
 			}
 			s, _, err := c.openStore(cmd.Context())
 			if err != nil {
@@ -267,13 +248,12 @@ func newExportCmd(c *cli) *cobra.Command {
 				}
 				types = []*schema.EntityType{t}
 			}
-			w := newItemWriter(c.stdout, format)
 			hidden := 0
 			for _, t := range types {
 				err := s.Each(cmd.Context(), t.Name, func(e *inventory.Entry) error {
 					attrs, n := t.Redact(e.Attrs, schema.RevealIf(secrets, schema.Drop))
 					hidden += n
-					return w.write(inventory.Item{Type: e.Type, Name: e.Name, Attrs: attrs})
+					return w.Write(inventory.Item{Type: e.Type, Name: e.Name, Attrs: attrs})
 				})
 				if err != nil {
 					return err
@@ -282,68 +262,13 @@ func newExportCmd(c *cli) *cobra.Command {
 			if hidden > 0 {
 				fmt.Fprintf(c.stderr, "tana: %d secret values left out (use --include-secrets to export them)\n", hidden)
 			}
-			return w.close()
+			return w.Close()
 		},
 	}
 	cmd.Flags().StringVar(&typ, "type", "", "export only this entity type")
 	cmd.Flags().StringVar(&format, "format", "yaml", "output format: yaml or json")
 	cmd.Flags().BoolVar(&secrets, "include-secrets", false, "include attributes marked secret")
 	return cmd
-}
-
-// itemWriter streams items as one YAML or JSON list.
-type itemWriter struct {
-	w      *bufio.Writer
-	buf    bytes.Buffer // one JSON item
-	format string
-	n      int
-}
-
-func newItemWriter(w io.Writer, format string) *itemWriter {
-	return &itemWriter{w: bufio.NewWriterSize(w, 64<<10), format: format}
-}
-
-func (iw *itemWriter) write(it inventory.Item) error {
-	if len(it.Attrs) == 0 {
-		it.Attrs = nil
-	}
-	if iw.format == "json" {
-		sep := ",\n"
-		if iw.n == 0 {
-			sep = "[\n"
-		}
-		iw.buf.Reset()
-		enc := json.NewEncoder(&iw.buf)
-		enc.SetEscapeHTML(false) // a file for people and tana import, not a web page
-		if err := enc.Encode(it); err != nil {
-			return err
-		}
-		iw.w.WriteString(sep)
-		iw.w.Write(bytes.TrimSuffix(iw.buf.Bytes(), []byte("\n")))
-	} else {
-		enc := yaml.NewEncoder(iw.w)
-		enc.SetIndent(2)
-		if err := enc.Encode([]inventory.Item{it}); err != nil {
-			return err
-		}
-		if err := enc.Close(); err != nil {
-			return err
-		}
-	}
-	iw.n++
-	return nil
-}
-
-func (iw *itemWriter) close() error {
-	if iw.format == "json" {
-		if iw.n == 0 {
-			iw.w.WriteString("[")
-		}
-		iw.w.WriteString("\n]\n")
-	} else if iw.n == 0 {
-		iw.w.WriteString("[]\n")
-	}
-	return iw.w.Flush()
 }
 
 // lookup finds a live entry by type and name, or, with deleted, the most

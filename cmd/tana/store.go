@@ -163,12 +163,7 @@ func readItems(path string) ([]inventory.Item, error) {
 	if path == "-" {
 		return itemfile.Read(os.Stdin, "stdin")
 	}
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
-	}
-	defer f.Close()
-	return itemfile.Read(f, path)
+	return itemfile.ReadFile(path)
 }
 
 // printResults lists what an import did, attribute by attribute; secret

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"unicode/utf8"
 
@@ -28,6 +29,15 @@ func Read(r io.Reader, name string) ([]inventory.Item, error) {
 		return nil, fmt.Errorf("read %s: %w", name, err)
 	}
 	return Parse(data, name)
+}
+
+// ReadFile reads the items of the file at path.
+func ReadFile(path string) ([]inventory.Item, error) {
+	data, err := os.ReadFile(path) // sized up front: import files run to 100 MB
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	return Parse(data, path)
 }
 
 // Parse decodes a YAML or JSON list of items: JSON when the first thing in
@@ -105,6 +115,9 @@ func utf16(data []byte) bool {
 // invalidUTF8 returns the offset of the first byte that is not UTF-8, or
 // -1. encoding/json would replace it with U+FFFD without a word.
 func invalidUTF8(data []byte) int {
+	if utf8.Valid(data) {
+		return -1 // the fast path: find the offset only when there is one
+	}
 	for i := 0; i < len(data); {
 		r, size := utf8.DecodeRune(data[i:])
 		if r == utf8.RuneError && size == 1 {

@@ -32,6 +32,9 @@ type Config struct {
 	// heartbeat: a crashed tana frees its scopes, and its runs read
 	// interrupted, this long after it died (default 15s).
 	Lease Duration `yaml:"lease"`
+
+	file  string         // the file it was read from, for problems
+	lines map[string]int // field path → line that sets it
 }
 
 // Source is one collector's configuration.
@@ -131,7 +134,9 @@ type Server struct {
 // Duration is a time.Duration written as "90s", "24h", "7d".
 type Duration time.Duration
 
-// UnmarshalYAML accepts Go durations plus a "d" (days) suffix.
+// UnmarshalYAML accepts Go durations plus a "d" (days) suffix; none may
+// be negative. A bad one is a type error, so decoding goes on and every
+// problem of the file is reported.
 func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 	s := strings.TrimSpace(n.Value)
 	mult := time.Duration(1)
@@ -140,7 +145,10 @@ func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 	}
 	v, err := time.ParseDuration(s)
 	if err != nil {
-		return fmt.Errorf("line %d: bad duration %q (e.g. 90s, 12h, 7d)", n.Line, n.Value)
+		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: bad duration %q (e.g. 90s, 12h, 7d)", n.Line, n.Value)}}
+	}
+	if v < 0 {
+		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: duration %q is negative", n.Line, n.Value)}}
 	}
 	*d = Duration(v * mult)
 	return nil
@@ -152,6 +160,7 @@ func (d Duration) D() time.Duration { return time.Duration(d) }
 // Default returns the configuration tana runs with when there is no file.
 func Default() *Config {
 	return &Config{
+		lines:  map[string]int{},
 		DB:     "sqlite:tana.db",
 		Listen: "127.0.0.1:8080",
 		Ansible: Ansible{
@@ -170,75 +179,39 @@ func Load(path string) (*Config, error) {
 	return Parse(path, data)
 }
 
-// Parse decodes tana.yaml strictly (unknown keys are errors with their
-// line) and validates it.
+// Parse decodes tana.yaml and checks it on its own (Check); the error
+// lists every problem, each with its line (see Problems).
 func Parse(name string, data []byte) (*Config, error) {
-	c := Default()
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
-		return nil, schema.FieldErrorf(schema.EINVALID, name, "%s", strings.TrimPrefix(err.Error(), "yaml: "))
-	}
-	if err := c.Validate(); err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
+	c, ps := Decode(name, data)
+	if err := c.Err(ps); err != nil {
+		return nil, err
 	}
 	return c, nil
 }
 
-// Validate checks what the YAML types cannot.
-func (c *Config) Validate() error {
-	if c.Lease != 0 && c.Lease.D() < time.Second {
-		return schema.FieldErrorf(schema.EINVALID, "lease", "%s is too short: at least 1s (default 15s)", c.Lease.D())
+// Decode reads tana.yaml over the defaults and returns it with every
+// problem found in it: unknown keys, values of the wrong type, and what
+// Check finds. Callers add the problems of their own checks (types,
+// sources) and report all of them at once with Err.
+func Decode(name string, data []byte) (*Config, []Problem) {
+	c := Default()
+	c.file = name
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return c, c.decodeProblems(err)
 	}
-	names := map[string]bool{}
-	for i, s := range c.Sources {
-		f := fmt.Sprintf("sources[%d]", i)
-		if s.Name == "" {
-			return schema.FieldErrorf(schema.EINVALID, f+".name", "missing")
-		}
-		if names[s.Name] {
-			return schema.FieldErrorf(schema.EINVALID, f+".name", "source %q defined twice", s.Name)
-		}
-		names[s.Name] = true
-		switch s.Type {
-		case "vsphere":
-			if s.URL == "" {
-				return schema.FieldErrorf(schema.EINVALID, f+".url", "a vsphere source needs url")
-			}
-		case "dns":
-			if s.Server == "" || len(s.Zones) == 0 {
-				return schema.FieldErrorf(schema.EINVALID, f, "a dns source needs server and zones")
-			}
-			for j, z := range s.Zones {
-				if _, err := schema.NormalizeFQDN(z); err != nil {
-					return schema.FieldErrorf(schema.EINVALID, fmt.Sprintf("%s.zones[%d]", f, j), "%v", err)
-				}
-			}
-		default:
-			return schema.FieldErrorf(schema.EINVALID, f+".type", "unknown source type %q (want vsphere or dns)", s.Type)
-		}
+	recordLines(&root, "", c.lines)
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	var ps []Problem
+	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
+		ps = c.decodeProblems(err)
 	}
-	for i, s := range c.Schedules {
-		f := fmt.Sprintf("schedules[%d]", i)
-		if s.Name == "" || s.Cron == "" {
-			return schema.FieldErrorf(schema.EINVALID, f, "a schedule needs name and cron")
-		}
-		for _, n := range s.Collect {
-			if !names[n] {
-				return schema.FieldErrorf(schema.EINVALID, f+".collect", "unknown source %q", n)
-			}
-		}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); err == nil {
+		ps = append(ps, Problem{Line: extra.Line, Message: "a second YAML document (tana.yaml is one)"})
 	}
-	for t, p := range c.Policies {
-		f := "policies." + t
-		if p.Observed != "" && p.Observed != "apply" && p.Observed != "propose" {
-			return schema.FieldErrorf(schema.EINVALID, f+".observed", "want apply or propose, got %q", p.Observed)
-		}
-		if p.Declared != "" && p.Declared != "apply" && p.Declared != "propose" && p.Declared != "ignore" {
-			return schema.FieldErrorf(schema.EINVALID, f+".declared", "want propose, apply or ignore, got %q", p.Declared)
-		}
-	}
-	return nil
+	return c, append(ps, c.Check()...)
 }
 
 // Source returns the named source.

@@ -4,10 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
+
+	"github.com/tana-cmdb/tana/schema"
 )
 
 // Version is one step of an entry's history.
@@ -89,4 +92,24 @@ func decodeChanges(raw string) (map[string]Change, error) {
 		out[k] = c
 	}
 	return out, nil
+}
+
+// RedactChanges returns changes as output under r may show them: the old
+// and new values of t's secret attributes masked (see schema.Redaction).
+// changes is never modified.
+func RedactChanges(t *schema.EntityType, changes map[string]Change, r schema.Redaction) map[string]Change {
+	var out map[string]Change // a copy, made only if something is hidden
+	for k, c := range changes {
+		if !t.Hides(k, r) {
+			continue
+		}
+		if out == nil {
+			out = maps.Clone(changes)
+		}
+		out[k] = Change{Old: t.RedactValue(k, c.Old, r), New: t.RedactValue(k, c.New, r)}
+	}
+	if out == nil {
+		return changes
+	}
+	return out
 }

@@ -47,6 +47,15 @@ func Open(ctx context.Context, dsn string, reg *schema.Registry, opts Options) (
 	if err != nil {
 		return nil, err
 	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if path, ok := sqlitePath(dsn); ok {
+		if err := prepareSQLiteFile(path, log); err != nil {
+			return nil, err
+		}
+	}
 	var db *sqlx.DB
 	if dialect == migrations.SQLite {
 		db = sqlx.NewDb(sql.OpenDB(sqliteConnector{dsn: source}), driver)
@@ -64,10 +73,7 @@ func Open(ctx context.Context, dsn string, reg *schema.Registry, opts Options) (
 		db.Close()
 		return nil, fmt.Errorf("connect to %s database: %w", dialect, err)
 	}
-	s := &Store{db: db, dialect: dialect, reg: reg, log: opts.Logger, now: opts.Now}
-	if s.log == nil {
-		s.log = slog.New(slog.DiscardHandler)
-	}
+	s := &Store{db: db, dialect: dialect, reg: reg, log: log, now: opts.Now}
 	if s.now == nil {
 		s.now = time.Now
 	}

@@ -18,12 +18,9 @@ var builtinYAML []byte
 
 // Builtin returns fresh copies of the built-in types (vm, host, cluster, …).
 func Builtin() []*EntityType {
-	types, err := ParseTypes("builtin.yaml", builtinYAML)
+	types, err := parseTypes("builtin.yaml", builtinYAML, true)
 	if err != nil {
 		panic("schema: built-in types do not parse: " + err.Error())
-	}
-	for _, t := range types {
-		t.Builtin = true
 	}
 	return types
 }
@@ -109,6 +106,10 @@ func merge(builtin, user []*EntityType) ([]*EntityType, error) {
 // ParseTypes parses one types file. Errors name the file, the line and the
 // field, e.g. `types/service.yaml:7: service.attributes[1].type: unknown value type "strng"`.
 func ParseTypes(file string, data []byte) ([]*EntityType, error) {
+	return parseTypes(file, data, false)
+}
+
+func parseTypes(file string, data []byte, builtin bool) ([]*EntityType, error) {
 	var root yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&root); err != nil {
@@ -130,6 +131,12 @@ func ParseTypes(file string, data []byte) ([]*EntityType, error) {
 		t, err := parseType(n)
 		if err != nil {
 			return nil, located(file, withField(err, fmt.Sprintf("types[%d]", i)))
+		}
+		if builtin {
+			t.Builtin = true
+			for _, a := range t.Attributes {
+				a.builtin = true
+			}
 		}
 		if err := t.init(); err != nil {
 			return nil, located(file, lineOf(n, t.Name, err))

@@ -37,6 +37,8 @@ type Attribute struct {
 	Sources []string `json:"sources,omitempty"`
 	// RenamedFrom lists former names; the store moves their data on start-up.
 	RenamedFrom []string `json:"renamed_from,omitempty"`
+
+	builtin bool // from builtin.yaml: may keep a name older than the reserved ones
 }
 
 // IdentityKey is one way of recognising an entry from a source: the values
@@ -98,9 +100,6 @@ func (t *EntityType) init() error {
 		if !validName(a.Name) {
 			return FieldErrorf(EINVALID, field+".name", "bad attribute name %q", a.Name)
 		}
-		if a.Name == "name" || a.Name == "id" || a.Name == "type" {
-			return FieldErrorf(EINVALID, field+".name", "%q is reserved: every entry has it", a.Name)
-		}
 		if t.byName[a.Name] != nil {
 			return FieldErrorf(EINVALID, field+".name", "duplicate attribute %q", a.Name)
 		}
@@ -124,6 +123,9 @@ func (t *EntityType) init() error {
 			a.Default = d
 		}
 		t.byName[a.Name] = a
+	}
+	if err := t.checkFieldNames(); err != nil {
+		return err
 	}
 	for i, k := range t.Identity {
 		if len(k.Attrs) == 0 {

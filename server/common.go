@@ -71,7 +71,7 @@ func (b *builder) common() {
 func (b *builder) typeInfoType() *graphql.Object {
 	attr := graphql.NewObject(graphql.ObjectConfig{Name: "AttributeInfo", Fields: graphql.Fields{
 		"name":        {Type: graphql.NewNonNull(graphql.String), Resolve: prop(func(a *schema.Attribute) any { return a.Name })},
-		"field":       {Type: graphql.NewNonNull(graphql.String), Resolve: prop(func(a *schema.Attribute) any { return attrName(a) })},
+		"field":       {Type: graphql.NewNonNull(graphql.String), Resolve: prop(func(a *schema.Attribute) any { return a.FieldName() })},
 		"type":        {Type: graphql.NewNonNull(graphql.String), Resolve: prop(func(a *schema.Attribute) any { return a.Type.String() })},
 		"description": {Type: graphql.String, Resolve: prop(func(a *schema.Attribute) any { return a.Description })},
 		"required":    {Type: graphql.NewNonNull(graphql.Boolean), Resolve: prop(func(a *schema.Attribute) any { return a.Required })},

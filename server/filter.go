@@ -80,7 +80,7 @@ func (b *builder) filterInput(t *schema.EntityType) *graphql.InputObject {
 	f := graphql.InputObjectConfigFieldMap{"name": {Type: b.scalarFilters[fString]}}
 	for _, a := range t.Attributes {
 		if searchable(a) {
-			f[attrName(a)] = &graphql.InputObjectFieldConfig{Type: b.scalarFilters[filterKind(a)], Description: a.Description}
+			f[a.FieldName()] = &graphql.InputObjectFieldConfig{Type: b.scalarFilters[filterKind(a)], Description: a.Description}
 		}
 	}
 	return graphql.NewInputObject(graphql.InputObjectConfig{Name: typeName(t) + "Filter", Fields: f})
@@ -90,7 +90,7 @@ func (b *builder) filterInput(t *schema.EntityType) *graphql.InputObject {
 func typedFilters(t *schema.EntityType, in map[string]any) ([]inventory.Filter, error) {
 	byField := map[string]string{"name": "name"}
 	for _, a := range t.Attributes {
-		byField[attrName(a)] = a.Name
+		byField[a.FieldName()] = a.Name
 	}
 	var out []inventory.Filter
 	for _, field := range sortedKeys(in) {

@@ -36,13 +36,6 @@ type builder struct {
 // limitsView is what resolvers need from the limits.
 type limitsView struct{ maxPage int }
 
-// metaNames are the fields every entry object has; attributes with these
-// names are exposed as attr<Name> (host.version → attrVersion).
-var metaNames = map[string]bool{
-	"id": true, "name": true, "type": true, "version": true, "status": true, "createdAt": true,
-	"updatedAt": true, "deletedAt": true, "deletedReason": true, "attrs": true,
-}
-
 // reservedTypes are the generated type names an entity type must not take.
 var reservedTypes = map[string]bool{
 	"Query": true, "Mutation": true, "Entry": true, "EntryConnection": true, "EntryEdge": true,
@@ -117,15 +110,6 @@ func typeName(t *schema.EntityType) string {
 	return n
 }
 
-// attrName is the GraphQL field name of an attribute.
-func attrName(a *schema.Attribute) string {
-	n := camel(a.Name)
-	if metaNames[n] {
-		n = "attr" + pascal(a.Name)
-	}
-	return n
-}
-
 // object is the typed object of an entity type. Its fields are a thunk:
 // types reference each other in both directions.
 func (b *builder) object(t *schema.EntityType) *graphql.Object {
@@ -135,7 +119,7 @@ func (b *builder) object(t *schema.EntityType) *graphql.Object {
 		Fields: graphql.FieldsThunk(func() graphql.Fields {
 			f := b.metaFields()
 			for _, a := range t.Attributes {
-				f[attrName(a)] = b.attrField(t, a)
+				f[a.FieldName()] = b.attrField(t, a)
 			}
 			for name, br := range backrefNames(b.reg, t, f) {
 				f[name] = b.backrefField(br)
@@ -157,7 +141,7 @@ func backrefNames(reg *schema.Registry, t *schema.EntityType, taken graphql.Fiel
 	out := map[string]schema.BackRef{}
 	for _, br := range brs {
 		name := camel(plural(br.From.Name))
-		if per[br.From.Name] > 1 || taken[name] != nil || metaNames[name] {
+		if per[br.From.Name] > 1 || taken[name] != nil || schema.IsEntryField(name) {
 			name += "By" + pascal(br.Attr.Name)
 		}
 		out[name] = br
@@ -188,13 +172,13 @@ func (b *builder) attrField(t *schema.EntityType, a *schema.Attribute) *graphql.
 		if a.Type.List {
 			typ = graphql.NewNonNull(graphql.NewList(graphql.NewNonNull(typ)))
 		}
-		return &graphql.Field{Type: typ, Description: desc, Resolve: b.refResolver(a)}
+		return &graphql.Field{Type: typ, Description: desc, Resolve: b.refResolver(t, a)}
 	}
 	var typ graphql.Output = kindType(a.Type.Kind)
 	if a.Type.List {
 		typ = graphql.NewList(graphql.NewNonNull(typ))
 	}
-	return &graphql.Field{Type: typ, Description: desc, Resolve: attrResolver(a)}
+	return &graphql.Field{Type: typ, Description: desc, Resolve: attrResolver(t, a)}
 }
 
 func (b *builder) backrefField(br schema.BackRef) *graphql.Field {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
@@ -135,5 +136,28 @@ func TestRequestLogAndTimeout(t *testing.T) {
 	}
 	if strings.Contains(l, secret) || strings.Contains(l, "Bearer") {
 		t.Fatalf("log shows the token: %s", l)
+	}
+}
+
+// TestEntryFieldsAreTheReservedNames: the fields every entry object has
+// are exactly the names schema refuses for attributes.
+func TestEntryFieldsAreTheReservedNames(t *testing.T) {
+	reg, err := schema.NewRegistry(schema.Builtin()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sch, err := buildSchema(reg, Options{Limits: withDefaults(Options{}.Limits)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for name := range fieldsOf(t, sch, "Entry") {
+		got = append(got, name)
+	}
+	want := schema.EntryFields()
+	slices.Sort(got)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("Entry fields %v, schema's entry fields %v", got, want)
 	}
 }

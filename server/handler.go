@@ -50,6 +50,10 @@ func (s *Server) graphql(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err)
 		return
 	}
+	if err := checkVariables(sch, op, req.Variables); err != nil {
+		writeError(w, http.StatusBadRequest, err)
+		return
+	}
 	if op.Operation == ast.OperationTypeMutation {
 		if r.Method != http.MethodPost {
 			writeError(w, http.StatusMethodNotAllowed, schema.Errorf(schema.EINVALID, "mutations need POST"))

@@ -17,7 +17,7 @@ func (b *builder) attrInput(t *schema.EntityType) *graphql.InputObject {
 		if a.Type.List {
 			typ = graphql.NewList(graphql.NewNonNull(typ))
 		}
-		f[attrName(a)] = &graphql.InputObjectFieldConfig{Type: typ, Description: a.Description}
+		f[a.FieldName()] = &graphql.InputObjectFieldConfig{Type: typ, Description: a.Description}
 	}
 	if len(f) == 0 {
 		// GraphQL forbids empty input objects.
@@ -33,7 +33,7 @@ func typedAttrs(t *schema.EntityType, in map[string]any) map[string]any {
 	}
 	out := make(map[string]any, len(in))
 	for _, a := range t.Attributes {
-		if v, ok := in[attrName(a)]; ok {
+		if v, ok := in[a.FieldName()]; ok {
 			out[a.Name] = v
 		}
 	}

@@ -1,27 +1,16 @@
 package server
 
-import "strings"
+import (
+	"strings"
 
-// pascal turns a schema name into a GraphQL type name: dns_record → DnsRecord.
-func pascal(s string) string {
-	var b strings.Builder
-	for _, part := range strings.Split(s, "_") {
-		if part == "" {
-			continue
-		}
-		b.WriteString(strings.ToUpper(part[:1]) + part[1:])
-	}
-	return b.String()
-}
+	"github.com/tana-cmdb/tana/schema"
+)
 
-// camel turns a schema name into a GraphQL field name: memory_mb → memoryMb.
-func camel(s string) string {
-	p := pascal(s)
-	if p == "" {
-		return p
-	}
-	return strings.ToLower(p[:1]) + p[1:]
-}
+// pascal and camel are schema's: the type loader refuses attribute names
+// whose GraphQL names collide, so it must name them as the schema does.
+func pascal(s string) string { return schema.PascalCase(s) }
+
+func camel(s string) string { return schema.CamelCase(s) }
 
 // plural is English enough for type names: vm → vms, dns_zone_alias →
 // dns_zone_aliases, policy → policies.

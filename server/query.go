@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"maps"
 	"strconv"
 
 	"github.com/graphql-go/graphql"
@@ -90,21 +89,9 @@ func (b *builder) history(p graphql.ResolveParams, id int64) ([]inventory.Versio
 func (b *builder) visibleChanges(ctx context.Context, typ string, changes map[string]inventory.Change) map[string]inventory.Change {
 	t, err := b.reg.Type(typ)
 	if err != nil {
-		return changes
+		return nil // a type the schema no longer has: show nothing
 	}
-	var out map[string]inventory.Change // a copy, made only if something is hidden
-	for k := range changes {
-		if a := t.Attr(k); a != nil && hidden(ctx, a) {
-			if out == nil {
-				out = maps.Clone(changes)
-			}
-			out[k] = inventory.Change{Old: "(secret)", New: "(secret)"}
-		}
-	}
-	if out == nil {
-		return changes
-	}
-	return out
+	return inventory.RedactChanges(t, changes, secrets(ctx, schema.Mask))
 }
 
 // lookupField is vm(id:) / vm(name:).

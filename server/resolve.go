@@ -47,30 +47,24 @@ func timePtr(t *time.Time) any {
 // visibleAttrs returns the attributes the caller may see: secrets only for
 // admins.
 func (b *builder) visibleAttrs(ctx context.Context, e *inventory.Entry) map[string]any {
-	if principalFrom(ctx).can(inventory.RoleAdmin) {
-		return e.Attrs
-	}
 	t, err := b.reg.Type(e.Type)
 	if err != nil {
-		return e.Attrs
+		return nil // an entry of a type the schema no longer has: show nothing
 	}
-	out := make(map[string]any, len(e.Attrs))
-	for k, v := range e.Attrs {
-		if a := t.Attr(k); a == nil || !a.Secret {
-			out[k] = v
-		}
-	}
-	return out
+	attrs, _ := t.Redact(e.Attrs, secrets(ctx, schema.Drop))
+	return attrs
 }
 
-func hidden(ctx context.Context, a *schema.Attribute) bool {
-	return a.Secret && !principalFrom(ctx).can(inventory.RoleAdmin)
+// secrets is how the caller sees secret values: an admin sees them, anyone
+// else gets hidden (schema.Drop or schema.Mask).
+func secrets(ctx context.Context, hidden schema.Redaction) schema.Redaction {
+	return schema.RevealIf(principalFrom(ctx).can(inventory.RoleAdmin), hidden)
 }
 
-func attrResolver(a *schema.Attribute) graphql.FieldResolveFn {
+func attrResolver(t *schema.EntityType, a *schema.Attribute) graphql.FieldResolveFn {
 	return func(p graphql.ResolveParams) (any, error) {
 		e, ok := p.Source.(*inventory.Entry)
-		if !ok || hidden(p.Context, a) {
+		if !ok || t.Hides(a.Name, secrets(p.Context, schema.Drop)) {
 			return nil, nil
 		}
 		return e.Attrs[a.Name], nil
@@ -79,10 +73,10 @@ func attrResolver(a *schema.Attribute) graphql.FieldResolveFn {
 
 // refResolver returns a thunk: the loader fetches every reference of the
 // current level in one batch.
-func (b *builder) refResolver(a *schema.Attribute) graphql.FieldResolveFn {
+func (b *builder) refResolver(t *schema.EntityType, a *schema.Attribute) graphql.FieldResolveFn {
 	return func(p graphql.ResolveParams) (any, error) {
 		e, ok := p.Source.(*inventory.Entry)
-		if !ok || hidden(p.Context, a) {
+		if !ok || t.Hides(a.Name, secrets(p.Context, schema.Drop)) {
 			return nil, nil
 		}
 		ids := e.RefIDs[a.Name]

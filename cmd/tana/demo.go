@@ -102,7 +102,7 @@ func (c *cli) runDemo(ctx context.Context, dir, listen string, perCluster int) e
 
 // demoCollect collects every configured source once.
 func (c *cli) demoCollect(ctx context.Context, e *reconcile.Engine, what string) error {
-	cfg, err := c.config()
+	cfg, _, err := c.load()
 	if err != nil {
 		return err
 	}

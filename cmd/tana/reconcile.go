@@ -37,9 +37,14 @@ func policies(cfg *config.Config) map[string]reconcile.Policy {
 }
 
 // engine opens the store and returns an engine over it, with fixers when
-// withFixers is set and sources are configured. Call the close func.
-func (c *cli) engine(ctx context.Context, withFixers bool) (*reconcile.Engine, *config.Config, func(), error) {
-	s, cfg, err := c.openStore(ctx)
+// withFixers is set and sources are configured; then the sources are
+// checked before the store is opened, with any more checks. Call the
+// close func.
+func (c *cli) engine(ctx context.Context, withFixers bool, checks ...check) (*reconcile.Engine, *config.Config, func(), error) {
+	if withFixers {
+		checks = append(checks, c.checkSources)
+	}
+	s, cfg, err := c.openStore(ctx, checks...)
 	if err != nil {
 		return nil, nil, nil, err
 	}

@@ -12,7 +12,6 @@ import (
 
 	"github.com/tana-cmdb/tana/config"
 	"github.com/tana-cmdb/tana/inventory"
-	"github.com/tana-cmdb/tana/schema"
 )
 
 // cli holds global flags and the process environment, passed to every
@@ -48,7 +47,7 @@ applies or proposes fixes, and exports Ansible inventories, GraphQL and drift re
 	pf.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
 	root.AddCommand(
 		newMigrateCmd(c), newTypesCmd(c), newImportCmd(c), newExportCmd(c), newGetCmd(c),
-		newHistoryCmd(c), newDeleteCmd(c), newRestoreCmd(c),
+		newHistoryCmd(c), newDeleteCmd(c), newRestoreCmd(c), newConfigCmd(c),
 	)
 	root.AddCommand(extraCommands(c)...)
 	return root
@@ -68,9 +67,9 @@ func (c *cli) logger() *slog.Logger {
 	return slog.New(slog.NewTextHandler(c.stderr, opts))
 }
 
-// config loads tana.yaml (flag, then TANA_CONFIG, then ./tana.yaml if it
-// exists) or the defaults, then applies TANA_DB and --db over it.
-func (c *cli) config() (*config.Config, error) {
+// configFile names tana.yaml: the flag, then TANA_CONFIG, then ./tana.yaml
+// if it exists; "" for none (the defaults).
+func (c *cli) configFile() string {
 	path := c.configPath
 	if path == "" {
 		path = c.getenv("TANA_CONFIG")
@@ -80,12 +79,20 @@ func (c *cli) config() (*config.Config, error) {
 			path = "tana.yaml"
 		}
 	}
-	cfg := config.Default()
-	if path != "" {
-		var err error
-		if cfg, err = config.Load(path); err != nil {
-			return nil, err
+	return path
+}
+
+// readConfig decodes the configuration file (or takes the defaults), with
+// the problems found in it, then applies TANA_DB and --db over it. Use load,
+// which checks the rest.
+func (c *cli) readConfig() (*config.Config, []config.Problem, error) {
+	cfg, ps := config.Default(), []config.Problem(nil)
+	if path := c.configFile(); path != "" {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return nil, nil, fmt.Errorf("read config: %w", err)
 		}
+		cfg, ps = config.Decode(path, data)
 	}
 	if v := c.getenv("TANA_DB"); v != "" {
 		cfg.DB = v
@@ -93,25 +100,13 @@ func (c *cli) config() (*config.Config, error) {
 	if c.dbURL != "" {
 		cfg.DB = c.dbURL
 	}
-	return cfg, nil
+	return cfg, ps, nil
 }
 
-// registry loads the built-in types plus the configured types directory.
-func (c *cli) registry(cfg *config.Config) (*schema.Registry, error) {
-	reg, err := schema.Load(cfg.Types)
-	if err != nil {
-		return nil, fmt.Errorf("load entity types: %w", err)
-	}
-	return reg, nil
-}
-
-// openStore opens and migrates the configured store.
-func (c *cli) openStore(ctx context.Context) (*inventory.Store, *config.Config, error) {
-	cfg, err := c.config()
-	if err != nil {
-		return nil, nil, err
-	}
-	reg, err := c.registry(cfg)
+// openStore checks the configuration (see load) and only then opens and
+// migrates the store.
+func (c *cli) openStore(ctx context.Context, checks ...check) (*inventory.Store, *config.Config, error) {
+	cfg, reg, err := c.load(checks...)
 	if err != nil {
 		return nil, nil, err
 	}

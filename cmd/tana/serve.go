@@ -32,7 +32,7 @@ loopback address; once a token exists (tana token create) every request needs on
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			e, cfg, closeStore, err := c.engine(ctx, true)
+			e, cfg, closeStore, err := c.engine(ctx, true, checkSchedules, checkListen(listen))
 			if err != nil {
 				return err
 			}

@@ -2,9 +2,7 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -13,9 +11,9 @@ import (
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
-	"gopkg.in/yaml.v3"
 
 	"github.com/tana-cmdb/tana/inventory"
+	"github.com/tana-cmdb/tana/inventory/itemfile"
 	"github.com/tana-cmdb/tana/schema"
 )
 
@@ -42,11 +40,7 @@ func newTypesCmd(c *cli) *cobra.Command {
 		Use:   "types [TYPE…]",
 		Short: "List entity types and their attributes",
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, err := c.config()
-			if err != nil {
-				return err
-			}
-			reg, err := c.registry(cfg)
+			_, reg, err := c.load()
 			if err != nil {
 				return err
 			}
@@ -155,7 +149,7 @@ and left alone, attribute by attribute, and writes nothing.`,
 			if err != nil {
 				return fmt.Errorf("import %s: %w (nothing was written)", args[0], err)
 			}
-			printResults(c.stdout, rs, dryRun)
+			printResults(c.stdout, s.Registry(), rs, dryRun)
 			return nil
 		},
 	}
@@ -164,38 +158,17 @@ and left alone, attribute by attribute, and writes nothing.`,
 	return cmd
 }
 
-// readItems decodes a YAML or JSON list of items strictly.
+// readItems reads an import file ("-": standard input).
 func readItems(path string) ([]inventory.Item, error) {
-	var data []byte
-	var err error
 	if path == "-" {
-		data, err = io.ReadAll(os.Stdin)
-	} else {
-		data, err = os.ReadFile(path)
+		return itemfile.Read(os.Stdin, "stdin")
 	}
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
-	}
-	var items []inventory.Item
-	trimmed := bytes.TrimSpace(data)
-	if len(trimmed) > 0 && trimmed[0] == '[' {
-		dec := json.NewDecoder(bytes.NewReader(data))
-		dec.DisallowUnknownFields()
-		dec.UseNumber()
-		if err := dec.Decode(&items); err != nil {
-			return nil, schema.FieldErrorf(schema.EINVALID, path, "bad JSON: %v", err)
-		}
-		return items, nil
-	}
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&items); err != nil && !errors.Is(err, io.EOF) {
-		return nil, schema.FieldErrorf(schema.EINVALID, path, "bad YAML: %s", strings.TrimPrefix(err.Error(), "yaml: "))
-	}
-	return items, nil
+	return itemfile.ReadFile(path)
 }
 
-func printResults(w io.Writer, rs []inventory.Result, dryRun bool) {
+// printResults lists what an import did, attribute by attribute; secret
+// values are masked (the old one came from the store).
+func printResults(w io.Writer, reg *schema.Registry, rs []inventory.Result, dryRun bool) {
 	counts := map[inventory.Op]int{}
 	bw := bufio.NewWriter(w)
 	defer bw.Flush()
@@ -207,6 +180,9 @@ func printResults(w io.Writer, rs []inventory.Result, dryRun bool) {
 			continue
 		}
 		changes := r.Changes()
+		if t, err := reg.Type(r.Type); err == nil {
+			changes = inventory.RedactChanges(t, changes, schema.Mask)
+		}
 		keys := make([]string, 0, len(changes))
 		for k := range changes {
 			if !(k == "name" && r.Op == inventory.OpCreate) {
@@ -250,8 +226,9 @@ func newExportCmd(c *cli) *cobra.Command {
 		Short: "Write entries as a YAML or JSON list that `tana import` reads back",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if format != "yaml" && format != "json" {
-				return schema.FieldErrorf(schema.EINVALID, "format", "want yaml or json, got %q", format)
+			w, err := itemfile.NewWriter(c.stdout, format)
+			if err != nil {
+				return err
 			}
 			s, _, err := c.openStore(cmd.Context())
 			if err != nil {
@@ -266,14 +243,12 @@ func newExportCmd(c *cli) *cobra.Command {
 				}
 				types = []*schema.EntityType{t}
 			}
-			w := newItemWriter(c.stdout, format)
 			hidden := 0
 			for _, t := range types {
 				err := s.Each(cmd.Context(), t.Name, func(e *inventory.Entry) error {
-					if !secrets {
-						hidden += dropSecrets(t, e.Attrs)
-					}
-					return w.write(inventory.Item{Type: e.Type, Name: e.Name, Attrs: e.Attrs})
+					attrs, n := t.Redact(e.Attrs, schema.RevealIf(secrets, schema.Drop))
+					hidden += n
+					return w.Write(inventory.Item{Type: e.Type, Name: e.Name, Attrs: attrs})
 				})
 				if err != nil {
 					return err
@@ -282,79 +257,13 @@ func newExportCmd(c *cli) *cobra.Command {
 			if hidden > 0 {
 				fmt.Fprintf(c.stderr, "tana: %d secret values left out (use --include-secrets to export them)\n", hidden)
 			}
-			return w.close()
+			return w.Close()
 		},
 	}
 	cmd.Flags().StringVar(&typ, "type", "", "export only this entity type")
 	cmd.Flags().StringVar(&format, "format", "yaml", "output format: yaml or json")
 	cmd.Flags().BoolVar(&secrets, "include-secrets", false, "include attributes marked secret")
 	return cmd
-}
-
-func dropSecrets(t *schema.EntityType, attrs map[string]any) int {
-	n := 0
-	for _, a := range t.Attributes {
-		if _, ok := attrs[a.Name]; ok && a.Secret {
-			delete(attrs, a.Name)
-			n++
-		}
-	}
-	return n
-}
-
-// itemWriter streams items as one YAML or JSON list.
-type itemWriter struct {
-	w      *bufio.Writer
-	buf    bytes.Buffer // one JSON item
-	format string
-	n      int
-}
-
-func newItemWriter(w io.Writer, format string) *itemWriter {
-	return &itemWriter{w: bufio.NewWriterSize(w, 64<<10), format: format}
-}
-
-func (iw *itemWriter) write(it inventory.Item) error {
-	if len(it.Attrs) == 0 {
-		it.Attrs = nil
-	}
-	if iw.format == "json" {
-		sep := ",\n"
-		if iw.n == 0 {
-			sep = "[\n"
-		}
-		iw.buf.Reset()
-		enc := json.NewEncoder(&iw.buf)
-		enc.SetEscapeHTML(false) // a file for people and tana import, not a web page
-		if err := enc.Encode(it); err != nil {
-			return err
-		}
-		iw.w.WriteString(sep)
-		iw.w.Write(bytes.TrimSuffix(iw.buf.Bytes(), []byte("\n")))
-	} else {
-		enc := yaml.NewEncoder(iw.w)
-		enc.SetIndent(2)
-		if err := enc.Encode([]inventory.Item{it}); err != nil {
-			return err
-		}
-		if err := enc.Close(); err != nil {
-			return err
-		}
-	}
-	iw.n++
-	return nil
-}
-
-func (iw *itemWriter) close() error {
-	if iw.format == "json" {
-		if iw.n == 0 {
-			iw.w.WriteString("[")
-		}
-		iw.w.WriteString("\n]\n")
-	} else if iw.n == 0 {
-		iw.w.WriteString("[]\n")
-	}
-	return iw.w.Flush()
 }
 
 // lookup finds a live entry by type and name, or, with deleted, the most
@@ -381,14 +290,11 @@ func newGetCmd(c *cli) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			t, _ := s.Registry().Type(e.Type)
-			if !secrets {
-				for _, a := range t.Attributes {
-					if _, ok := e.Attrs[a.Name]; ok && a.Secret {
-						e.Attrs[a.Name] = "(secret)"
-					}
-				}
+			t, err := s.Registry().Type(e.Type)
+			if err != nil {
+				return err
 			}
+			e.Attrs, _ = t.Redact(e.Attrs, schema.RevealIf(secrets, schema.Mask))
 			if asJSON {
 				return writeJSON(c.stdout, e)
 			}
@@ -408,7 +314,7 @@ func newGetCmd(c *cli) *cobra.Command {
 }
 
 func newHistoryCmd(c *cli) *cobra.Command {
-	var asJSON bool
+	var asJSON, secrets bool
 	cmd := &cobra.Command{
 		Use:   "history TYPE NAME",
 		Short: "Show every version of an entry: who changed what, when, from which source",
@@ -424,6 +330,13 @@ func newHistoryCmd(c *cli) *cobra.Command {
 			vs, err := s.History(cmd.Context(), e.ID)
 			if err != nil {
 				return err
+			}
+			t, err := s.Registry().Type(e.Type)
+			if err != nil {
+				return err
+			}
+			for i := range vs {
+				vs[i].Changes = inventory.RedactChanges(t, vs[i].Changes, schema.RevealIf(secrets, schema.Mask))
 			}
 			if asJSON {
 				return writeJSON(c.stdout, vs)
@@ -447,6 +360,7 @@ func newHistoryCmd(c *cli) *cobra.Command {
 		}),
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	cmd.Flags().BoolVar(&secrets, "show-secrets", false, "show the values of attributes marked secret")
 	return cmd
 }
 

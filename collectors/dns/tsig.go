@@ -27,10 +27,13 @@ type tsigKey struct {
 	secret []byte
 }
 
-var tsigAlgorithms = map[string]struct {
+// tsigAlgo is an algorithm's wire name and its hash.
+type tsigAlgo struct {
 	wire string
 	newH func() hash.Hash
-}{
+}
+
+var tsigAlgorithms = map[string]tsigAlgo{
 	"hmac-md5":    {dns.HmacMD5, md5.New},
 	"hmac-sha1":   {dns.HmacSHA1, sha1.New},
 	"hmac-sha224": {dns.HmacSHA224, sha256.New224},
@@ -39,18 +42,36 @@ var tsigAlgorithms = map[string]struct {
 	"hmac-sha512": {dns.HmacSHA512, sha512.New},
 }
 
-func newTSIGKey(t TSIG) (*tsigKey, error) {
-	if t.Name == "" {
-		return nil, fmt.Errorf("tsig: key name is required")
-	}
-	alg := strings.TrimSuffix(strings.ToLower(t.Algorithm), ".")
+// CheckAlgorithm reports whether name is a TSIG algorithm tana signs with
+// ("" is hmac-sha256), so a configuration can be checked before any
+// secret is read.
+func CheckAlgorithm(name string) error {
+	_, err := tsigAlgorithm(name)
+	return err
+}
+
+// tsigAlgorithm looks an algorithm up by its name, as BIND writes it
+// (hmac-sha256) or as it goes on the wire (hmac-md5.sig-alg.reg.int.).
+func tsigAlgorithm(name string) (tsigAlgo, error) {
+	alg := strings.TrimSuffix(strings.ToLower(name), ".")
 	alg = strings.TrimSuffix(alg, ".sig-alg.reg.int")
 	if alg == "" {
 		alg = "hmac-sha256"
 	}
 	a, ok := tsigAlgorithms[alg]
 	if !ok {
-		return nil, fmt.Errorf("tsig: unsupported algorithm %q (want hmac-sha256, hmac-sha1, hmac-sha224, hmac-sha384, hmac-sha512 or hmac-md5)", t.Algorithm)
+		return tsigAlgo{}, fmt.Errorf("unsupported algorithm %q (want hmac-sha256, hmac-sha1, hmac-sha224, hmac-sha384, hmac-sha512 or hmac-md5)", name)
+	}
+	return a, nil
+}
+
+func newTSIGKey(t TSIG) (*tsigKey, error) {
+	if t.Name == "" {
+		return nil, fmt.Errorf("tsig: key name is required")
+	}
+	a, err := tsigAlgorithm(t.Algorithm)
+	if err != nil {
+		return nil, fmt.Errorf("tsig: %w", err)
 	}
 	secret, err := base64.StdEncoding.DecodeString(strings.TrimSpace(t.Secret))
 	if err != nil || len(secret) == 0 {

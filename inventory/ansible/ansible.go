@@ -5,6 +5,7 @@
 package ansible
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -86,44 +87,63 @@ type field struct {
 
 // New checks opts against the store's types and compiles them.
 func New(s *inventory.Store, opts Options) (*Inventory, error) {
+	inv, errs := compile(s.Registry(), opts)
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("ansible: %w", errors.Join(errs...))
+	}
+	inv.store = s
+	return inv, nil
+}
+
+// Check returns every problem opts has with the registry's types, without a
+// store, each a *schema.Error whose Field names the option it is about
+// (hosts[0], keyed_groups[1].key, groups.web.filters): tana checks its
+// configuration with it before it opens the database.
+func Check(reg *schema.Registry, opts Options) []error {
+	_, errs := compile(reg, opts)
+	return errs
+}
+
+// compile checks opts against reg's types and builds the plan for each
+// host type. It carries on past problems to report all of them.
+func compile(reg *schema.Registry, opts Options) (*Inventory, []error) {
 	if len(opts.Hosts) == 0 {
 		opts.Hosts = []string{"vm"}
 	}
 	if len(opts.HostAddress) == 0 {
 		opts.HostAddress = []string{"ip", "name"}
 	}
-	inv := &Inventory{store: s, opts: opts, refTypes: map[string][]string{}}
-	reg := s.Registry()
-	for _, typ := range opts.GroupVarsFrom {
+	inv := &Inventory{opts: opts, refTypes: map[string][]string{}}
+	var errs problems
+	for i, typ := range opts.GroupVarsFrom {
 		if _, err := reg.Type(typ); err != nil {
-			return nil, fmt.Errorf("ansible group_vars_from: %w", err)
+			errs.add(fmt.Sprintf("group_vars_from[%d]", i), err)
 		}
 	}
-	if err := inv.compileGroups(); err != nil {
-		return nil, err
-	}
-	for _, name := range opts.Hosts {
+	errs = append(errs, inv.compileGroups()...)
+	for i, name := range opts.Hosts {
 		t, err := reg.Type(name)
 		if err != nil {
-			return nil, fmt.Errorf("ansible hosts: %w", err)
+			errs.add(fmt.Sprintf("hosts[%d]", i), err)
+			continue
 		}
-		ht, err := inv.compileType(reg, t)
-		if err != nil {
-			return nil, fmt.Errorf("ansible inventory of %s: %w", name, err)
-		}
+		ht, terrs := inv.compileType(reg, t)
+		errs = append(errs, terrs...)
 		inv.hostTypes = append(inv.hostTypes, ht)
 	}
-	for i, ug := range inv.groups {
-		if !inv.groupUsable(i) {
-			return nil, schema.FieldErrorf(schema.EINVALID, "groups."+ug.name, "filters name attributes no host type has")
+	if len(errs) == 0 {
+		for i, ug := range inv.groups {
+			if !inv.groupUsable(i) {
+				errs = append(errs, schema.FieldErrorf(schema.EINVALID, "groups."+ug.name+".filters", "filters name attributes no host type has"))
+			}
 		}
 	}
-	return inv, nil
+	return inv, errs.unique()
 }
 
 // compileType builds the hostvars, address, keyed-group and filter plan of
 // one host type.
-func (inv *Inventory) compileType(reg *schema.Registry, t *schema.EntityType) (*hostType, error) {
+func (inv *Inventory) compileType(reg *schema.Registry, t *schema.EntityType) (*hostType, problems) {
 	ht := &hostType{t: t, index: make(map[string]int, len(t.Attributes)), template: -1, power: -1}
 	for i, a := range t.Attributes {
 		ht.index[a.Name] = i
@@ -134,24 +154,27 @@ func (inv *Inventory) compileType(reg *schema.Registry, t *schema.EntityType) (*
 	if i, ok := ht.index["power_state"]; ok {
 		ht.power = i
 	}
+	var errs problems
 	vars := map[string]getter{}
 	for _, a := range t.Attributes {
-		if a.Secret && !inv.opts.IncludeSecrets {
+		if t.Hides(a.Name, inv.secrets()) {
 			continue
 		}
 		g, err := inv.resolve(reg, t, a.Name)
 		if err != nil {
-			return nil, err
+			errs.add("hosts", err)
+			continue
 		}
 		vars[inv.opts.HostvarsPrefix+a.Name] = g
 	}
-	for _, p := range inv.opts.RefAttrs {
+	for i, p := range inv.opts.RefAttrs {
 		g, err := inv.resolve(reg, t, p)
-		if err != nil {
-			return nil, fmt.Errorf("ref_attrs: %w", err)
+		if err == nil && g.target == "" {
+			err = fmt.Errorf("%q is not a reference path (want ref.attribute)", p)
 		}
-		if g.target == "" {
-			return nil, fmt.Errorf("ref_attrs: %q is not a reference path (want ref.attribute)", p)
+		if err != nil {
+			errs.add(fmt.Sprintf("ref_attrs[%d]", i), err)
+			continue
 		}
 		vars[inv.opts.HostvarsPrefix+strings.ReplaceAll(p, ".", "_")] = g
 	}
@@ -164,28 +187,57 @@ func (inv *Inventory) compileType(reg *schema.Registry, t *schema.EntityType) (*
 	for _, k := range keys {
 		ht.fields = append(ht.fields, field{key: append(appendString(nil, k), ':'), get: vars[k]})
 	}
-	for _, p := range inv.opts.HostAddress {
+	for i, p := range inv.opts.HostAddress {
 		g, err := inv.resolve(reg, t, p)
 		if err != nil {
-			return nil, fmt.Errorf("host_address: %w", err)
+			errs.add(fmt.Sprintf("host_address[%d]", i), err)
+			continue
 		}
 		ht.address = append(ht.address, g)
 	}
 	for i, kg := range inv.opts.KeyedGroups {
 		k, err := inv.compileKeyed(reg, t, kg)
 		if err != nil {
-			return nil, fmt.Errorf("keyed_groups[%d]: %w", i, err)
+			errs.add(fmt.Sprintf("keyed_groups[%d].key", i), err)
+			continue
 		}
 		ht.keyed = append(ht.keyed, k)
 	}
 	for _, ug := range inv.groups {
 		fs, err := inv.compileFilters(reg, t, ug)
 		if err != nil {
-			return nil, err
+			errs.add("groups."+ug.name+".filters", err)
 		}
 		ht.filters = append(ht.filters, fs)
 	}
-	return ht, nil
+	return ht, errs
+}
+
+// problems collects compile errors, each placed on the option it is about.
+type problems []error
+
+// add records err as a problem of option field, keeping err's message (it
+// names the type and attribute) but not its own field.
+func (ps *problems) add(field string, err error) {
+	msg, code := err.Error(), schema.EINVALID
+	var e *schema.Error
+	if errors.As(err, &e) {
+		msg = e.Message
+	}
+	*ps = append(*ps, &schema.Error{Code: code, Field: field, Message: msg})
+}
+
+// unique drops repeated problems (several host types share an option).
+func (ps problems) unique() []error {
+	seen := map[string]bool{}
+	var out []error
+	for _, p := range ps {
+		if !seen[p.Error()] {
+			seen[p.Error()] = true
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // resolve turns "attr", "name" or "ref.attr" into a getter, recording the
@@ -200,7 +252,7 @@ func (inv *Inventory) resolve(reg *schema.Registry, t *schema.EntityType, path s
 	if a == nil {
 		return getter{}, schema.FieldErrorf(schema.EINVALID, path, "type %s has no attribute %q", t.Name, head)
 	}
-	if a.Secret && !inv.opts.IncludeSecrets {
+	if t.Hides(head, inv.secrets()) {
 		return getter{}, schema.FieldErrorf(schema.EINVALID, path, "%s.%s is secret (set include_secrets to use it)", t.Name, head)
 	}
 	g := getter{attr: head, idx: attrIndex(t, head), ref: a.Type.Kind == schema.KindRef, list: a.Type.List}
@@ -218,7 +270,7 @@ func (inv *Inventory) resolve(reg *schema.Registry, t *schema.EntityType, path s
 	if ta == nil {
 		return getter{}, schema.FieldErrorf(schema.EINVALID, path, "type %s has no attribute %q", rt.Name, tail)
 	}
-	if ta.Secret && !inv.opts.IncludeSecrets {
+	if rt.Hides(tail, inv.secrets()) {
 		return getter{}, schema.FieldErrorf(schema.EINVALID, path, "%s.%s is secret (set include_secrets to use it)", rt.Name, tail)
 	}
 	need := inv.refTypes[rt.Name]
@@ -227,6 +279,12 @@ func (inv *Inventory) resolve(reg *schema.Registry, t *schema.EntityType, path s
 	}
 	g.target, g.targetAttr = rt.Name, tail
 	return g, nil
+}
+
+// secrets is how this inventory treats secret attributes: left out unless
+// include_secrets.
+func (inv *Inventory) secrets() schema.Redaction {
+	return schema.RevealIf(inv.opts.IncludeSecrets, schema.Drop)
 }
 
 // groupUsable reports whether some host type has every attribute user

@@ -199,7 +199,8 @@ type filter struct {
 
 var reserved = map[string]bool{"all": true, "ungrouped": true, "_meta": true}
 
-func (inv *Inventory) compileGroups() error {
+func (inv *Inventory) compileGroups() problems {
+	var errs problems
 	names := make([]string, 0, len(inv.opts.Groups))
 	for n := range inv.opts.Groups {
 		names = append(names, n)
@@ -207,14 +208,16 @@ func (inv *Inventory) compileGroups() error {
 	sort.Strings(names)
 	for _, n := range names {
 		if reserved[n] {
-			return schema.FieldErrorf(schema.EINVALID, "groups."+n, "%q is reserved by Ansible", n)
+			errs.add("groups."+n, fmt.Errorf("%q is reserved by Ansible", n))
+			continue
 		}
 		if s := sanitize(n); s != n {
-			return schema.FieldErrorf(schema.EINVALID, "groups."+n, "not a valid Ansible group name (try %q)", s)
+			errs.add("groups."+n, fmt.Errorf("not a valid Ansible group name (try %q)", s))
+			continue
 		}
 		inv.groups = append(inv.groups, userGroup{name: n, vars: inv.opts.Groups[n].Vars})
 	}
-	return nil
+	return errs
 }
 
 // compileFilters compiles a group's filters for one host type; nil when
@@ -234,7 +237,7 @@ func (inv *Inventory) compileFilters(reg *schema.Registry, t *schema.EntityType,
 		}
 		g, err := inv.resolve(reg, t, a)
 		if err != nil {
-			return nil, fmt.Errorf("groups.%s.filters: %w", ug.name, err)
+			return nil, err
 		}
 		fs = append(fs, newFilter(g, spec[a]))
 	}

@@ -150,7 +150,7 @@ func (inv *Inventory) groupVars(ctx context.Context, gs *groupSet) (map[string]a
 				vars = g.vars
 			}
 			for k, v := range e.Attrs {
-				if a := t.Attr(k); a != nil && (!a.Secret || inv.opts.IncludeSecrets) {
+				if t.Attr(k) != nil && !t.Hides(k, inv.secrets()) {
 					if !inv.opts.AllowTemplates {
 						v = cmdbValue{v}
 					}

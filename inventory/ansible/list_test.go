@@ -3,12 +3,15 @@ package ansible
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/tana-cmdb/tana/inventory"
 	"github.com/tana-cmdb/tana/inventory/inventorytest"
+	"github.com/tana-cmdb/tana/schema"
 )
 
 // listJSON is the parsed --list output.
@@ -317,4 +320,35 @@ func TestListSharedGroupNames(t *testing.T) {
 			t.Errorf("group tag_web = %v", h)
 		}
 	})
+}
+
+// TestCheckReportsEveryProblem: Check, run before the store is opened,
+// reports all problems at once, each on the option it is about.
+func TestCheckReportsEveryProblem(t *testing.T) {
+	errs := Check(testRegistry(t), Options{
+		Hosts:         []string{"vm", "nosuchtype"},
+		KeyedGroups:   []KeyedGroup{{Key: "cluster"}, {Key: "nosuch"}},
+		HostAddress:   []string{"ip", "nope"},
+		GroupVarsFrom: []string{"nada"},
+	})
+	want := map[string]string{
+		"hosts[1]":            `unknown entity type "nosuchtype"`,
+		"keyed_groups[1].key": `type vm has no attribute "nosuch"`,
+		"host_address[1]":     `type vm has no attribute "nope"`,
+		"group_vars_from[0]":  `unknown entity type "nada"`,
+	}
+	got := map[string]string{}
+	for _, err := range errs {
+		var e *schema.Error
+		if !errors.As(err, &e) {
+			t.Fatalf("not a schema error: %v", err)
+		}
+		got[e.Field] = e.Message
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("Check =\n%v\nwant\n%v", got, want)
+	}
+	if errs := Check(testRegistry(t), testOptions()); len(errs) > 0 {
+		t.Errorf("Check of good options: %v", errs)
+	}
 }

@@ -1,0 +1,27 @@
+package config
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestParseRefusesWhatIssue20FoundAccepted: each value was taken as is
+// (or silently ignored) before.
+func TestParseRefusesWhatIssue20FoundAccepted(t *testing.T) {
+	cases := []struct{ name, yaml, field string }{
+		{"webhook not a url", "schedules: [{name: n, cron: '@daily', report: {webhook: 'not a url'}}]\n", "schedules[0].report.webhook"},
+		{"source url not a url", "sources: [{name: v, type: vsphere, url: 'not a url'}]\n", "sources[0].url"},
+		{"negative delete_after", "policies: {vm: {delete_after: -5d}}\n", "policies.vm.delete_after"},
+		{"negative max_body_bytes", "server: {max_body_bytes: -1}\n", "server.max_body_bytes"},
+		{"bad cron", "schedules: [{name: n, cron: '61 * * * *'}]\n", "schedules[0].cron"},
+		{"percent over 100", "policies: {vm: {max_change_percent: 150}}\n", "policies.vm.max_change_percent"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := Parse("tana.yaml", []byte(c.yaml))
+			if err == nil || !strings.Contains(err.Error(), c.field) {
+				t.Fatalf("Parse = %v, want an error about %s", err, c.field)
+			}
+		})
+	}
+}

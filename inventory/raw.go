@@ -19,6 +19,7 @@ type RawEntry struct {
 	Version int64
 	Attrs   string   // JSON object of every non-reference attribute
 	Refs    []RawRef // in list order per attribute
+	Stale   bool     // its source no longer reports it (status stale)
 }
 
 // RawRef is one reference of a RawEntry.
@@ -36,7 +37,7 @@ func (s *Store) EachRaw(ctx context.Context, typ string, fn func(*RawEntry) erro
 	if _, err := s.reg.Type(typ); err != nil {
 		return err
 	}
-	rows, err := s.db.QueryContext(ctx, s.db.Rebind(`SELECT id, name, attrs, version, ref_ids
+	rows, err := s.db.QueryContext(ctx, s.db.Rebind(`SELECT id, name, attrs, version, ref_ids, status = 'stale'
 		FROM entries WHERE type = ? AND deleted_at IS NULL ORDER BY `+s.collate("name")+", id"), typ)
 	if err != nil {
 		return fmt.Errorf("stream %s entries: %w", typ, mapError(err))
@@ -99,7 +100,7 @@ func (s *Store) readRaw(ctx context.Context, typ string, rows *sql.Rows, batches
 		batch = batch[:len(batch)+1] // reuse the slot, and its Refs
 		e := &batch[len(batch)-1]
 		var ids string
-		if err := rows.Scan(&e.ID, &e.Name, &e.Attrs, &e.Version, &ids); err != nil {
+		if err := rows.Scan(&e.ID, &e.Name, &e.Attrs, &e.Version, &ids, &e.Stale); err != nil {
 			return fmt.Errorf("stream %s entries: %w", typ, err)
 		}
 		refIDs = append(refIDs, ids)

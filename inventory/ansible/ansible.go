@@ -14,6 +14,12 @@ import (
 	"github.com/tana-cmdb/tana/schema"
 )
 
+// StaleGroup holds the hosts whose source no longer reports them (status
+// stale): gone from vCenter, or held back from deletion by a safety limit,
+// waiting for a person. ansible-playbook --limit '!tana_stale' leaves them
+// out.
+const StaleGroup = "tana_stale"
+
 // Options shape the inventory. They mirror tana.yaml's ansible section; cmd
 // converts, so this package does not depend on config.
 type Options struct {

@@ -73,6 +73,7 @@ type host struct {
 	vals  []any // slots decoded on demand
 	done  []bool
 	order []keySlot // the previous entry's keys, in stored order
+	stale bool      // its source no longer reports it: it goes in StaleGroup
 }
 
 // keySlot is a stored key and its slot (-1: not an attribute of the type).
@@ -89,7 +90,7 @@ func (ht *hostType) newHost() *host {
 // load makes h the entry e. Its references are copied: e is reused by
 // the store.
 func (h *host) load(e *inventory.RawEntry) error {
-	h.name = e.Name
+	h.name, h.stale = e.Name, e.Stale
 	h.refs = append(h.refs[:0], e.Refs...)
 	clear(h.slots)
 	clear(h.vals)

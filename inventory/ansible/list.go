@@ -66,6 +66,7 @@ func (inv *Inventory) List(ctx context.Context, w io.Writer) error {
 	for _, ht := range inv.hostTypes {
 		typeGroups[ht] = st.groups.get(ht.t.Name)
 	}
+	var stale *group
 	var buf []byte
 	err = inv.eachHost(ctx, func(h *host) error {
 		ht := h.ht
@@ -73,6 +74,12 @@ func (inv *Inventory) List(ctx context.Context, w io.Writer) error {
 		st.nameBuf = appendString(st.nameBuf, h.name)
 		st.nameEnd = append(st.nameEnd, int32(len(st.nameBuf)))
 		typeGroups[ht].add(idx)
+		if h.stale {
+			if stale == nil {
+				stale = st.groups.get(StaleGroup)
+			}
+			stale.add(idx)
+		}
 		st.addKeyed(h, refs, idx)
 		for i, g := range user {
 			if matchAll(ht.filters[i], h, refs) {

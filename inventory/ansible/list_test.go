@@ -352,3 +352,31 @@ func TestCheckReportsEveryProblem(t *testing.T) {
 		t.Errorf("Check of good options: %v", errs)
 	}
 }
+
+// TestStaleHostsAreGrouped: hosts whose source no longer reports them
+// (stale, e.g. held back from deletion by a safety limit) are in
+// tana_stale, so a playbook can leave them out; the others are not.
+func TestStaleHostsAreGrouped(t *testing.T) {
+	forEach(t, func(t *testing.T, s *inventory.Store) {
+		seed(t, s)
+		if _, got := list(t, s, Options{}); len(got.Groups[StaleGroup].Hosts) != 0 {
+			t.Fatalf("a stale group with no stale host: %v", got.Groups[StaleGroup])
+		}
+		web02, err := s.GetByName(ctx, "vm", "web02")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.InTx(ctx, func(tx *inventory.Tx) error {
+			return tx.SetStatus(ctx, inventory.StatusStale, []int64{web02.ID})
+		}); err != nil {
+			t.Fatal(err)
+		}
+		_, got := list(t, s, Options{})
+		if hosts := got.Groups[StaleGroup].Hosts; !slices.Equal(hosts, []string{"web02"}) {
+			t.Fatalf("%s = %v, want [web02]", StaleGroup, hosts)
+		}
+		if _, ok := got.Meta.Hostvars["web02"]; !ok {
+			t.Fatal("a stale host left the inventory: it stays, grouped, for a person to decide")
+		}
+	})
+}

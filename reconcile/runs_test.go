@@ -82,6 +82,9 @@ func TestLastTick(t *testing.T) {
 		{"0 3 * * *", "2026-12-04T03:00:00Z"},
 		{"0 0 1 * *", "2026-12-01T00:00:00Z"},
 		{"0 0 1 1 *", "2026-01-01T00:00:00Z"},
+		{"@every 10m", "2026-12-04T13:30:00Z"},
+		{"@every 1h", "2026-12-04T13:00:00Z"},
+		{"@every 24h", "2026-12-04T00:00:00Z"},
 	} {
 		spec, err := parser.Parse(c.spec)
 		if err != nil {
@@ -136,6 +139,37 @@ func TestSchedulerPicksUpAnInterruptedTick(t *testing.T) {
 		}
 		if ticks, err := s2.UnfinishedTicks(ctx, "schedule", "often", tick.Add(-time.Hour)); err != nil || len(ticks) != 0 {
 			t.Fatalf("unfinished ticks after the rerun: %v, %v", ticks, err)
+		}
+	})
+}
+
+// TestTwoReplicasOneTick: two replicas fire the same ticks at once, on two
+// store handles; every tick ends with exactly one finished run (neither
+// replica may take the other's losing record for a run of the tick).
+func TestTwoReplicasOneTick(t *testing.T) {
+	forEachPair(t, func(t *testing.T, s1, s2 *inventory.Store) {
+		ctx := context.Background()
+		col := &fakeCollector{name: "vc1", snaps: []*collectors.Snapshot{vcSnap(true, vmObj("u1", "web1", nil))}}
+		sc := reconcile.Schedule{Name: "often", Cron: "@every 1s", Collect: []collectors.Collector{col}}
+		engines := []*reconcile.Engine{reconcile.New(s1, reconcile.Options{}), reconcile.New(s2, reconcile.Options{})}
+		start := time.Now().UTC().Truncate(time.Second)
+		for i := range 20 {
+			tick := start.Add(time.Duration(i) * time.Second)
+			var wg sync.WaitGroup
+			for _, e := range engines {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					if err := e.RunTick(ctx, sc, tick); err != nil {
+						t.Error(err)
+					}
+				}()
+			}
+			wg.Wait()
+			runs, err := s1.TickRuns(ctx, "schedule", "often", tick)
+			if err != nil || len(runs) != 1 || runs[0].Status != inventory.RunOK {
+				t.Fatalf("tick %d: runs %+v, %v; want one finished run", i, runs, err)
+			}
 		}
 	})
 }

@@ -145,8 +145,13 @@ func (s *Scheduler) fire(it scheduled, now time.Time) {
 }
 
 // lastTick is the latest activation of spec at or before now; zero if
-// there is none in the last 400 days.
+// there is none in the last 400 days. A constant delay (@every 10m) has no
+// fixed activations of its own: its ticks are anchored to the zero time,
+// so every replica finds the same ones.
 func lastTick(spec cron.Schedule, now time.Time) time.Time {
+	if d, ok := spec.(cron.ConstantDelaySchedule); ok {
+		return now.Truncate(d.Delay)
+	}
 	for back := time.Second; back <= 400*24*time.Hour; back *= 2 {
 		t := spec.Next(now.Add(-back))
 		if t.After(now) {
@@ -178,7 +183,7 @@ func (e *Engine) RunSchedule(ctx context.Context, sc Schedule) error {
 // schedule's lock while it works.
 func (e *Engine) RunTick(ctx context.Context, sc Schedule, tick time.Time) error {
 	tick = tick.UTC().Truncate(time.Second)
-	if taken, err := e.tickTaken(ctx, sc.Name, tick, ""); taken || err != nil {
+	if taken, err := e.tickTaken(ctx, sc.Name, tick); taken || err != nil {
 		return err
 	}
 	run, err := e.begin(ctx, "schedule", sc.Name, tick)
@@ -188,8 +193,10 @@ func (e *Engine) RunTick(ctx context.Context, sc Schedule, tick time.Time) error
 	err = run.Lock(ctx, "schedule:"+sc.Name)
 	taken := schema.ErrorCode(err) == schema.ELOCKED
 	if err == nil {
-		// Another replica may have finished the tick between the look and the lock.
-		taken, err = e.tickTaken(ctx, sc.Name, tick, run.ID)
+		// Another replica may have finished the tick between the look and
+		// the lock. Its running records are the losers of the lock, about
+		// to be discarded: only a finished run takes the tick now.
+		taken, err = e.tickFinished(ctx, sc.Name, tick)
 	}
 	if taken || err != nil {
 		e.log.Debug("schedule tick taken", "schedule", sc.Name, "tick", tick, "err", err)
@@ -214,19 +221,22 @@ func ignoreLocked(err error) error {
 	return err
 }
 
-// tickTaken reports whether a tick has a finished run, or a live one other
-// than self.
-func (e *Engine) tickTaken(ctx context.Context, name string, tick time.Time, self string) (bool, error) {
+// tickTaken reports whether a tick has a finished run, or a live one.
+func (e *Engine) tickTaken(ctx context.Context, name string, tick time.Time) (bool, error) {
+	return e.tickHas(ctx, name, tick, func(r *inventory.RunRecord) bool { return r.Finished() || r.Status == inventory.RunRunning })
+}
+
+// tickFinished reports whether a tick has a finished run.
+func (e *Engine) tickFinished(ctx context.Context, name string, tick time.Time) (bool, error) {
+	return e.tickHas(ctx, name, tick, (*inventory.RunRecord).Finished)
+}
+
+func (e *Engine) tickHas(ctx context.Context, name string, tick time.Time, ok func(*inventory.RunRecord) bool) (bool, error) {
 	runs, err := e.store.TickRuns(ctx, "schedule", name, tick)
 	if err != nil {
 		return false, err
 	}
-	for _, r := range runs {
-		if r.ID != self && (r.Finished() || r.Status == inventory.RunRunning) {
-			return true, nil
-		}
-	}
-	return false, nil
+	return slices.ContainsFunc(runs, func(r inventory.RunRecord) bool { return ok(&r) }), nil
 }
 
 // lastScheduleStart is when the schedule's previous finished run started

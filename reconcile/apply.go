@@ -48,6 +48,7 @@ func (e *Engine) Apply(ctx context.Context, id string, o ApplyOptions) (*ApplyRe
 	if err != nil {
 		return nil, err
 	}
+	defer e.guard(ctx, run)
 	res, err := e.apply(run.Context(), run, id, o)
 	changes := 0
 	var failed []string
@@ -86,6 +87,14 @@ func (e *Engine) apply(ctx context.Context, run *inventory.Run, id string, o App
 	cross, err := e.lockScopes(ctx, run, fixes)
 	if err != nil {
 		return nil, err
+	}
+	if cross {
+		// The cross-source drift follows the store, which may have moved
+		// since the last check (a VM re-IPed, a dns_name declared): check
+		// it again under the lock, so that the pins compare with the truth.
+		if err := e.crossCheck(ctx, run); err != nil {
+			return nil, err
+		}
 	}
 	if err := e.checkStale(ctx, p, fixes); err != nil {
 		return nil, err

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -49,6 +50,7 @@ func (e *Engine) Collect(ctx context.Context, c collectors.Collector) ([]RunSumm
 	if err != nil {
 		return nil, err
 	}
+	defer e.guard(ctx, run)
 	ctx = run.Context()
 	e.log.Info("collecting", "source", c.Name())
 	snaps, err := c.Collect(ctx)
@@ -97,8 +99,9 @@ func (e *Engine) Reconcile(ctx context.Context, snap *collectors.Snapshot) (*Run
 	if err != nil {
 		return nil, err
 	}
+	defer e.guard(ctx, run)
 	sum, err := e.reconcile(run.Context(), run, snap)
-	errs := snap.Errors
+	errs := slices.Clone(snap.Errors)
 	changes := 0
 	if sum != nil {
 		changes = sum.Applied + sum.Deleted + sum.Fixed

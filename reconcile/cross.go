@@ -29,6 +29,7 @@ func (e *Engine) CrossCheck(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	defer e.guard(ctx, run)
 	err = e.crossCheck(run.Context(), run)
 	e.end(ctx, run, 0, 0, err, nil)
 	return err
@@ -36,10 +37,12 @@ func (e *Engine) CrossCheck(ctx context.Context) error {
 
 // crossCheck runs the cross-source rules under run, holding the cross
 // scope's lock so that no apply of cross fixes checks or resolves the
-// items meanwhile. When an apply holds it, the check is left to that
-// apply, which runs it as it ends.
+// items meanwhile. Another check holds the lock for moments: wait for it.
+// An apply may hold it for long: then the check is left to that apply,
+// which checks again as it ends, and to the next plan and apply, which
+// check before they trust the cross-source drift.
 func (e *Engine) crossCheck(ctx context.Context, run *inventory.Run) error {
-	if err := run.Lock(ctx, "apply:"+CrossScope); err != nil {
+	if err := e.lockWaiting(ctx, run, "apply:"+CrossScope, e.opts.CrossWait); err != nil {
 		if schema.ErrorCode(err) == schema.ELOCKED {
 			e.log.Info("cross-source check left to the run holding it", "err", err)
 			return nil
@@ -118,6 +121,7 @@ type claim struct {
 	declared bool   // the name is the VM's declared dns_name, not its guest's host name
 	ip       string
 	shared   bool // another live VM has the same address: whose it is, is unknown
+	stale    bool // its source no longer reports it: it contests its name but asks for no fix
 }
 
 // explained is what VMs, stale ones included, account for in DNS: records
@@ -147,18 +151,18 @@ func (e *Engine) crossItems(ctx context.Context) ([]Item, error) {
 		c := &claim{vm: vm}
 		c.ip, _ = vm.Attrs["ip"].(string)
 		c.name, c.declared = expectedName(d, vm)
+		c.stale = vm.Status == inventory.StatusStale
 		ex.add(d, vm, c.name)
-		if vm.Status != inventory.StatusStale { // a VM its source no longer reports asks for nothing
-			claims = append(claims, c)
-		}
+		claims = append(claims, c)
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
 	out := settleNames(claims)
-	out = append(out, sharedAddresses(claims)...)
-	for _, c := range claims {
+	live := slices.DeleteFunc(slices.Clone(claims), func(c *claim) bool { return c.stale })
+	out = append(out, sharedAddresses(live)...)
+	for _, c := range live { // a VM its source no longer reports asks for nothing
 		if c.name != "" {
 			out = append(out, e.checkVM(d, c)...)
 		}
@@ -182,12 +186,13 @@ func (ex explained) add(d *dnsView, vm *inventory.Entry, name string) {
 	}
 }
 
-// settleNames finds names more than one VM claims. A VM that declares the
-// name (dns_name) owns it over VMs whose guests merely call themselves so;
-// those lose the claim. Otherwise the name is ambiguous: one conflict names
-// every candidate, and none of them gets a fix for it, because any fix
-// could break the VM that is right. A person settles it by declaring
-// dns_name on the owner (or another name on the others).
+// settleNames finds names more than one VM claims — a stale VM too: it
+// may come back. A VM that declares the name (dns_name) owns it over VMs
+// whose guests merely call themselves so; those lose the claim. Otherwise
+// the name is ambiguous: one conflict names every candidate, and none of
+// them gets a fix for it, because any fix could break the VM that is
+// right. A person settles it by declaring dns_name on the owner (or
+// another name on the others); a stale candidate drops out once deleted.
 func settleNames(claims []*claim) []Item {
 	byName := map[string][]*claim{}
 	for _, c := range claims {
@@ -263,6 +268,9 @@ func (c *claim) describe() string {
 		how = append(how, "declared")
 	} else {
 		how = append(how, "guest host name")
+	}
+	if c.stale {
+		how = append(how, "stale")
 	}
 	return fmt.Sprintf("%s (%s)", c.vm.Name, strings.Join(how, ", "))
 }

@@ -135,8 +135,35 @@ func (e *Engine) fixFor(it *Item) Fix {
 	return f
 }
 
-// MakePlan stores a plan of fixes for the open drift that f selects.
+// MakePlan stores a plan of fixes for the open drift that f selects. It
+// is a run: it first brings the cross-source drift up to date with the
+// store (a person may just have declared a VM's dns_name), then plans. A
+// drift item whose entry changed since the item was computed is planned
+// for review only: its fix may no longer be right, and the next
+// collection computes it again.
 func (e *Engine) MakePlan(ctx context.Context, f Filter) (*Plan, error) {
+	source := f.Source
+	if source == "" {
+		source = "all"
+	}
+	run, err := e.begin(ctx, "plan", source, time.Time{})
+	if err != nil {
+		return nil, err
+	}
+	defer e.guard(ctx, run)
+	p, err := e.makePlan(run.Context(), run, f)
+	fixes := 0
+	if p != nil {
+		fixes = p.Actionable()
+	}
+	e.end(ctx, run, 0, fixes, err, nil)
+	return p, err
+}
+
+func (e *Engine) makePlan(ctx context.Context, run *inventory.Run, f Filter) (*Plan, error) {
+	if err := e.crossCheck(ctx, run); err != nil {
+		return nil, fmt.Errorf("cross-source check: %w", err)
+	}
 	items, err := e.Drift(ctx, f)
 	if err != nil {
 		return nil, err
@@ -150,14 +177,21 @@ func (e *Engine) MakePlan(ctx context.Context, f Filter) (*Plan, error) {
 	snaps := map[string]bool{}
 	for i := range items {
 		it := &items[i]
+		fix := e.fixFor(it)
 		if it.EntryID != 0 {
 			en := current[it.EntryID]
 			if en == nil || en.Deleted() {
 				continue // gone since the drift was seen
 			}
-			p.Versions[it.EntryID] = en.Version
+			if it.Version != 0 && it.Version != en.Version {
+				fix.Direction, fix.Action, fix.Policy = NoFix, ActReview, "propose"
+				fix.Message = fmt.Sprintf("%s changed since this drift was seen (version %d, now %d): the next collection computes it again",
+					en, it.Version, en.Version)
+			} else {
+				p.Versions[it.EntryID] = en.Version
+			}
 		}
-		p.Fixes = append(p.Fixes, e.fixFor(it))
+		p.Fixes = append(p.Fixes, fix)
 		if it.SnapshotID != "" {
 			snaps[it.SnapshotID] = true
 		}

@@ -79,6 +79,9 @@ type Options struct {
 	// crashed run frees its scopes this long after its last one. Default
 	// inventory.DefaultLease.
 	Lease time.Duration
+	// CrossWait is how long a cross-source check waits for another run
+	// holding the cross scope (default 10s).
+	CrossWait time.Duration
 	// KeepSnapshots is how many snapshots per scope keep their data
 	// (older ones keep only their counts); default 3.
 	KeepSnapshots int
@@ -107,6 +110,9 @@ func New(store *inventory.Store, opts Options) *Engine {
 	}
 	if opts.SuspectRatio == 0 {
 		opts.SuspectRatio = DefaultSuspectRatio
+	}
+	if opts.CrossWait == 0 {
+		opts.CrossWait = 10 * time.Second
 	}
 	if opts.KeepSnapshots == 0 {
 		opts.KeepSnapshots = 3

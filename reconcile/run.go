@@ -2,9 +2,11 @@ package reconcile
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/tana-cmdb/tana/inventory"
+	"github.com/tana-cmdb/tana/schema"
 )
 
 // begin records the start of a run and starts its lease; work of the run
@@ -32,6 +34,33 @@ func (e *Engine) end(ctx context.Context, run *inventory.Run, objects, changes i
 	}
 	if err := run.Finish(ctx, res); err != nil {
 		e.log.Warn("record the end of a run", "run", run.ID, "kind", run.Kind, "source", run.Source, "err", err)
+	}
+}
+
+// lockWaiting takes scope's lock for run, trying again while another run
+// holds it, for up to wait; then it fails with that run's ELOCKED.
+func (e *Engine) lockWaiting(ctx context.Context, run *inventory.Run, scope string, wait time.Duration) error {
+	deadline := time.Now().Add(wait)
+	for {
+		err := run.Lock(ctx, scope)
+		if schema.ErrorCode(err) != schema.ELOCKED || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// guard ends a run that panicked as failed, freeing its locks, and lets
+// the panic go on: a recovered panic (net/http, a resolver) must not leave
+// the run renewing its locks. Deferred right after begin.
+func (e *Engine) guard(ctx context.Context, run *inventory.Run) {
+	if p := recover(); p != nil {
+		e.end(context.WithoutCancel(ctx), run, 0, 0, fmt.Errorf("panic: %v", p), nil)
+		panic(p)
 	}
 }
 

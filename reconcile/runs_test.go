@@ -173,3 +173,117 @@ func TestTwoReplicasOneTick(t *testing.T) {
 		}
 	})
 }
+
+// TestPlanPinsTheVersionTheDriftSaw: the drift says "push owner alice to
+// vCenter"; then a person sets the owner to carol. A plan made now must not
+// push alice: the fix is left for review until a collection computes the
+// drift again.
+func TestPlanPinsTheVersionTheDriftSaw(t *testing.T) {
+	inventorytest.ForEach(t, func(t *testing.T, s *inventory.Store) {
+		ctx := context.Background()
+		fx := &fakeFixer{scope: "vsphere:vc1"}
+		e := seeded(t, s, fx)
+		web1 := get(t, s, "vm", "web1")
+		if _, err := s.Update(ctx, inventorytest.Meta("carol"), web1.ID, inventory.Patch{Attrs: map[string]any{"owner": "carol"}}); err != nil {
+			t.Fatal(err)
+		}
+		p, err := e.MakePlan(ctx, reconcile.Filter{Source: "vsphere:vc1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range p.Fixes {
+			if f.Attr == "owner" && (f.Direction != reconcile.NoFix || !strings.Contains(f.Message, "changed since this drift was seen")) {
+				t.Fatalf("owner fix after the store moved on: %+v", f)
+			}
+		}
+		if _, err := e.Apply(ctx, p.ID, reconcile.ApplyOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range fx.got {
+			if f.Attr == "owner" {
+				t.Fatalf("the fixer was asked to push %v", f.New)
+			}
+		}
+	})
+}
+
+// TestPlanChecksCrossDriftAgain: web1 is re-addressed while another run
+// holds the cross scope, so that collection's cross check is skipped. A
+// plan made afterwards sees the new address (it checks the cross-source
+// drift again) and the fixer gets it; the plan made before is refused.
+func TestPlanChecksCrossDriftAgain(t *testing.T) {
+	inventorytest.ForEach(t, func(t *testing.T, s *inventory.Store) {
+		ctx := context.Background()
+		fwd := &fakeFixer{scope: "dns:example.com."}
+		e := reconcile.New(s, reconcile.Options{Fixers: []collectors.Fixer{fwd}, CrossWait: 300 * time.Millisecond})
+		vm := func(ip string) *collectors.Snapshot {
+			return vcSnap(true, vmObj("u1", "web1", map[string]any{"ip": ip, "guest_hostname": "web1.example.com"}))
+		}
+		reconcileOK(t, e, vm("192.0.2.11"))
+		reconcileOK(t, e, &collectors.Snapshot{Source: "dns1", Kind: "dns", Scope: "dns:example.com.", Types: []string{"dns_zone", "dns_record"}, Complete: true,
+			Objects: []collectors.Object{{Type: "dns_zone", ID: "example.com.", Name: "example.com.", Attrs: map[string]any{"zone": "example.com."}},
+				{Type: "dns_record", ID: "web1.example.com. A 192.0.2.10", Name: "web1.example.com. A 192.0.2.10", Attrs: map[string]any{
+					"zone": collectors.Ref{Type: "dns_zone", ID: "example.com."}, "fqdn": "web1.example.com.", "rtype": "A", "value": "192.0.2.10"}}}})
+		before, err := e.MakePlan(ctx, reconcile.Filter{Source: reconcile.CrossScope})
+		if err != nil || before.Actionable() != 1 {
+			t.Fatalf("plan: %+v, %v", before, err)
+		}
+		holder, err := s.StartRun(ctx, "cross-check", "cross", inventory.RunOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := holder.Lock(ctx, "apply:cross"); err != nil {
+			t.Fatal(err)
+		}
+		reconcileOK(t, e, vm("192.0.2.12")) // its cross check waits, then is left to others
+		if err := holder.Finish(ctx, inventory.RunResult{Status: inventory.RunOK}); err != nil {
+			t.Fatal(err)
+		}
+		p, err := e.MakePlan(ctx, reconcile.Filter{Source: reconcile.CrossScope})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if lines := planLines(p); len(lines) != 1 || !strings.Contains(lines[0], "192.0.2.10 → 192.0.2.12") {
+			t.Fatalf("plan after the re-address: %v", lines)
+		}
+		if _, err := e.Apply(ctx, before.ID, reconcile.ApplyOptions{}); schema.ErrorCode(err) != schema.ESTALE {
+			t.Fatalf("apply of the plan made before: %v", err)
+		}
+		if _, err := e.Apply(ctx, p.ID, reconcile.ApplyOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if len(fwd.got) != 1 || fwd.got[0].New != "192.0.2.12" {
+			t.Fatalf("the fixer got %v", fwd.got)
+		}
+	})
+}
+
+// TestStaleClaimantContestsItsName: of two VMs whose guests call
+// themselves web41, the one the A record points at vanishes (stale). It
+// may come back: the name stays contested, and no fix moves the record to
+// the other VM until the stale one is deleted.
+func TestStaleClaimantContestsItsName(t *testing.T) {
+	inventorytest.ForEach(t, func(t *testing.T, s *inventory.Store) {
+		ctx := context.Background()
+		fwd := &fakeFixer{scope: "dns:example.com."}
+		e := reconcile.New(s, reconcile.Options{Fixers: []collectors.Fixer{fwd}})
+		a := vmObj("ua", "web41a", map[string]any{"ip": "192.0.2.41", "guest_hostname": "web41.example.com"})
+		b := vmObj("ub", "web41b", map[string]any{"ip": "192.0.2.48", "guest_hostname": "web41.example.com"})
+		reconcileOK(t, e, vcSnap(true, a, b))
+		reconcileOK(t, e, &collectors.Snapshot{Source: "dns1", Kind: "dns", Scope: "dns:example.com.", Types: []string{"dns_zone", "dns_record"}, Complete: true,
+			Objects: []collectors.Object{{Type: "dns_zone", ID: "example.com.", Name: "example.com.", Attrs: map[string]any{"zone": "example.com."}},
+				{Type: "dns_record", ID: "web41.example.com. A 192.0.2.41", Name: "web41.example.com. A 192.0.2.41", Attrs: map[string]any{
+					"zone": collectors.Ref{Type: "dns_zone", ID: "example.com."}, "fqdn": "web41.example.com.", "rtype": "A", "value": "192.0.2.41"}}}})
+		reconcileOK(t, e, vcSnap(true, b)) // web41a vanished
+		p, err := e.MakePlan(ctx, reconcile.Filter{Source: reconcile.CrossScope})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if lines := planLines(p); len(lines) != 0 {
+			t.Fatalf("fixes while a stale VM contests the name: %v", lines)
+		}
+		if open := driftStrings(t, e, reconcile.Filter{Source: reconcile.CrossScope}); !anyContains(open, "web41a (192.0.2.41, guest host name, stale)") {
+			t.Fatalf("the conflict does not name the stale candidate: %v", open)
+		}
+	})
+}

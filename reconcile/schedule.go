@@ -190,6 +190,7 @@ func (e *Engine) RunTick(ctx context.Context, sc Schedule, tick time.Time) error
 	if err != nil {
 		return err
 	}
+	defer e.guard(ctx, run)
 	err = run.Lock(ctx, "schedule:"+sc.Name)
 	taken := schema.ErrorCode(err) == schema.ELOCKED
 	if err == nil {

@@ -32,25 +32,16 @@ var errDryRun = errors.New("dry run")
 
 // Upsert creates or updates many entries in one transaction: all or none.
 // Items are matched to live entries by type and name; their attributes are
-// merged into the entry (a null value removes one). Errors name the item
-// index and the field.
+// merged into the entry as it is when the batch runs (a null value
+// removes one): a concurrent write to the same entries is waited for,
+// never a conflict. Errors name the item index and the field.
 func (s *Store) Upsert(ctx context.Context, meta Meta, items []Item, opts UpsertOptions) ([]Result, error) {
 	var out []Result
 	var p *progress
 	if len(items) >= analyzeAfter {
 		p = &progress{log: s.log, start: time.Now(), items: len(items)}
 	}
-	err := s.InTx(ctx, func(tx *Tx) (err error) {
-		tx.progress, tx.bulk = p, p != nil
-		if out, err = tx.Upsert(ctx, meta, items); err != nil {
-			return err
-		}
-		if opts.DryRun {
-			return errDryRun
-		}
-		p.step("committing")
-		return nil
-	})
+	err := s.retryRaces(ctx, func() error { return s.upsert(ctx, meta, items, opts, p, &out) })
 	if errors.Is(err, errDryRun) {
 		return out, nil
 	}
@@ -59,6 +50,21 @@ func (s *Store) Upsert(ctx context.Context, meta Meta, items []Item, opts Upsert
 		s.Analyze(ctx)
 	}
 	return out, err
+}
+
+// upsert is one attempt of Upsert.
+func (s *Store) upsert(ctx context.Context, meta Meta, items []Item, opts UpsertOptions, p *progress, out *[]Result) error {
+	return s.InTx(ctx, func(tx *Tx) (err error) {
+		tx.progress, tx.bulk = p, p != nil
+		if *out, err = tx.Upsert(ctx, meta, items); err != nil {
+			return err
+		}
+		if opts.DryRun {
+			return errDryRun
+		}
+		p.step("committing")
+		return nil
+	})
 }
 
 // progress logs the steps of a big batch, so that a long import is not
@@ -153,9 +159,18 @@ func itemWrite(reg *schema.Registry, i int, it Item) (*write, error) {
 	return w, nil
 }
 
-// loadExisting finds the live entries the writes name, in one query per
-// type (see anyOf), with their references.
+// loadExisting finds the live entries the writes name and locks them (see
+// lockMatched): the writes merge into them as they are now.
 func (tx *Tx) loadExisting(ctx context.Context, ws []*write) error {
+	if err := tx.matchExisting(ctx, ws); err != nil {
+		return err
+	}
+	return tx.lockMatched(ctx, ws)
+}
+
+// matchExisting finds the live entries the writes name, in one query per
+// type (see anyOf), with their references.
+func (tx *Tx) matchExisting(ctx context.Context, ws []*write) error {
 	byType := map[string][]string{}
 	for _, w := range ws {
 		byType[w.t.Name] = append(byType[w.t.Name], w.name)

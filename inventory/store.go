@@ -288,8 +288,10 @@ func mapError(err error) error {
 		return &schema.Error{Code: schema.ECONFLICT, Message: "duplicate value: " + msg}
 	case strings.Contains(msg, "FOREIGN KEY constraint failed"), strings.Contains(msg, "SQLSTATE 23503"):
 		return &schema.Error{Code: schema.EINVALID, Message: "reference to a missing entry: " + msg}
-	case strings.Contains(msg, "database is locked"), strings.Contains(msg, "SQLSTATE 40001"), strings.Contains(msg, "SQLSTATE 40P01"):
+	case strings.Contains(msg, "database is locked"):
 		return &schema.Error{Code: schema.ELOCKED, Message: "store busy, try again: " + msg}
+	case strings.Contains(msg, "SQLSTATE 40001"), strings.Contains(msg, "SQLSTATE 40P01"):
+		return &lostRace{&schema.Error{Code: schema.EBUSY, Message: "store busy: a concurrent write deadlocked with this one; try again: " + msg}}
 	case errors.Is(err, sql.ErrNoRows):
 		return &schema.Error{Code: schema.ENOTFOUND, Message: "not found"}
 	}

@@ -1,9 +1,11 @@
 package inventory_test
 
 import (
+	"context"
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/tana-cmdb/tana/inventory"
 	"github.com/tana-cmdb/tana/inventory/inventorytest"
@@ -178,5 +180,86 @@ func TestConcurrentImportsCreateMerge(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestSQLiteWritersWaitTheirTurn holds SQLite's write lock on one handle
+// with a large import whose transaction lasts longer than the old busy
+// timeout (10 s), while many small writes run on another handle, as `tana
+// import` beside `tana serve`: every small write waits its turn, none
+// fails with "database is locked".
+func TestSQLiteWritersWaitTheirTurn(t *testing.T) {
+	const hold = 11 * time.Second
+	ss := handles(t, "sqlite", 2)
+	seed(t, ss[1], 20)
+	started := make(chan struct{})
+	importErr := make(chan error, 1)
+	go func() {
+		importErr <- ss[0].InTx(ctx, func(tx *inventory.Tx) error {
+			if _, err := tx.Upsert(ctx, inventorytest.Meta("import"), inventorytest.Estate(2000)); err != nil {
+				return err
+			}
+			close(started)
+			time.Sleep(hold) // a slower disk, a bigger batch
+			return nil
+		})
+	}()
+	<-started
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var errs []error
+	for g := range 16 {
+		wg.Go(func() {
+			var err error
+			if g%2 == 0 {
+				_, err = ss[1].Create(ctx, inventorytest.Meta("writer"), "datacenter", fmt.Sprint("dc-new-", g), nil)
+			} else {
+				var e *inventory.Entry
+				if e, err = ss[1].GetByName(ctx, "vm", fmt.Sprintf("vm%03d", g)); err == nil {
+					_, err = ss[1].Update(ctx, inventorytest.Meta("writer"), e.ID, inventory.Patch{Version: e.Version, Attrs: map[string]any{"owner": "ops"}})
+				}
+			}
+			if err != nil {
+				mu.Lock()
+				errs = append(errs, err)
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if err := <-importErr; err != nil {
+		t.Fatalf("import: %v", err)
+	}
+	if len(errs) > 0 {
+		t.Fatalf("%d of 16 small writes failed during the import, e.g. %v", len(errs), errs[0])
+	}
+}
+
+// TestSQLiteBusyIsRetryable: a write whose turn does not come before its
+// deadline fails then, with EBUSY, and changes nothing.
+func TestSQLiteBusyIsRetryable(t *testing.T) {
+	ss := handles(t, "sqlite", 1)
+	seed(t, ss[0], 1)
+	held, done := make(chan struct{}), make(chan struct{})
+	go ss[0].InTx(ctx, func(*inventory.Tx) error {
+		close(held)
+		<-done
+		return nil
+	})
+	<-held
+	short, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err := ss[0].Create(short, inventorytest.Meta("writer"), "datacenter", "dc9", nil)
+	waited := time.Since(start)
+	close(done)
+	if waited > 2*time.Second {
+		t.Errorf("the write waited %v, past its deadline of 200ms", waited)
+	}
+	if schema.ErrorCode(err) != schema.EBUSY {
+		t.Fatalf("got %v (code %q), want %s", err, schema.ErrorCode(err), schema.EBUSY)
+	}
+	if _, err := ss[0].GetByName(ctx, "datacenter", "dc9"); schema.ErrorCode(err) != schema.ENOTFOUND {
+		t.Fatalf("the failed write left dc9: %v", err)
 	}
 }

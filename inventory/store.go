@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -37,6 +38,7 @@ type Store struct {
 	log     *slog.Logger
 	now     func() time.Time
 	ckpt    *checkpointer // SQLite only
+	writers writerQueue   // SQLite only
 	names   nameCache
 }
 
@@ -73,6 +75,7 @@ func Open(ctx context.Context, dsn string, reg *schema.Registry, opts Options) (
 	}
 	if dialect == migrations.SQLite {
 		s.ckpt = newCheckpointer(db, s.log)
+		s.writers = newWriterQueue()
 	}
 	return s, nil
 }
@@ -105,7 +108,7 @@ func parseDSN(dsn string) (driver, source, dialect string, err error) {
 		q := url.Values{}
 		q.Set("_foreign_keys", "on")
 		q.Set("_journal_mode", "WAL")
-		q.Set("_busy_timeout", "10000")
+		q.Set("_busy_timeout", strconv.FormatInt(WriteWait.Milliseconds(), 10))
 		q.Set("_txlock", "immediate")
 		q.Set("_synchronous", "NORMAL")
 		q.Set("_cache_size", "-65536") // 64 MiB: bulk writes rebuild large index pages
@@ -209,13 +212,24 @@ func (tx *Tx) Store() *Store { return tx.s }
 // Now returns the transaction's timestamp: every row it writes carries it.
 func (tx *Tx) Now() time.Time { return tx.now }
 
-// InTx runs fn in a transaction, committing if it returns nil.
+// InTx runs fn in a transaction, committing if it returns nil. On SQLite
+// the transaction waits for its turn among the writers (see WriteWait).
 func (s *Store) InTx(ctx context.Context, fn func(*Tx) error) error {
+	release, err := s.writers.wait(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
 	conn, err := s.db.Connx(ctx)
 	if err != nil {
 		return fmt.Errorf("connect: %w", mapError(err))
 	}
 	defer conn.Close()
+	restore, err := s.boundBusyWait(ctx, conn)
+	if err != nil {
+		return err
+	}
+	defer restore()
 	t, err := conn.BeginTxx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", mapError(err))
@@ -289,7 +303,7 @@ func mapError(err error) error {
 	case strings.Contains(msg, "FOREIGN KEY constraint failed"), strings.Contains(msg, "SQLSTATE 23503"):
 		return &schema.Error{Code: schema.EINVALID, Message: "reference to a missing entry: " + msg}
 	case strings.Contains(msg, "database is locked"):
-		return &schema.Error{Code: schema.ELOCKED, Message: "store busy, try again: " + msg}
+		return &schema.Error{Code: schema.EBUSY, Message: fmt.Sprintf("store busy: another process's write held the database longer than this write could wait (at most %v); try again: %s", WriteWait, msg)}
 	case strings.Contains(msg, "SQLSTATE 40001"), strings.Contains(msg, "SQLSTATE 40P01"):
 		return &lostRace{&schema.Error{Code: schema.EBUSY, Message: "store busy: a concurrent write deadlocked with this one; try again: " + msg}}
 	case errors.Is(err, sql.ErrNoRows):

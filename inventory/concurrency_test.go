@@ -263,3 +263,30 @@ func TestSQLiteBusyIsRetryable(t *testing.T) {
 		t.Fatalf("the failed write left dc9: %v", err)
 	}
 }
+
+// TestOpenSizesPool: Options.MaxConns sizes the pool, which keeps every
+// connection it may open idle; a pool too small to work is refused,
+// naming the setting.
+func TestOpenSizesPool(t *testing.T) {
+	reg, err := schema.NewRegistry(schema.Builtin()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range inventorytest.Dialects {
+		t.Run(d, func(t *testing.T) {
+			dsn := inventorytest.DSN(t, d)
+			s, err := inventory.Open(ctx, dsn, reg, inventory.Options{MaxConns: 40})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			if got := s.DB().Stats().MaxOpenConnections; got != 40 {
+				t.Errorf("max open %d, want 40", got)
+			}
+			_, err = inventory.Open(ctx, dsn, reg, inventory.Options{MaxConns: 2})
+			if schema.ErrorCode(err) != schema.EINVALID || schema.ErrorField(err) != "db.max_conns" {
+				t.Errorf("a pool of 2: %v, want invalid db.max_conns", err)
+			}
+		})
+	}
+}

@@ -5,6 +5,7 @@
 package inventory
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"database/sql/driver"
@@ -28,7 +29,33 @@ import (
 type Options struct {
 	Logger *slog.Logger
 	Now    func() time.Time
+	// MaxConns is the most connections the store opens (tana.yaml
+	// db.max_conns); 0 means the dialect's default.
+	MaxConns int
 }
+
+// The connection pool's size when Options.MaxConns is 0. On SQLite it
+// bounds the readers; writes go one at a time.
+const (
+	DefaultMaxConnsPostgres = 20
+	DefaultMaxConnsSQLite   = 8
+	// MinConns is the smallest pool that works: a plan's apply holds its
+	// transaction, a connection per scope lock (PostgreSQL) and reads
+	// beside them at once; with fewer it waits for itself.
+	MinConns = 4
+)
+
+// Connection lifetimes. A pooled connection is kept while in use, so a
+// busy server opens none (a pool that kept fewer idle connections than
+// it opened closed and reopened them under load: a new PostgreSQL
+// session, ~1 ms and a process, per request); it is closed after
+// connMaxIdle unused, so a quiet server holds no sessions, and after
+// connMaxLifetime, so a replica moves to a restarted or failed-over
+// server and no session grows forever.
+const (
+	connMaxIdle     = 5 * time.Minute
+	connMaxLifetime = time.Hour
+)
 
 // Store is the inventory store. It is safe for concurrent use.
 type Store struct {
@@ -49,6 +76,9 @@ func Open(ctx context.Context, dsn string, reg *schema.Registry, opts Options) (
 	if err != nil {
 		return nil, err
 	}
+	if opts.MaxConns != 0 && opts.MaxConns < MinConns {
+		return nil, schema.FieldErrorf(schema.EINVALID, "db.max_conns", "want at least %d connections, got %d", MinConns, opts.MaxConns)
+	}
 	var db *sqlx.DB
 	if dialect == migrations.SQLite {
 		db = sqlx.NewDb(sql.OpenDB(sqliteConnector{dsn: source}), driver)
@@ -56,11 +86,9 @@ func Open(ctx context.Context, dsn string, reg *schema.Registry, opts Options) (
 		return nil, fmt.Errorf("open %s database: %w", dialect, err)
 	}
 	if dialect == migrations.SQLite {
-		// One writer at a time is SQLite's model; _txlock=immediate makes
-		// writers queue on the busy timeout instead of failing to upgrade.
-		db.SetMaxOpenConns(8)
+		sizePool(db.DB, cmp.Or(opts.MaxConns, DefaultMaxConnsSQLite))
 	} else {
-		db.SetMaxOpenConns(20)
+		sizePool(db.DB, cmp.Or(opts.MaxConns, DefaultMaxConnsPostgres))
 	}
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
@@ -78,6 +106,15 @@ func Open(ctx context.Context, dsn string, reg *schema.Registry, opts Options) (
 		s.writers = newWriterQueue()
 	}
 	return s, nil
+}
+
+// sizePool keeps as many connections idle as it may open (see
+// connMaxIdle).
+func sizePool(db *sql.DB, n int) {
+	db.SetMaxOpenConns(n)
+	db.SetMaxIdleConns(n)
+	db.SetConnMaxIdleTime(connMaxIdle)
+	db.SetConnMaxLifetime(connMaxLifetime)
 }
 
 // sqliteConnector opens SQLite connections with the settings the DSN

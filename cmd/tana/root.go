@@ -88,10 +88,10 @@ func (c *cli) config() (*config.Config, error) {
 		}
 	}
 	if v := c.getenv("TANA_DB"); v != "" {
-		cfg.DB = v
+		cfg.DB.URL = v
 	}
 	if c.dbURL != "" {
-		cfg.DB = c.dbURL
+		cfg.DB.URL = c.dbURL
 	}
 	return cfg, nil
 }
@@ -115,7 +115,7 @@ func (c *cli) openStore(ctx context.Context) (*inventory.Store, *config.Config, 
 	if err != nil {
 		return nil, nil, err
 	}
-	s, err := inventory.Open(ctx, cfg.DB, reg, inventory.Options{Logger: c.logger()})
+	s, err := inventory.Open(ctx, cfg.DB.URL, reg, inventory.Options{Logger: c.logger(), MaxConns: cfg.DB.MaxConns})
 	if err != nil {
 		return nil, nil, err
 	}

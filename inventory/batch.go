@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"slices"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -159,31 +160,24 @@ func itemWrite(reg *schema.Registry, i int, it Item) (*write, error) {
 	return w, nil
 }
 
-// loadExisting finds the live entries the writes name and locks them (see
-// lockMatched): the writes merge into them as they are now.
+// loadExisting finds the live entries the writes name, in one query per
+// type (see anyOf), with their references, and locks them (see
+// forUpdateInOrder): the writes merge into them as they are now. Types
+// go in name order, so that two batches lock in one order.
 func (tx *Tx) loadExisting(ctx context.Context, ws []*write) error {
-	if err := tx.matchExisting(ctx, ws); err != nil {
-		return err
-	}
-	return tx.lockMatched(ctx, ws)
-}
-
-// matchExisting finds the live entries the writes name, in one query per
-// type (see anyOf), with their references.
-func (tx *Tx) matchExisting(ctx context.Context, ws []*write) error {
 	byType := map[string][]string{}
 	for _, w := range ws {
 		byType[w.t.Name] = append(byType[w.t.Name], w.name)
 	}
 	found := map[refKey]*Entry{}
-	for typ, names := range byType {
-		conds, err := tx.anyHeld(ctx, "SELECT 1 FROM entries WHERE type = ? AND deleted_at IS NULL", []any{typ}, "name", names)
+	for _, typ := range slices.Sorted(maps.Keys(byType)) {
+		conds, err := tx.anyHeld(ctx, "SELECT 1 FROM entries WHERE type = ? AND deleted_at IS NULL", []any{typ}, "name", byType[typ])
 		if err != nil {
 			return err
 		}
 		for _, c := range conds {
 			var rows []*row
-			query := "SELECT " + entryCols + " FROM entries WHERE type = ? AND deleted_at IS NULL AND " + c.sql
+			query := "SELECT " + entryCols + " FROM entries WHERE type = ? AND deleted_at IS NULL AND " + c.sql + tx.forUpdateInOrder()
 			if err := sqlx.SelectContext(ctx, tx, &rows, tx.Rebind(query), append([]any{typ}, c.args...)...); err != nil {
 				return fmt.Errorf("load %s entries: %w", typ, mapError(err))
 			}

@@ -33,6 +33,9 @@ func (c *Config) Check() []Problem {
 	ps = append(ps, c.checkSchedules()...)
 	ps = append(ps, c.checkPolicies()...)
 	ps = append(ps, c.checkServer()...)
+	if c.DB.MaxConns < 0 {
+		ps = append(ps, c.Problem("db.max_conns", "want at least 1 connection, got %d", c.DB.MaxConns))
+	}
 	if c.Lease != 0 && c.Lease.D() < time.Second {
 		ps = append(ps, c.Problem("lease", "%s is too short: at least 1s (default 15s)", c.Lease.D()))
 	}

@@ -20,7 +20,7 @@ import (
 
 // Config is tana.yaml.
 type Config struct {
-	DB        string            `yaml:"db"`
+	DB        Database          `yaml:"db"`
 	Listen    string            `yaml:"listen"`
 	Types     string            `yaml:"types"`
 	Sources   []Source          `yaml:"sources"`
@@ -35,6 +35,40 @@ type Config struct {
 
 	file  string         // the file it was read from, for problems
 	lines map[string]int // field path → line that sets it
+}
+
+// Database is the store: `db: URL`, or a mapping with url and the pool's
+// size, `db: {url: URL, max_conns: 40}`.
+type Database struct {
+	URL string `yaml:"url"`
+	// MaxConns is the most connections the store opens; 0 means the
+	// store's default.
+	MaxConns int `yaml:"max_conns"`
+}
+
+// UnmarshalYAML accepts the URL alone or the mapping, strictly.
+func (d *Database) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.ScalarNode {
+		d.URL = n.Value
+		return nil
+	}
+	if n.Kind != yaml.MappingNode {
+		return fmt.Errorf("line %d: want a database URL or {url: …, max_conns: …}", n.Line)
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		switch k.Value {
+		case "url":
+			d.URL = v.Value
+		case "max_conns":
+			if err := v.Decode(&d.MaxConns); err != nil {
+				return fmt.Errorf("line %d: want a number of connections, got %q", v.Line, v.Value)
+			}
+		default:
+			return fmt.Errorf("line %d: unknown field %s (want url, max_conns)", k.Line, k.Value)
+		}
+	}
+	return nil
 }
 
 // Source is one collector's configuration.
@@ -161,7 +195,7 @@ func (d Duration) D() time.Duration { return time.Duration(d) }
 func Default() *Config {
 	return &Config{
 		lines:  map[string]int{},
-		DB:     "sqlite:tana.db",
+		DB:     Database{URL: "sqlite:tana.db"},
 		Listen: "127.0.0.1:8080",
 		Ansible: Ansible{
 			Hosts:       []string{"vm"},

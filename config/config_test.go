@@ -63,6 +63,10 @@ func TestParseErrors(t *testing.T) {
 		{"bad policy", "policies: {vm: {observed: maybe}}\n", "policies.vm.observed: want apply or propose"},
 		{"bad duration", "policies: {vm: {stale_after: soon}}\n", `bad duration "soon"`},
 		{"short lease", "lease: 100ms\n", "lease: 100ms is too short"},
+		{"pool size not a number", "db: {url: 'sqlite:x.db', max_conns: lots}\n", `tana.yaml:1: db.max_conns: want a number of connections, got "lots"`},
+		{"negative pool size", "db: {url: 'sqlite:x.db', max_conns: -1}\n", "db.max_conns: want at least 1 connection, got -1"},
+		{"unknown db key", "db:\n  url: sqlite:x.db\n  max_con: 4\n", "tana.yaml:3: db.max_con: unknown field max_con (want url, max_conns)"},
+		{"db a list", "db: [a]\n", "tana.yaml:1: db[0]: want a database URL or {url: …, max_conns: …}"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -74,9 +78,31 @@ func TestParseErrors(t *testing.T) {
 	}
 }
 
+func TestDatabaseForms(t *testing.T) {
+	cases := []struct {
+		name, yaml string
+		want       Database
+	}{
+		{"url alone", "db: postgres://tana@db/tana\n", Database{URL: "postgres://tana@db/tana"}},
+		{"mapping", "db:\n  url: postgres://tana@db/tana\n  max_conns: 40\n", Database{URL: "postgres://tana@db/tana", MaxConns: 40}},
+		{"pool size alone keeps the default store", "db: {max_conns: 4}\n", Database{URL: "sqlite:tana.db", MaxConns: 4}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			cfg, err := Parse("tana.yaml", []byte(c.yaml))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg.DB != c.want {
+				t.Fatalf("db %+v, want %+v", cfg.DB, c.want)
+			}
+		})
+	}
+}
+
 func TestEmptyFileIsDefaults(t *testing.T) {
 	c, err := Parse("tana.yaml", nil)
-	if err != nil || c.DB != "sqlite:tana.db" || c.Listen != "127.0.0.1:8080" {
+	if err != nil || c.DB.URL != "sqlite:tana.db" || c.Listen != "127.0.0.1:8080" {
 		t.Fatalf("%+v %v", c, err)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"slices"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -32,25 +33,16 @@ var errDryRun = errors.New("dry run")
 
 // Upsert creates or updates many entries in one transaction: all or none.
 // Items are matched to live entries by type and name; their attributes are
-// merged into the entry (a null value removes one). Errors name the item
-// index and the field.
+// merged into the entry as it is when the batch runs (a null value
+// removes one): a concurrent write to the same entries is waited for,
+// never a conflict. Errors name the item index and the field.
 func (s *Store) Upsert(ctx context.Context, meta Meta, items []Item, opts UpsertOptions) ([]Result, error) {
 	var out []Result
 	var p *progress
 	if len(items) >= analyzeAfter {
 		p = &progress{log: s.log, start: time.Now(), items: len(items)}
 	}
-	err := s.InTx(ctx, func(tx *Tx) (err error) {
-		tx.progress, tx.bulk = p, p != nil
-		if out, err = tx.Upsert(ctx, meta, items); err != nil {
-			return err
-		}
-		if opts.DryRun {
-			return errDryRun
-		}
-		p.step("committing")
-		return nil
-	})
+	err := s.retryRaces(ctx, func() error { return s.upsert(ctx, meta, items, opts, p, &out) })
 	if errors.Is(err, errDryRun) {
 		return out, nil
 	}
@@ -59,6 +51,21 @@ func (s *Store) Upsert(ctx context.Context, meta Meta, items []Item, opts Upsert
 		s.Analyze(ctx)
 	}
 	return out, err
+}
+
+// upsert is one attempt of Upsert.
+func (s *Store) upsert(ctx context.Context, meta Meta, items []Item, opts UpsertOptions, p *progress, out *[]Result) error {
+	return s.InTx(ctx, func(tx *Tx) (err error) {
+		tx.progress, tx.bulk = p, p != nil
+		if *out, err = tx.Upsert(ctx, meta, items); err != nil {
+			return err
+		}
+		if opts.DryRun {
+			return errDryRun
+		}
+		p.step("committing")
+		return nil
+	})
 }
 
 // progress logs the steps of a big batch, so that a long import is not
@@ -154,21 +161,23 @@ func itemWrite(reg *schema.Registry, i int, it Item) (*write, error) {
 }
 
 // loadExisting finds the live entries the writes name, in one query per
-// type (see anyOf), with their references.
+// type (see anyOf), with their references, and locks them (see
+// forUpdateInOrder): the writes merge into them as they are now. Types
+// go in name order, so that two batches lock in one order.
 func (tx *Tx) loadExisting(ctx context.Context, ws []*write) error {
 	byType := map[string][]string{}
 	for _, w := range ws {
 		byType[w.t.Name] = append(byType[w.t.Name], w.name)
 	}
 	found := map[refKey]*Entry{}
-	for typ, names := range byType {
-		conds, err := tx.anyHeld(ctx, "SELECT 1 FROM entries WHERE type = ? AND deleted_at IS NULL", []any{typ}, "name", names)
+	for _, typ := range slices.Sorted(maps.Keys(byType)) {
+		conds, err := tx.anyHeld(ctx, "SELECT 1 FROM entries WHERE type = ? AND deleted_at IS NULL", []any{typ}, "name", byType[typ])
 		if err != nil {
 			return err
 		}
 		for _, c := range conds {
 			var rows []*row
-			query := "SELECT " + entryCols + " FROM entries WHERE type = ? AND deleted_at IS NULL AND " + c.sql
+			query := "SELECT " + entryCols + " FROM entries WHERE type = ? AND deleted_at IS NULL AND " + c.sql + tx.forUpdateInOrder()
 			if err := sqlx.SelectContext(ctx, tx, &rows, tx.Rebind(query), append([]any{typ}, c.args...)...); err != nil {
 				return fmt.Errorf("load %s entries: %w", typ, mapError(err))
 			}

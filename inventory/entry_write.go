@@ -58,7 +58,7 @@ func (s *Store) Update(ctx context.Context, meta Meta, id int64, p Patch) (*Entr
 
 // Update changes an entry in the transaction.
 func (tx *Tx) Update(ctx context.Context, meta Meta, id int64, p Patch) (*Entry, error) {
-	old, err := getEntry(ctx, tx, tx.s, "id = ?", id)
+	old, err := getEntry(ctx, tx, tx.s, "id = ?"+tx.forUpdate(), id)
 	if err != nil {
 		return nil, err
 	}
@@ -137,7 +137,7 @@ func (tx *Tx) Restore(ctx context.Context, meta Meta, id int64) (*Entry, error) 
 }
 
 func (tx *Tx) setDeleted(ctx context.Context, meta Meta, id, version int64, op Op) (*Entry, error) {
-	old, err := getEntry(ctx, tx, tx.s, "id = ?", id)
+	old, err := getEntry(ctx, tx, tx.s, "id = ?"+tx.forUpdate(), id)
 	if err != nil {
 		return nil, err
 	}

@@ -5,6 +5,7 @@
 package inventory
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"database/sql/driver"
@@ -12,6 +13,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -27,7 +29,33 @@ import (
 type Options struct {
 	Logger *slog.Logger
 	Now    func() time.Time
+	// MaxConns is the most connections the store opens (tana.yaml
+	// db.max_conns); 0 means the dialect's default.
+	MaxConns int
 }
+
+// The connection pool's size when Options.MaxConns is 0. On SQLite it
+// bounds the readers; writes go one at a time.
+const (
+	DefaultMaxConnsPostgres = 20
+	DefaultMaxConnsSQLite   = 8
+	// MinConns is the smallest pool that works: a plan's apply holds its
+	// transaction, a connection per scope lock (PostgreSQL) and reads
+	// beside them at once; with fewer it waits for itself.
+	MinConns = 4
+)
+
+// Connection lifetimes. A pooled connection is kept while in use, so a
+// busy server opens none (a pool that kept fewer idle connections than
+// it opened closed and reopened them under load: a new PostgreSQL
+// session, ~1 ms and a process, per request); it is closed after
+// connMaxIdle unused, so a quiet server holds no sessions, and after
+// connMaxLifetime, so a replica moves to a restarted or failed-over
+// server and no session grows forever.
+const (
+	connMaxIdle     = 5 * time.Minute
+	connMaxLifetime = time.Hour
+)
 
 // Store is the inventory store. It is safe for concurrent use.
 type Store struct {
@@ -37,6 +65,7 @@ type Store struct {
 	log     *slog.Logger
 	now     func() time.Time
 	ckpt    *checkpointer // SQLite only
+	writers writerQueue   // SQLite only
 	names   nameCache
 }
 
@@ -46,6 +75,9 @@ func Open(ctx context.Context, dsn string, reg *schema.Registry, opts Options) (
 	driver, source, dialect, err := parseDSN(dsn)
 	if err != nil {
 		return nil, err
+	}
+	if opts.MaxConns != 0 && opts.MaxConns < MinConns {
+		return nil, schema.FieldErrorf(schema.EINVALID, "db.max_conns", "want at least %d connections, got %d", MinConns, opts.MaxConns)
 	}
 	log := opts.Logger
 	if log == nil {
@@ -63,11 +95,9 @@ func Open(ctx context.Context, dsn string, reg *schema.Registry, opts Options) (
 		return nil, fmt.Errorf("open %s database: %w", dialect, err)
 	}
 	if dialect == migrations.SQLite {
-		// One writer at a time is SQLite's model; _txlock=immediate makes
-		// writers queue on the busy timeout instead of failing to upgrade.
-		db.SetMaxOpenConns(8)
+		sizePool(db.DB, cmp.Or(opts.MaxConns, DefaultMaxConnsSQLite))
 	} else {
-		db.SetMaxOpenConns(20)
+		sizePool(db.DB, cmp.Or(opts.MaxConns, DefaultMaxConnsPostgres))
 	}
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
@@ -79,8 +109,18 @@ func Open(ctx context.Context, dsn string, reg *schema.Registry, opts Options) (
 	}
 	if dialect == migrations.SQLite {
 		s.ckpt = newCheckpointer(db, s.log)
+		s.writers = newWriterQueue()
 	}
 	return s, nil
+}
+
+// sizePool keeps as many connections idle as it may open (see
+// connMaxIdle).
+func sizePool(db *sql.DB, n int) {
+	db.SetMaxOpenConns(n)
+	db.SetMaxIdleConns(n)
+	db.SetConnMaxIdleTime(connMaxIdle)
+	db.SetConnMaxLifetime(connMaxLifetime)
 }
 
 // sqliteConnector opens SQLite connections with the settings the DSN
@@ -111,7 +151,7 @@ func parseDSN(dsn string) (driver, source, dialect string, err error) {
 		q := url.Values{}
 		q.Set("_foreign_keys", "on")
 		q.Set("_journal_mode", "WAL")
-		q.Set("_busy_timeout", "10000")
+		q.Set("_busy_timeout", strconv.FormatInt(WriteWait.Milliseconds(), 10))
 		q.Set("_txlock", "immediate")
 		q.Set("_synchronous", "NORMAL")
 		q.Set("_cache_size", "-65536") // 64 MiB: bulk writes rebuild large index pages
@@ -215,13 +255,24 @@ func (tx *Tx) Store() *Store { return tx.s }
 // Now returns the transaction's timestamp: every row it writes carries it.
 func (tx *Tx) Now() time.Time { return tx.now }
 
-// InTx runs fn in a transaction, committing if it returns nil.
+// InTx runs fn in a transaction, committing if it returns nil. On SQLite
+// the transaction waits for its turn among the writers (see WriteWait).
 func (s *Store) InTx(ctx context.Context, fn func(*Tx) error) error {
+	release, err := s.writers.wait(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
 	conn, err := s.db.Connx(ctx)
 	if err != nil {
 		return fmt.Errorf("connect: %w", mapError(err))
 	}
 	defer conn.Close()
+	restore, err := s.boundBusyWait(ctx, conn)
+	if err != nil {
+		return err
+	}
+	defer restore()
 	t, err := conn.BeginTxx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", mapError(err))
@@ -294,8 +345,10 @@ func mapError(err error) error {
 		return &schema.Error{Code: schema.ECONFLICT, Message: "duplicate value: " + msg}
 	case strings.Contains(msg, "FOREIGN KEY constraint failed"), strings.Contains(msg, "SQLSTATE 23503"):
 		return &schema.Error{Code: schema.EINVALID, Message: "reference to a missing entry: " + msg}
-	case strings.Contains(msg, "database is locked"), strings.Contains(msg, "SQLSTATE 40001"), strings.Contains(msg, "SQLSTATE 40P01"):
-		return &schema.Error{Code: schema.ELOCKED, Message: "store busy, try again: " + msg}
+	case strings.Contains(msg, "database is locked"):
+		return &schema.Error{Code: schema.EBUSY, Message: fmt.Sprintf("store busy: another process's write held the database longer than this write could wait (at most %v); try again: %s", WriteWait, msg)}
+	case strings.Contains(msg, "SQLSTATE 40001"), strings.Contains(msg, "SQLSTATE 40P01"):
+		return &lostRace{&schema.Error{Code: schema.EBUSY, Message: "store busy: a concurrent write deadlocked with this one; try again: " + msg}}
 	case errors.Is(err, sql.ErrNoRows):
 		return &schema.Error{Code: schema.ENOTFOUND, Message: "not found"}
 	}

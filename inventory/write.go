@@ -202,7 +202,8 @@ func (tx *Tx) writeBatch(ctx context.Context, cs string, ws []*write, refs map[r
 }
 
 // explainInsert explains a unique violation of a queued INSERT: a name
-// or a unique value that a concurrent writer took after the checks.
+// or a unique value that a concurrent writer took after the checks. The
+// batch lost a race: run again, it sees the entry or the holder.
 func explainInsert(err error, ws []*write) error {
 	switch {
 	case insertFailed(err, "entries"):
@@ -212,9 +213,9 @@ func explainInsert(err error, ws []*write) error {
 				creates = append(creates, w)
 			}
 		}
-		return nameConflict(err, creates)
+		return &lostRace{nameConflict(err, creates)}
 	case insertFailed(err, "unique_values"):
-		return uniqueHeld(err)
+		return &lostRace{uniqueHeld(err)}
 	}
 	return err
 }

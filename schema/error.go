@@ -16,6 +16,10 @@ const (
 	EUNAUTHORIZED = "unauthorized"
 	EFORBIDDEN    = "forbidden"
 	EINTERNAL     = "internal"
+	// EBUSY is a write the store could not take in time (its turn did not
+	// come, a deadlock was broken): nothing changed, and the same request
+	// retried later succeeds.
+	EBUSY = "busy"
 )
 
 // Error is a domain error with a machine-readable code and, where one applies,

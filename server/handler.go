@@ -76,7 +76,7 @@ func (s *Server) graphql(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	writeJSON(w, http.StatusOK, res)
+	writeJSON(w, busyStatus(w, res), res)
 }
 
 // readRequest decodes a POST (JSON or application/graphql) or GET request,

@@ -7,6 +7,9 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/tana-cmdb/tana/inventory"
 )
 
 // Metrics are the Prometheus collectors tana exports. The server updates the
@@ -57,6 +60,16 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 		}
 	}
 	return m, nil
+}
+
+// registerPoolMetrics exports the store's connection pool as database/sql
+// counts it (go_sql_open_connections, _in_use_, _idle_, _wait_count_total,
+// _max_idle_closed_total, …), labelled db_name="sqlite" or "postgres".
+func registerPoolMetrics(reg prometheus.Registerer, s *inventory.Store) error {
+	if err := reg.Register(collectors.NewDBStatsCollector(s.DB().DB, s.Dialect())); err != nil {
+		return fmt.Errorf("register pool metrics: %w", err)
+	}
+	return nil
 }
 
 // statusWriter remembers the status code for logs and metrics.

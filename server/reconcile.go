@@ -327,6 +327,8 @@ func statusOf(err error) int {
 		return http.StatusNotFound
 	case schema.EINVALID:
 		return http.StatusBadRequest
+	case schema.EBUSY:
+		return http.StatusServiceUnavailable
 	}
 	return http.StatusInternalServerError
 }

@@ -96,6 +96,9 @@ func New(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := registerPoolMetrics(reg, opts.Store); err != nil {
+		return nil, err
+	}
 	s.metrics, s.gather = m, gather
 	if err := s.Rebuild(); err != nil {
 		return nil, err

@@ -139,7 +139,7 @@ func secretProblem(cfg *config.Config, field, env string) []config.Problem {
 func checkListen(listen string) check {
 	return func(cfg *config.Config) []config.Problem {
 		addr := cmp.Or(listen, cfg.Listen)
-		if cfg.Server.AllowOpenNonLoop || !exposed(addr) || !inventory.NewDatabase(cfg.DB) {
+		if cfg.Server.AllowOpenNonLoop || !exposed(addr) || !inventory.NewDatabase(cfg.DB.URL) {
 			return nil
 		}
 		return []config.Problem{cfg.Problem("listen", "refusing to serve non-loopback %s from a new database: it has no API tokens yet; create one first (tana token create --role admin) or set server.allow_open_non_loopback", addr)}

@@ -26,8 +26,11 @@ func TestReconcileCommands(t *testing.T) {
 	if out := mustRun(t, db, "report", "--format", "html"); !strings.Contains(out, "<h1>tana drift report</h1>") {
 		t.Fatalf("html report: %s", out)
 	}
-	if out := mustRun(t, db, "runs", "--json"); strings.TrimSpace(out) != "[]" {
-		t.Fatalf("runs --json = %s", out)
+	// Only the two plans ran, each a run of its own.
+	var runs []struct{ Kind, Status string }
+	if err := json.Unmarshal([]byte(mustRun(t, db, "runs", "--json")), &runs); err != nil || len(runs) != 2 ||
+		runs[0].Kind != "plan" || runs[0].Status != "ok" || runs[1].Kind != "plan" {
+		t.Fatalf("runs --json = %+v, %v", runs, err)
 	}
 	if out := mustRun(t, db, "drift", "--json"); strings.TrimSpace(out) != "[]" {
 		t.Fatalf("drift --json = %s", out)

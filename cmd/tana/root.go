@@ -95,10 +95,10 @@ func (c *cli) readConfig() (*config.Config, []config.Problem, error) {
 		cfg, ps = config.Decode(path, data)
 	}
 	if v := c.getenv("TANA_DB"); v != "" {
-		cfg.DB = v
+		cfg.DB.URL = v
 	}
 	if c.dbURL != "" {
-		cfg.DB = c.dbURL
+		cfg.DB.URL = c.dbURL
 	}
 	return cfg, ps, nil
 }
@@ -110,7 +110,7 @@ func (c *cli) openStore(ctx context.Context, checks ...check) (*inventory.Store,
 	if err != nil {
 		return nil, nil, err
 	}
-	s, err := inventory.Open(ctx, cfg.DB, reg, inventory.Options{Logger: c.logger()})
+	s, err := inventory.Open(ctx, cfg.DB.URL, reg, inventory.Options{Logger: c.logger(), MaxConns: cfg.DB.MaxConns})
 	if err != nil {
 		return nil, nil, err
 	}

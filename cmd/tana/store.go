@@ -28,7 +28,7 @@ func newMigrateCmd(c *cli) *cobra.Command {
 				return err
 			}
 			defer s.Close()
-			fmt.Fprintf(c.stdout, "store %s is up to date (%s)\n", inventory.RedactDSN(cfg.DB), s.Dialect())
+			fmt.Fprintf(c.stdout, "store %s is up to date (%s)\n", inventory.RedactDSN(cfg.DB.URL), s.Dialect())
 			return nil
 		},
 	}

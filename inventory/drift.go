@@ -46,13 +46,20 @@ type DriftFilter struct {
 
 const driftCols = "id, key, kind, type, scope, entry_id, entry_name, attr, data, first_seen, last_seen, resolved_at, resolved_by"
 
+// Resolution says which open items of a scope a sync may resolve, and
+// how they were resolved.
+type Resolution struct {
+	By string // the cause recorded on resolved items; "" resolves nothing
+	// Only, when set, accepts the open items that may be resolved: an
+	// incomplete snapshot knows only about what it saw.
+	Only func(DriftRecord) bool
+}
+
 // SyncDrift makes items the open drift of scope: items already open keep
-// their first-seen time and get the new data; new ones are opened. Open
-// items of the scope not among them are resolved now, recorded as resolved
-// by resolvedBy — unless resolvedBy is "": what an incomplete snapshot
-// did not see is not known to be fixed, so such a sync only opens and
-// updates drift.
-func (tx *Tx) SyncDrift(ctx context.Context, scope string, items []DriftRecord, resolvedBy string) error {
+// their first-seen time and get the new data and last-seen time; new ones
+// are opened. Open items of the scope not among them are resolved as res
+// allows; the others keep their last-seen time.
+func (tx *Tx) SyncDrift(ctx context.Context, scope string, items []DriftRecord, res Resolution) error {
 	var open []DriftRecord
 	if err := sqlx.SelectContext(ctx, tx, &open, tx.Rebind("SELECT "+driftCols+" FROM drift WHERE scope = ? AND resolved_at IS NULL"), scope); err != nil {
 		return fmt.Errorf("load open drift of %s: %w", scope, mapError(err))
@@ -62,13 +69,15 @@ func (tx *Tx) SyncDrift(ctx context.Context, scope string, items []DriftRecord, 
 		byKey[open[i].Key] = &open[i]
 	}
 	var inserts []any
+	var seen []string // open items seen again, unchanged
 	for i := range items {
 		it := &items[i]
 		if prev := byKey[it.Key]; prev != nil {
 			delete(byKey, it.Key)
 			it.ID, it.FirstSeen, it.LastSeen = prev.ID, prev.FirstSeen.UTC(), tx.now
 			if prev.Data == it.Data {
-				continue // unchanged: last_seen is refreshed in bulk below
+				seen = append(seen, it.ID)
+				continue
 			}
 			if _, err := tx.ExecContext(ctx, tx.Rebind("UPDATE drift SET data = ?, entry_id = ?, entry_name = ?, last_seen = ? WHERE id = ?"),
 				it.Data, nullID(it.EntryID), it.EntryName, tx.now, it.ID); err != nil {
@@ -82,17 +91,25 @@ func (tx *Tx) SyncDrift(ctx context.Context, scope string, items []DriftRecord, 
 	if err := tx.insertMany(ctx, "drift", strings.Split(strings.ReplaceAll(driftCols, " ", ""), ",")[:11], inserts); err != nil {
 		return fmt.Errorf("open drift: %w", err)
 	}
-	if _, err := tx.ExecContext(ctx, tx.Rebind("UPDATE drift SET last_seen = ? WHERE scope = ? AND resolved_at IS NULL"), tx.now, scope); err != nil {
-		return fmt.Errorf("refresh drift: %w", mapError(err))
+	for _, chunk := range chunks(seen, 500) {
+		query, args, err := sqlx.In("UPDATE drift SET last_seen = ? WHERE id IN (?)", tx.now, chunk)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, tx.Rebind(query), args...); err != nil {
+			return fmt.Errorf("refresh drift: %w", mapError(err))
+		}
 	}
-	if resolvedBy == "" {
+	if res.By == "" {
 		return nil
 	}
 	gone := make([]string, 0, len(byKey))
 	for _, r := range byKey {
-		gone = append(gone, r.ID)
+		if res.Only == nil || res.Only(*r) {
+			gone = append(gone, r.ID)
+		}
 	}
-	return tx.ResolveDrift(ctx, gone, resolvedBy)
+	return tx.ResolveDrift(ctx, gone, res.By)
 }
 
 // ResolveDrift marks drift items resolved now, by the given cause.

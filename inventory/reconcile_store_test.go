@@ -22,7 +22,7 @@ func TestReconcileRecords(t *testing.T) {
 				return err
 			}
 			return tx.SyncDrift(ctx, "dns:a.", []inventory.DriftRecord{
-				{Key: "k1", Kind: "changed", Type: "vm", Data: "1"}, {Key: "k2", Kind: "conflict", Type: "vm", Data: "2"}}, "collect dns:a.")
+				{Key: "k1", Kind: "changed", Type: "vm", Data: "1"}, {Key: "k2", Kind: "conflict", Type: "vm", Data: "2"}}, inventory.Resolution{By: "collect dns:a."})
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -33,7 +33,7 @@ func TestReconcileRecords(t *testing.T) {
 		}
 		// An incomplete sync opens and updates but resolves nothing: k2 stays.
 		err = s.InTx(ctx, func(tx *inventory.Tx) error {
-			return tx.SyncDrift(ctx, "dns:a.", []inventory.DriftRecord{{Key: "k1", Kind: "changed", Type: "vm", Data: "1a"}}, "")
+			return tx.SyncDrift(ctx, "dns:a.", []inventory.DriftRecord{{Key: "k1", Kind: "changed", Type: "vm", Data: "1a"}}, inventory.Resolution{})
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -44,7 +44,7 @@ func TestReconcileRecords(t *testing.T) {
 		// k1 persists with new data, k2 goes away, k3 is new.
 		err = s.InTx(ctx, func(tx *inventory.Tx) error {
 			return tx.SyncDrift(ctx, "dns:a.", []inventory.DriftRecord{
-				{Key: "k1", Kind: "changed", Type: "vm", Data: "1b"}, {Key: "k3", Kind: "changed", Type: "vm", Data: "3"}}, "collect dns:a.")
+				{Key: "k1", Kind: "changed", Type: "vm", Data: "1b"}, {Key: "k3", Kind: "changed", Type: "vm", Data: "3"}}, inventory.Resolution{By: "collect dns:a."})
 		})
 		if err != nil {
 			t.Fatal(err)

@@ -28,6 +28,10 @@ type RunSummary struct {
 	Limited    string `json:"limited,omitempty"`
 	// Errors say why an incomplete snapshot is incomplete.
 	Errors []string `json:"errors,omitempty"`
+	// Suspect is set for a complete snapshot with far fewer objects than
+	// its scope had (Limited says why): it is not trusted to mark anything
+	// gone or resolved.
+	Suspect bool `json:"suspect,omitempty"`
 }
 
 // notes are the summary's problems, scope first, for run records.
@@ -129,7 +133,7 @@ func (e *Engine) reconcile(ctx context.Context, run *inventory.Run, snap *collec
 		return nil, err
 	}
 	sum := &RunSummary{Scope: snap.Scope, SnapshotID: uuid.Must(uuid.NewV7()).String(), Complete: snap.Complete,
-		Objects: len(snap.Objects), Limited: res.Suspect, Errors: snap.Errors}
+		Objects: len(snap.Objects), Limited: res.Suspect, Suspect: res.Suspect != "", Errors: slices.Clone(snap.Errors)}
 	auto, rest := e.split(res.Items)
 	counts, err := e.counts(ctx, auto)
 	if err != nil {
@@ -224,13 +228,43 @@ func (e *Engine) commit(ctx context.Context, snap *collectors.Snapshot, res *Res
 			}
 		}
 		sum.Open = len(kept)
-		// Only a complete snapshot knows that drift it did not see is gone.
-		resolvedBy := ""
-		if snap.Complete {
-			resolvedBy = "collect " + snap.Scope
-		}
-		return syncDrift(ctx, tx, snap.Scope, kept, resolvedBy)
+		return syncDrift(ctx, tx, snap.Scope, kept, resolutionOf(res))
 	})
+}
+
+// resolutionOf says which of the scope's open drift a snapshot may resolve.
+// A complete, trusted snapshot saw everything: what it no longer reports
+// is resolved. An incomplete or suspect one knows only what it saw: an
+// attribute it reported again for an object it matched, or an object it
+// found in the store; nothing else of the scope is resolved.
+func resolutionOf(res *Result) inventory.Resolution {
+	by := "collect " + res.Scope
+	if res.snap.Complete && res.Suspect == "" {
+		return inventory.Resolution{By: by}
+	}
+	reported := make(map[int64]map[string]any, len(res.seen))
+	for i := range res.snap.Objects {
+		o := &res.snap.Objects[i]
+		if id, ok := res.seen[o.ID]; ok {
+			reported[id] = o.Attrs
+		}
+	}
+	return inventory.Resolution{By: by + " (incomplete: what it saw)", Only: func(r inventory.DriftRecord) bool {
+		it, err := fromRecord(r)
+		if err != nil {
+			return false
+		}
+		switch it.Kind {
+		case Changed:
+			attrs, ok := reported[it.EntryID]
+			_, has := attrs[it.Attr]
+			return ok && (has || it.Attr == "name")
+		case MissingInStore:
+			_, ok := res.seen[it.ObjectID]
+			return ok
+		}
+		return false
+	}}
 }
 
 func joinMsg(a, b string) string {

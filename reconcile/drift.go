@@ -218,9 +218,8 @@ func sortItems(items []Item) {
 }
 
 // syncDrift stores items as the open drift of scope; open items not among
-// them are resolved as resolvedBy says, or kept when it is "" (an
-// incomplete snapshot).
-func syncDrift(ctx context.Context, tx *inventory.Tx, scope string, items []Item, resolvedBy string) error {
+// them are resolved as res allows.
+func syncDrift(ctx context.Context, tx *inventory.Tx, scope string, items []Item, res inventory.Resolution) error {
 	recs := make([]inventory.DriftRecord, 0, len(items))
 	seen := make(map[string]bool, len(items))
 	for i := range items {
@@ -234,5 +233,5 @@ func syncDrift(ctx context.Context, tx *inventory.Tx, scope string, items []Item
 		seen[r.Key] = true
 		recs = append(recs, r)
 	}
-	return tx.SyncDrift(ctx, scope, recs, resolvedBy)
+	return tx.SyncDrift(ctx, scope, recs, res)
 }

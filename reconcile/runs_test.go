@@ -287,3 +287,43 @@ func TestStaleClaimantContestsItsName(t *testing.T) {
 		}
 	})
 }
+
+// TestPartialSnapshotsResolveOnlyWhatTheySaw: an incomplete snapshot (a
+// watch's change, a collection that died) resolves the drift of what it
+// reported again — here web1's cpus, back to what the store holds — and
+// nothing else; a complete snapshot too empty to be trusted resolves
+// nothing it did not see either.
+func TestPartialSnapshotsResolveOnlyWhatTheySaw(t *testing.T) {
+	inventorytest.ForEach(t, func(t *testing.T, s *inventory.Store) {
+		ctx := context.Background()
+		e := reconcile.New(s, reconcile.Options{})
+		vms := func(cpus int) []collectors.Object {
+			var out []collectors.Object
+			for _, n := range []string{"web1", "web2", "web3", "web4"} {
+				out = append(out, vmObj("u-"+n, n, map[string]any{"cpus": cpus}))
+			}
+			return out
+		}
+		reconcileOK(t, e, vcSnap(true, vms(2)...))
+		e = reconcile.New(s, reconcile.Options{Policies: proposeAll()})
+		reconcileOK(t, e, vcSnap(true, vms(4)...)) // four cpus items open
+		// A partial snapshot sees web1 back at 2 CPUs, and web2 without cpus.
+		reconcileOK(t, e, vcSnap(false, vmObj("u-web1", "web1", map[string]any{"cpus": 2}), vmObj("u-web2", "web2", nil)))
+		open := driftStrings(t, e, reconcile.Filter{Source: "vsphere"})
+		if len(open) != 3 || anyContains(open, "web1") {
+			t.Fatalf("open after a partial snapshot: %v", open)
+		}
+		done, err := e.Drift(ctx, reconcile.Filter{Source: "vsphere", Resolved: true})
+		if err != nil || len(done) != 1 || done[0].EntryName != "web1" || !strings.Contains(done[0].ResolvedBy, "incomplete") {
+			t.Fatalf("resolved: %+v, %v", done, err)
+		}
+		// A complete snapshot with no objects is suspect: nothing resolved.
+		sum := reconcileOK(t, e, vcSnap(true))
+		if !sum.Suspect {
+			t.Fatalf("an empty complete snapshot is not suspect: %+v", sum)
+		}
+		if open := driftStrings(t, e, reconcile.Filter{Source: "vsphere"}); len(open) != 3 {
+			t.Fatalf("open after a suspect snapshot: %v", open)
+		}
+	})
+}

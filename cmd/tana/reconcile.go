@@ -85,9 +85,10 @@ Entries a complete snapshot no longer reports turn stale and, after delete_after
 soft-deleted. With --watch, keep following the sources' changes until interrupted.
 
 Exit status: 0 when every scope was collected completely; 1 on an error; 3 when any
-scope came back incomplete (a vCenter that failed part-way, a zone transfer refused):
-its drift is added or updated but nothing is resolved, marked stale or deleted, and
-the reason is printed under the scope.`,
+scope came back incomplete (a vCenter that failed part-way, a zone transfer refused) or
+suspect (complete, but with far fewer objects than before): its drift is added or
+updated, only drift of what it saw is resolved, nothing is marked stale or deleted,
+and the reason is printed under the scope.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
 			e, cfg, closeFn, err := c.engine(ctx, true)
@@ -108,7 +109,7 @@ the reason is printed under the scope.`,
 				sums, err := e.Collect(ctx, col)
 				for _, s := range sums {
 					c.printSummary(s)
-					if !s.Complete {
+					if !s.Complete || s.Suspect {
 						incomplete = append(incomplete, s.Scope)
 					}
 				}
@@ -120,7 +121,7 @@ the reason is printed under the scope.`,
 				return err
 			}
 			if len(incomplete) > 0 {
-				fmt.Fprintf(c.stderr, "tana: incomplete: %s; nothing of it was resolved, marked stale or deleted\n", strings.Join(incomplete, ", "))
+				fmt.Fprintf(c.stderr, "tana: incomplete or suspect: %s; only what it saw was resolved, nothing marked stale or deleted\n", strings.Join(incomplete, ", "))
 				return exitError{exitIncomplete}
 			}
 			return nil
@@ -132,8 +133,11 @@ the reason is printed under the scope.`,
 
 func (c *cli) printSummary(s reconcile.RunSummary) {
 	complete := "complete"
-	if !s.Complete {
+	switch {
+	case !s.Complete:
 		complete = "incomplete"
+	case s.Suspect:
+		complete = "complete but suspect"
 	}
 	fmt.Fprintf(c.stdout, "%s: %d objects (%s), %d applied, %d stale, %d deleted, %d open\n",
 		s.Scope, s.Objects, complete, s.Applied, s.Stale, s.Deleted, s.Open)

@@ -13,6 +13,7 @@ build:
 # trust-auth server), the govmomi simulator, a real named, real ansible-inventory.
 test:
 	$(GO) test -count=1 -timeout 20m $(PKGS)
+	$(GO) test -run '^$$' -fuzz '^FuzzCheckQuery$$' -fuzztime 5s ./server
 
 # Speed targets, proven by Go benchmarks (heavy ones take minutes). -p 1:
 # one package's benchmarks at a time, not two competing for the CPUs.

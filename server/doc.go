@@ -2,7 +2,7 @@
 // types (typed, writable, batched), the Ansible inventory endpoint,
 // Prometheus metrics, health and token authentication.
 //
-// Routes: /graphql (POST JSON or application/graphql; GET for queries),
+// Routes: /graphql (POST application/json; GET for queries only),
 // /graphiql (a static page that loads GraphiQL from a CDN), /ansible/inventory
 // (Options.Ansible), /metrics, /healthz (process up), /readyz (store
 // reachable and migrated).
@@ -40,4 +40,7 @@
 // hold; introspection is counted exactly, introspection.go). first is
 // capped by MaxPageSize, bodies by MaxBodyBytes, each request by
 // RequestTimeout, which every step before execution honours.
+//
+// Browsers: every answer carries nosniff and no-framing headers;
+// state-changing requests from another origin are refused (security.go).
 package server

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"strings"
 
@@ -150,8 +149,8 @@ func (c queryCost) extensions(limit int) map[string]any {
 	return ext
 }
 
-// readRequest decodes a POST (JSON or application/graphql) or GET request,
-// bounded by MaxBodyBytes.
+// readRequest decodes a POST (JSON) or GET request, bounded by
+// MaxBodyBytes.
 func (s *Server) readRequest(w http.ResponseWriter, r *http.Request) (*gqlRequest, int, error) {
 	req := &gqlRequest{}
 	switch r.Method {
@@ -164,15 +163,10 @@ func (s *Server) readRequest(w http.ResponseWriter, r *http.Request) (*gqlReques
 			}
 		}
 	case http.MethodPost:
-		body := http.MaxBytesReader(w, r.Body, s.opts.Limits.MaxBodyBytes)
-		var err error
-		if strings.HasPrefix(r.Header.Get("Content-Type"), "application/graphql") {
-			var b []byte
-			b, err = io.ReadAll(body)
-			req.Query = string(b)
-		} else {
-			err = json.NewDecoder(body).Decode(req)
+		if err := requireJSON(r); err != nil {
+			return nil, http.StatusUnsupportedMediaType, err
 		}
+		err := json.NewDecoder(http.MaxBytesReader(w, r.Body, s.opts.Limits.MaxBodyBytes)).Decode(req)
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
 			return nil, http.StatusRequestEntityTooLarge, schema.Errorf(schema.EINVALID, "request body is larger than %d bytes", mbe.Limit)

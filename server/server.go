@@ -173,7 +173,7 @@ func (s *Server) routes() http.Handler {
 		mux.Handle("/reports", s.instrument("reports", s.authenticate(http.HandlerFunc(s.reports))))
 	}
 	mux.Handle("/", s.instrument("other", http.NotFoundHandler()))
-	return mux
+	return s.secure(mux)
 }
 
 // Run listens on Options.Listen and serves until ctx is cancelled.

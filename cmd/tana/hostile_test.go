@@ -27,7 +27,7 @@ type serveProcess struct {
 
 // startServe runs `tana serve` on a random loopback port over db and
 // returns once it has logged its address.
-func startServe(t *testing.T, db string) *serveProcess {
+func startServe(t testing.TB, db string) *serveProcess {
 	t.Helper()
 	cmd := exec.Command(tanaBin, "serve", "--listen", "127.0.0.1:0")
 	cmd.Env = append(os.Environ(), "TANA_DB="+db, "TANA_CONFIG=")

@@ -31,9 +31,6 @@ type queryCost struct {
 	Introspection int
 }
 
-// total is the cost a client is told.
-func (c queryCost) total() int { return min(c.Data+c.Introspection, costCap) }
-
 // pick returns the operation a request runs.
 func pick(doc *ast.Document, name string) (*ast.OperationDefinition, error) {
 	for _, d := range doc.Definitions {

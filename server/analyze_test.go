@@ -12,6 +12,7 @@ import (
 	"github.com/graphql-go/graphql/language/parser"
 	"github.com/graphql-go/graphql/language/source"
 
+	"github.com/tana-cmdb/tana/config"
 	"github.com/tana-cmdb/tana/inventory/inventorytest"
 	"github.com/tana-cmdb/tana/reconcile"
 )
@@ -168,4 +169,27 @@ func sameLocations(a, b gqlerrors.FormattedError) bool {
 		}
 	}
 	return true
+}
+
+// TestChecksStopWhenTheRequestEnds: every step before execution gives up
+// once the request's context is done.
+func TestChecksStopWhenTheRequestEnds(t *testing.T) {
+	gs := testSchema(t)
+	query := "{" + strings.Repeat(" vms(first: 1) { totalCount }", 1400) + " }"
+	doc, lines, err := parseDocument(query)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := checkDocument(ctx, gs.Schema, doc, lines); !errors.Is(err, context.Canceled) {
+		t.Errorf("checkDocument: %v", err)
+	}
+	op, _ := pick(doc, "")
+	if _, err := checkLimits(ctx, gs, doc, op, &gqlRequest{}, withDefaults(config.Server{})); !errors.Is(err, context.Canceled) {
+		t.Errorf("checkLimits: %v", err)
+	}
+	if _, err := validate(ctx, gs.Schema, doc); !errors.Is(err, context.Canceled) {
+		t.Errorf("validate: %v", err)
+	}
 }

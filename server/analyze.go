@@ -222,7 +222,7 @@ func (a *analyzer) readDirectives(dirs []*ast.Directive) error {
 
 func (a *analyzer) readVariables(vars []*ast.VariableDefinition) error {
 	for _, v := range vars {
-		if v.Type == nil { // graphql-go parses "$a:)" and then fails on it
+		if !wholeType(v.Type) { // graphql-go parses "$a:)" or "$a: !" and then fails on it
 			return a.invalid(fmt.Sprintf("Variable %q has no type.", "$"+v.Variable.Name.Value), v)
 		}
 		if v.DefaultValue == nil {
@@ -237,6 +237,20 @@ func (a *analyzer) readVariables(vars []*ast.VariableDefinition) error {
 		}
 	}
 	return nil
+}
+
+// wholeType is true when a variable's type names a type inside its list
+// and non-null wrappers.
+func wholeType(t ast.Type) bool {
+	switch t := t.(type) {
+	case *ast.Named:
+		return t != nil && t.Name != nil
+	case *ast.List:
+		return t != nil && wholeType(t.Type)
+	case *ast.NonNull:
+		return t != nil && wholeType(t.Type)
+	}
+	return false
 }
 
 // inputType resolves a variable's type as written; nil when it names an

@@ -51,6 +51,7 @@ func HostileQueries() []Hostile {
 		{"a page too large", `{ vms(first: 100000) { nodes { name } } }`, 400, "INVALID", "first must be between"},
 		{"pages of pages", `{ hosts(first: 1000) { nodes { vms(first: 1000) { name } } } }`, 400, "INVALID", "query cost"},
 		{"aliases of full pages", aliased(`vms(first: 1000) { nodes { name cpus } }`, 30), 400, "INVALID", "query cost"},
+		{"a variable without a type", `query($a: !) { __typename }`, 400, "GRAPHQL_VALIDATION_FAILED", `Variable "$a" has no type`},
 		{"deep variable type", `query($a: ` + strings.Repeat("[", 60) + "Int" + strings.Repeat("]", 60) + `) { __typename }`, 400, "GRAPHQL_VALIDATION_FAILED", ""},
 	}
 }

@@ -253,22 +253,17 @@ func wholeType(t ast.Type) bool {
 	return false
 }
 
-// inputType resolves a variable's type as written; nil when it names an
-// unknown type.
+// inputType resolves a variable's type as graphql-go does: an unknown
+// name is nil, and a list or non-null of it a type that records the error
+// (a default value under a broken non-null is invalid).
 func inputType(sch *graphql.Schema, t ast.Type) graphql.Type {
 	switch t := t.(type) {
 	case *ast.Named:
-		if named := sch.Type(t.Name.Value); named != nil {
-			return named
-		}
+		return sch.Type(t.Name.Value)
 	case *ast.List:
-		if inner := inputType(sch, t.Type); inner != nil {
-			return graphql.NewList(inner)
-		}
+		return graphql.NewList(inputType(sch, t.Type))
 	case *ast.NonNull:
-		if inner := inputType(sch, t.Type); inner != nil {
-			return graphql.NewNonNull(inner)
-		}
+		return graphql.NewNonNull(inputType(sch, t.Type))
 	}
 	return nil
 }

@@ -18,6 +18,9 @@ import (
 // printer, which takes seconds for an object of a few thousand fields.
 func literalProblem(t graphql.Input, v ast.Value) string {
 	if nn, ok := t.(*graphql.NonNull); ok {
+		if err := nn.Error(); err != nil { // a non-null of an unknown type
+			return err.Error()
+		}
 		if v == nil {
 			return fmt.Sprintf("Expected %q, found null.", nn.OfType.Name()+"!")
 		}

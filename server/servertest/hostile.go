@@ -51,6 +51,8 @@ func HostileQueries() []Hostile {
 		{"a page too large", `{ vms(first: 100000) { nodes { name } } }`, 400, "INVALID", "first must be between"},
 		{"pages of pages", `{ hosts(first: 1000) { nodes { vms(first: 1000) { name } } } }`, 400, "INVALID", "query cost"},
 		{"aliases of full pages", aliased(`vms(first: 1000) { nodes { name cpus } }`, 30), 400, "INVALID", "query cost"},
+		{"a large default under an unknown type", `query($a: [Nope!] = [{` + strings.Repeat("a: 1 ", 4000) + `}]) { __typename }`,
+			400, "GRAPHQL_VALIDATION_FAILED", `Variable "$a" has invalid default value`},
 		{"a variable without a type", `query($a: !) { __typename }`, 400, "GRAPHQL_VALIDATION_FAILED", `Variable "$a" has no type`},
 		{"deep variable type", `query($a: ` + strings.Repeat("[", 60) + "Int" + strings.Repeat("]", 60) + `) { __typename }`, 400, "GRAPHQL_VALIDATION_FAILED", ""},
 	}

@@ -16,6 +16,7 @@ test:
 	$(GO) test -count=1 -timeout 20m $(PKGS)
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 3s ./config
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 3s ./inventory/itemfile
+	$(GO) test -run '^$$' -fuzz '^FuzzCheckQuery$$' -fuzztime 5s ./server
 
 # Speed targets, proven by Go benchmarks (heavy ones take minutes). -p 1:
 # one package's benchmarks at a time, not two competing for the CPUs.

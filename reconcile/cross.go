@@ -53,7 +53,9 @@ func (e *Engine) crossCheck(ctx context.Context, run *inventory.Run) error {
 	if err != nil {
 		return err
 	}
-	return e.store.InTx(ctx, func(tx *inventory.Tx) error { return syncDrift(ctx, tx, CrossScope, items, inventory.Resolution{By: "cross-check"}) })
+	return e.store.InTx(ctx, func(tx *inventory.Tx) error {
+		return syncDrift(ctx, tx, CrossScope, items, inventory.Resolution{By: "cross-check"})
+	})
 }
 
 type dnsView struct {

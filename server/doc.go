@@ -2,7 +2,7 @@
 // types (typed, writable, batched), the Ansible inventory endpoint,
 // Prometheus metrics, health and token authentication.
 //
-// Routes: /graphql (POST JSON or application/graphql; GET for queries),
+// Routes: /graphql (POST application/json; GET for queries only),
 // /graphiql (a static page that loads GraphiQL from a CDN), /ansible/inventory
 // (Options.Ansible), /metrics, /healthz (process up), /readyz (store
 // reachable and migrated).
@@ -31,7 +31,16 @@
 // attributes (null for everyone else, and masked in history). The GraphiQL
 // page sends the token kept in the browser's localStorage under "tanaToken".
 //
-// Limits (config.Server): depth and complexity are computed on the parsed
-// query before it runs (introspection is free); first is capped by
-// MaxPageSize; bodies by MaxBodyBytes; each request by RequestTimeout.
+// Limits: the query text is bounded in tokens, nesting and name length
+// before it is parsed (document.go); on the parsed query, before
+// graphql-go validates it, fragments must be known and acyclic, the
+// document small enough once fragments are spread (analyze.go), like-named
+// fields mergeable (merge.go), and the operation within config.Server's
+// depth and cost (limits.go: cost is the number of fields the answer can
+// hold; introspection is counted exactly, introspection.go). first is
+// capped by MaxPageSize, bodies by MaxBodyBytes, each request by
+// RequestTimeout, which every step before execution honours.
+//
+// Browsers: every answer carries nosniff and no-framing headers;
+// state-changing requests from another origin are refused (security.go).
 package server

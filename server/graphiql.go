@@ -31,5 +31,6 @@ const graphiqlPage = `<!DOCTYPE html>
 
 func (s *Server) graphiql(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Security-Policy", graphiqlCSP(graphiqlPage))
 	w.Write([]byte(graphiqlPage))
 }

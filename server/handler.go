@@ -4,15 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"strings"
 
 	"github.com/graphql-go/graphql"
 	"github.com/graphql-go/graphql/gqlerrors"
 	"github.com/graphql-go/graphql/language/ast"
-	"github.com/graphql-go/graphql/language/parser"
-	"github.com/graphql-go/graphql/language/source"
 
 	"github.com/tana-cmdb/tana/inventory"
 	"github.com/tana-cmdb/tana/schema"
@@ -25,8 +22,10 @@ type gqlRequest struct {
 	OperationName string         `json:"operationName"`
 }
 
-// graphql serves /graphql: parse, validate, check limits and role, then
-// execute with a fresh per-request loader.
+// graphql serves /graphql: read, check the query's bounds, fragments and
+// limits on its syntax tree, validate, check the role, then execute with
+// a fresh per-request loader. Every step before execution is bounded in
+// the size of the query and stops when the request's time is up.
 func (s *Server) graphql(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), s.opts.Limits.RequestTimeout.D())
 	defer cancel()
@@ -35,38 +34,47 @@ func (s *Server) graphql(w http.ResponseWriter, r *http.Request) {
 		writeError(w, status, err)
 		return
 	}
-	sch := s.schema.Load()
-	doc, err := parser.Parse(parser.ParseParams{Source: source.NewSource(&source.Source{Body: []byte(req.Query), Name: "GraphQL request"})})
+	status, res := s.answer(ctx, r.Method, req)
+	if status == http.StatusOK {
+		status = busyStatus(w, res) // 503 when every field was refused as busy
+	}
+	writeJSON(w, status, res)
+}
+
+// answer runs a request and returns the HTTP status and the response.
+func (s *Server) answer(ctx context.Context, method string, req *gqlRequest) (int, *graphql.Result) {
+	gs := s.schema.Load()
+	doc, lines, err := parseDocument(req.Query)
 	if err != nil {
-		writeJSON(w, http.StatusBadRequest, &graphql.Result{Errors: withCode(gqlerrors.FormatErrors(err), "GRAPHQL_PARSE_FAILED")})
-		return
+		var se *schema.Error
+		if errors.As(err, &se) {
+			return http.StatusBadRequest, errorResult(err)
+		}
+		return http.StatusBadRequest, &graphql.Result{Errors: withCode(gqlerrors.FormatErrors(err), "GRAPHQL_PARSE_FAILED")}
 	}
-	if vr := graphql.ValidateDocument(sch, doc, nil); !vr.IsValid {
-		writeJSON(w, http.StatusBadRequest, &graphql.Result{Errors: withCode(vr.Errors, "GRAPHQL_VALIDATION_FAILED")})
-		return
+	op, cost, res := s.check(ctx, gs, doc, lines, req)
+	if res != nil {
+		if ctx.Err() != nil {
+			// Out of time, as when execution runs out of it: not the
+			// client's fault.
+			return http.StatusOK, res
+		}
+		return http.StatusBadRequest, res
 	}
-	op, err := checkLimits(sch, doc, req, s.opts.Limits)
-	if err != nil {
-		writeError(w, http.StatusBadRequest, err)
-		return
-	}
-	if err := checkVariables(sch, op, req.Variables); err != nil {
-		writeError(w, http.StatusBadRequest, err)
-		return
+	if err := checkVariables(gs.Schema, op, req.Variables); err != nil {
+		return http.StatusBadRequest, errorResult(err)
 	}
 	if op.Operation == ast.OperationTypeMutation {
-		if r.Method != http.MethodPost {
-			writeError(w, http.StatusMethodNotAllowed, schema.Errorf(schema.EINVALID, "mutations need POST"))
-			return
+		if method != http.MethodPost {
+			return http.StatusMethodNotAllowed, errorResult(schema.Errorf(schema.EINVALID, "mutations need POST"))
 		}
 		if err := requireRole(ctx, inventory.RoleWriter); err != nil {
-			writeError(w, http.StatusForbidden, err)
-			return
+			return http.StatusForbidden, errorResult(err)
 		}
 	}
-	ctx = withLoader(ctx, newLoader(s.store))
-	res := graphql.Execute(graphql.ExecuteParams{
-		Schema: *sch, AST: doc, OperationName: req.OperationName, Args: req.Variables, Context: ctx,
+	res = graphql.Execute(graphql.ExecuteParams{
+		Schema: *gs.Schema, AST: doc, OperationName: req.OperationName, Args: req.Variables,
+		Context: withLoader(ctx, newLoader(s.store)),
 	})
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		// graphql-go stops between fields with the bare context error.
@@ -76,11 +84,79 @@ func (s *Server) graphql(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	writeJSON(w, busyStatus(w, res), res)
+	lines.locate(res.Errors)
+	for i := range res.Errors {
+		if ce, ok := findCoded(res.Errors[i].OriginalError()); ok && res.Errors[i].Extensions == nil {
+			res.Errors[i].Extensions = ce.Extensions()
+		}
+	}
+	res.Extensions = cost.extensions(s.opts.Limits.MaxComplexity)
+	return http.StatusOK, res
 }
 
-// readRequest decodes a POST (JSON or application/graphql) or GET request,
-// bounded by MaxBodyBytes.
+// findCoded digs out the coded error under graphql-go's wrappers, which
+// do not unwrap: an error from a deferred resolver (a loader's thunk)
+// reaches the response without its extensions.
+func findCoded(err error) (codedError, bool) {
+	for range 8 {
+		switch e := err.(type) {
+		case nil:
+			return codedError{}, false
+		case codedError:
+			return e, true
+		case *gqlerrors.Error:
+			err = e.OriginalError
+		case gqlerrors.FormattedError:
+			err = e.OriginalError()
+		default:
+			err = errors.Unwrap(err)
+		}
+	}
+	return codedError{}, false
+}
+
+// check runs tana's checks and graphql-go's validation on a parsed query;
+// it returns the operation to run and its cost, or the refusal.
+func (s *Server) check(ctx context.Context, gs *gqlSchema, doc *ast.Document, lines *lineIndex, req *gqlRequest) (*ast.OperationDefinition, queryCost, *graphql.Result) {
+	var inv *invalidDocument
+	if err := checkDocument(ctx, gs.Schema, doc, lines); errors.As(err, &inv) {
+		return nil, queryCost{}, &graphql.Result{Errors: inv.errs}
+	} else if err != nil {
+		return nil, queryCost{}, errorResult(err)
+	}
+	op, err := pick(doc, req.OperationName)
+	if err != nil {
+		return nil, queryCost{}, errorResult(err)
+	}
+	cost, err := checkLimits(ctx, gs, doc, op, req, s.opts.Limits)
+	if err != nil {
+		res := errorResult(err)
+		res.Extensions = cost.extensions(s.opts.Limits.MaxComplexity)
+		return nil, cost, res
+	}
+	errs, err := validate(ctx, gs.Schema, doc)
+	if err != nil {
+		return nil, cost, errorResult(err)
+	}
+	if len(errs) > 0 {
+		lines.locate(errs)
+		return nil, cost, &graphql.Result{Errors: withCode(errs, "GRAPHQL_VALIDATION_FAILED")}
+	}
+	return op, cost, nil
+}
+
+// extensions tell a client what its query cost: the fields it could
+// return, against max_complexity, and apart what it introspected.
+func (c queryCost) extensions(limit int) map[string]any {
+	ext := map[string]any{"cost": c.Data, "maxCost": limit}
+	if c.Introspection > 0 {
+		ext["introspectionCost"] = c.Introspection
+	}
+	return ext
+}
+
+// readRequest decodes a POST (JSON) or GET request, bounded by
+// MaxBodyBytes.
 func (s *Server) readRequest(w http.ResponseWriter, r *http.Request) (*gqlRequest, int, error) {
 	req := &gqlRequest{}
 	switch r.Method {
@@ -93,15 +169,10 @@ func (s *Server) readRequest(w http.ResponseWriter, r *http.Request) (*gqlReques
 			}
 		}
 	case http.MethodPost:
-		body := http.MaxBytesReader(w, r.Body, s.opts.Limits.MaxBodyBytes)
-		var err error
-		if strings.HasPrefix(r.Header.Get("Content-Type"), "application/graphql") {
-			var b []byte
-			b, err = io.ReadAll(body)
-			req.Query = string(b)
-		} else {
-			err = json.NewDecoder(body).Decode(req)
+		if err := requireJSON(r); err != nil {
+			return nil, http.StatusUnsupportedMediaType, err
 		}
+		err := json.NewDecoder(http.MaxBytesReader(w, r.Body, s.opts.Limits.MaxBodyBytes)).Decode(req)
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
 			return nil, http.StatusRequestEntityTooLarge, schema.Errorf(schema.EINVALID, "request body is larger than %d bytes", mbe.Limit)
@@ -127,9 +198,14 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 // writeError answers with a GraphQL-shaped error carrying the code.
 func writeError(w http.ResponseWriter, status int, err error) {
+	writeJSON(w, status, errorResult(err))
+}
+
+// errorResult is a response with one error carrying its code and field.
+func errorResult(err error) *graphql.Result {
 	fe := gqlerrors.FormatError(codedError{err: err})
 	fe.Extensions = codedError{err: err}.Extensions()
-	writeJSON(w, status, &graphql.Result{Errors: []gqlerrors.FormattedError{fe}})
+	return &graphql.Result{Errors: []gqlerrors.FormattedError{fe}}
 }
 
 // withCode gives parse and validation errors a code like every other error.

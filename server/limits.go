@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"strconv"
 	"strings"
 
@@ -11,166 +12,212 @@ import (
 	"github.com/tana-cmdb/tana/schema"
 )
 
-// Cost model: every field costs 1; a connection multiplies the cost of its
-// selection by the page size asked for (or the default page), a plain list
-// (back-references) by listGuess. Introspection fields are free, so
-// GraphiQL's schema query is never rejected.
+// Cost model: a query costs the number of fields its answer can hold. A
+// field costs 1, plus the cost of its selection for every value it can
+// return: a connection's edges and nodes as many as its first (100 when
+// not given), another list of objects as many as its first or limit, or
+// listBound without one. Introspection is counted exactly, against the
+// schema itself (introspection.go).
 const (
 	defaultFirst = 100
-	listGuess    = 10
+	listBound    = 100
 	costCap      = 1 << 40 // saturate instead of overflowing
 )
 
-// analysis walks one operation of a validated document.
-type analysis struct {
-	sch       *graphql.Schema
-	frags     map[string]*ast.FragmentDefinition
-	vars      map[string]any
-	introspec bool
-	maxPage   int
-	err       error
+// queryCost is what a query was found to cost: its data and, apart, its
+// introspection.
+type queryCost struct {
+	Data          int
+	Introspection int
 }
 
-// checkLimits picks the operation to run and rejects it when it is deeper
-// or more complex than the limits allow, before anything executes.
-func checkLimits(sch *graphql.Schema, doc *ast.Document, req *gqlRequest, lim config.Server) (*ast.OperationDefinition, error) {
-	a := &analysis{sch: sch, frags: map[string]*ast.FragmentDefinition{}, vars: req.Variables, introspec: !lim.NoIntrospection, maxPage: lim.MaxPageSize}
-	var op *ast.OperationDefinition
+// pick returns the operation a request runs.
+func pick(doc *ast.Document, name string) (*ast.OperationDefinition, error) {
 	for _, d := range doc.Definitions {
-		switch d := d.(type) {
-		case *ast.FragmentDefinition:
-			a.frags[d.Name.Value] = d
-		case *ast.OperationDefinition:
-			if req.OperationName == "" || (d.Name != nil && d.Name.Value == req.OperationName) {
-				if op == nil {
-					op = d
-				}
-			}
+		if op, ok := d.(*ast.OperationDefinition); ok && (name == "" || (op.Name != nil && op.Name.Value == name)) {
+			return op, nil
 		}
 	}
-	if op == nil {
-		return nil, schema.FieldErrorf(schema.EINVALID, "operationName", "no operation named %q", req.OperationName)
-	}
-	var root *graphql.Object
-	switch op.Operation {
-	case ast.OperationTypeMutation:
-		root = sch.MutationType()
-	case ast.OperationTypeSubscription:
-		return nil, schema.Errorf(schema.EINVALID, "subscriptions are not supported")
-	default:
-		root = sch.QueryType()
-	}
-	depth, cost := a.selections(op.SelectionSet, root, 1, map[string]bool{})
-	if a.err != nil {
-		return nil, a.err
-	}
-	if depth > lim.MaxDepth {
-		return nil, schema.FieldErrorf(schema.EINVALID, "query", "query depth %d exceeds the limit of %d", depth, lim.MaxDepth)
-	}
-	if cost > lim.MaxComplexity {
-		return nil, schema.FieldErrorf(schema.EINVALID, "query", "query complexity %d exceeds the limit of %d (page sizes multiply the cost of what they select)", cost, lim.MaxComplexity)
-	}
-	return op, nil
+	return nil, schema.FieldErrorf(schema.EINVALID, "operationName", "no operation named %q", name)
 }
 
-// selections returns the depth and cost of a selection set whose fields
-// belong to parent; depth counts the set itself.
-func (a *analysis) selections(set *ast.SelectionSet, parent graphql.Type, depth int, seen map[string]bool) (int, int) {
-	if set == nil {
-		return depth - 1, 0
+// checkLimits measures the operation a request runs and refuses it when
+// it is deeper or costs more than the limits allow. The document has
+// passed checkDocument: fragments are known, acyclic and of bounded
+// expanded size, and the walk memoizes each fragment's depth and cost.
+func checkLimits(ctx context.Context, gs *gqlSchema, doc *ast.Document, op *ast.OperationDefinition, req *gqlRequest, lim config.Server) (queryCost, error) {
+	if op.Operation == ast.OperationTypeSubscription {
+		return queryCost{}, schema.Errorf(schema.EINVALID, "subscriptions are not supported")
 	}
-	maxDepth, cost := depth, 0
-	add := func(d, c int) {
-		maxDepth = max(maxDepth, d)
-		cost = min(cost+c, costCap)
+	w := &costWalk{
+		ctx: ctx, sch: gs.Schema, vars: req.Variables, lim: lim,
+		frags: map[string]*ast.FragmentDefinition{}, memo: map[fragKey]measure{},
+	}
+	for _, d := range doc.Definitions {
+		if f, ok := d.(*ast.FragmentDefinition); ok {
+			w.frags[f.Name.Value] = f
+		}
+	}
+	w.intro = newIntroWalk(ctx, gs.Schema, w.frags, req.Variables, gs.introspectionBudget)
+	m := w.set(op.SelectionSet, rootType(gs.Schema, op.Operation), 0)
+	cost := queryCost{Data: m.cost, Introspection: w.intro.total}
+	switch {
+	case w.err != nil:
+		return cost, w.err
+	case m.depth > lim.MaxDepth:
+		return cost, schema.FieldErrorf(schema.EINVALID, "query", "query depth %d exceeds the limit of %d", m.depth, lim.MaxDepth)
+	case cost.Data > lim.MaxComplexity:
+		return cost, schema.FieldErrorf(schema.EINVALID, "query", "query cost %d exceeds the limit of %d (max_complexity): it could return that many fields; ask for smaller pages (first) or fewer fields", cost.Data, lim.MaxComplexity)
+	case cost.Introspection > gs.introspectionBudget:
+		return cost, schema.FieldErrorf(schema.EINVALID, "query", "the query introspects more than %d fields, twice the whole schema", gs.introspectionBudget)
+	}
+	return cost, nil
+}
+
+// measure is the depth and cost of a selection set.
+type measure struct{ depth, cost int }
+
+// fragKey memoizes a fragment's measure; a fragment on a connection
+// depends on the page size of the field it is spread in.
+type fragKey struct {
+	name string
+	page int
+}
+
+type costWalk struct {
+	ctx   context.Context
+	sch   *graphql.Schema
+	vars  map[string]any
+	lim   config.Server
+	frags map[string]*ast.FragmentDefinition
+	memo  map[fragKey]measure
+	intro *introWalk
+	steps int
+	err   error
+}
+
+// set measures a selection set of parent's fields; page is the page size
+// when parent is a connection. Depth counts the set's own level.
+func (w *costWalk) set(set *ast.SelectionSet, parent graphql.Type, page int) measure {
+	var m measure
+	if set == nil {
+		return m
 	}
 	for _, sel := range set.Selections {
+		if w.stop() {
+			return m
+		}
+		var s measure
 		switch sel := sel.(type) {
 		case *ast.Field:
-			add(a.field(sel, parent, depth, seen))
+			s = w.field(sel, parent, page)
 		case *ast.InlineFragment:
-			t := parent
-			if sel.TypeCondition != nil {
-				if nt := a.sch.Type(sel.TypeCondition.Name.Value); nt != nil {
-					t = nt
-				}
-			}
-			add(a.selections(sel.SelectionSet, t, depth, seen))
+			s = w.set(sel.SelectionSet, conditionType(w.sch, sel.TypeCondition, parent), page)
 		case *ast.FragmentSpread:
-			name := sel.Name.Value
-			f := a.frags[name]
-			if f == nil || seen[name] {
-				continue
-			}
-			seen[name] = true
-			t := parent
-			if nt := a.sch.Type(f.TypeCondition.Name.Value); nt != nil {
-				t = nt
-			}
-			add(a.selections(f.SelectionSet, t, depth, seen))
-			delete(seen, name)
+			s = w.spread(sel.Name.Value, parent, page)
 		}
+		m.depth = max(m.depth, s.depth)
+		m.cost = min(m.cost+s.cost, costCap)
 	}
-	return maxDepth, cost
+	return m
 }
 
-func (a *analysis) field(f *ast.Field, parent graphql.Type, depth int, seen map[string]bool) (int, int) {
+func (w *costWalk) stop() bool {
+	if w.err != nil {
+		return true
+	}
+	if w.steps++; w.steps&1023 == 0 && w.ctx.Err() != nil {
+		w.err = w.ctx.Err()
+	}
+	return w.err != nil
+}
+
+func (w *costWalk) spread(name string, parent graphql.Type, page int) measure {
+	key := fragKey{name, page}
+	if m, ok := w.memo[key]; ok {
+		return m
+	}
+	f := w.frags[name]
+	m := w.set(f.SelectionSet, conditionType(w.sch, f.TypeCondition, parent), page)
+	w.memo[key] = m
+	return m
+}
+
+// field measures one field: its level, and 1 plus its selection's cost
+// for every value it can return.
+func (w *costWalk) field(f *ast.Field, parent graphql.Type, page int) measure {
 	name := f.Name.Value
-	if strings.HasPrefix(name, "__") {
-		if name != "__typename" && !a.introspec {
-			a.err = schema.Errorf(schema.EFORBIDDEN, "introspection is disabled on this server")
+	if name == "__schema" || name == "__type" {
+		if w.lim.NoIntrospection {
+			w.err = schema.Errorf(schema.EFORBIDDEN, "introspection is disabled on this server")
 		}
-		return depth, 0
+		// Introspection is counted apart and exempt from the depth
+		// limit: GraphiQL's own query is 11 levels deep.
+		w.intro.root(f)
+		return measure{depth: 1}
 	}
-	obj, ok := parent.(*graphql.Object)
-	if !ok {
-		return depth, 1
+	def := fieldDef(w.sch, parent, f)
+	if def == nil || f.SelectionSet == nil {
+		return measure{depth: 1, cost: 1}
 	}
-	def := obj.Fields()[name]
-	if def == nil {
-		return depth, 1
+	named := namedType(def.Type)
+	childPage := 0
+	if isConnection(named) {
+		childPage = w.pageSize(f, defaultFirst)
 	}
-	named, _ := graphql.GetNamed(def.Type).(graphql.Type)
-	d, c := a.selections(f.SelectionSet, named, depth+1, seen)
-	return max(d, depth), min(1+a.multiplier(f, def)*c, costCap)
+	sub := w.set(f.SelectionSet, named, childPage)
+	return measure{depth: 1 + sub.depth, cost: min(1+mulCap(w.values(f, def, parent, page), sub.cost), costCap)}
 }
 
-// multiplier is how many times a field's selection runs: its first
-// argument, or a guess for lists and connections without one.
-func (a *analysis) multiplier(f *ast.Field, def *graphql.FieldDefinition) int {
-	for _, arg := range f.Arguments {
-		if arg.Name.Value == "first" {
-			if n, ok := a.intValue(arg.Value); ok && n > 0 {
-				if n > a.maxPage && a.err == nil {
-					a.err = schema.FieldErrorf(schema.EINVALID, "first", "first must be between 0 and %d", a.maxPage)
-				}
-				return n
-			}
-		}
-	}
-	if strings.HasSuffix(graphql.GetNamed(def.Type).String(), "Connection") {
-		return defaultFirst
-	}
-	if isList(def.Type) {
-		return listGuess
+// values is how many values a field with a selection can return.
+func (w *costWalk) values(f *ast.Field, def *graphql.FieldDefinition, parent graphql.Type, page int) int {
+	switch {
+	case isConnection(parent) && (f.Name.Value == "edges" || f.Name.Value == "nodes"):
+		return page
+	case isList(def.Type):
+		return w.pageSize(f, listBound)
 	}
 	return 1
 }
 
-func (a *analysis) intValue(v ast.Value) (int, bool) {
+// pageSize is the field's first (or limit) argument, or def without one.
+// A first beyond the largest page is refused here, as fetch would.
+func (w *costWalk) pageSize(f *ast.Field, def int) int {
+	for _, arg := range f.Arguments {
+		name := arg.Name.Value
+		if name != "first" && name != "limit" {
+			continue
+		}
+		n, ok := w.intValue(arg.Value)
+		if !ok || n < 0 {
+			return def
+		}
+		if name == "first" && n > w.lim.MaxPageSize && w.err == nil {
+			w.err = schema.FieldErrorf(schema.EINVALID, "first", "first must be between 0 and %d", w.lim.MaxPageSize)
+		}
+		return n
+	}
+	return def
+}
+
+func (w *costWalk) intValue(v ast.Value) (int, bool) {
 	switch v := v.(type) {
 	case *ast.IntValue:
 		n, err := strconv.Atoi(v.Value)
 		return n, err == nil
 	case *ast.Variable:
-		switch n := a.vars[v.Name.Value].(type) {
+		switch n := w.vars[v.Name.Value].(type) {
 		case float64:
-			return int(n), true
+			return int(min(n, costCap)), true
 		case int:
 			return n, true
 		}
 	}
 	return 0, false
+}
+
+func isConnection(t graphql.Type) bool {
+	return t != nil && strings.HasSuffix(t.Name(), "Connection")
 }
 
 func isList(t graphql.Type) bool {
@@ -184,4 +231,15 @@ func isList(t graphql.Type) bool {
 			return false
 		}
 	}
+}
+
+// mulCap multiplies, saturating at costCap.
+func mulCap(n, c int) int {
+	if n <= 0 || c <= 0 {
+		return 0
+	}
+	if n > costCap/c {
+		return costCap
+	}
+	return n * c
 }

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -151,13 +152,25 @@ func (b *builder) reconcileFields(opts Options) (graphql.Fields, graphql.Fields)
 			return asJSON(v)
 		}
 	}
-	driftArgs := graphql.FieldConfigArgument{"resolved": {Type: graphql.Boolean}}
+	driftArgs := graphql.FieldConfigArgument{
+		"resolved": {Type: graphql.Boolean},
+		"first":    {Type: graphql.Int, Description: fmt.Sprintf("at most this many; without it, more than %d is an error", listBound)},
+	}
 	for k, v := range filterArgs {
 		driftArgs[k] = v
 	}
 	queries := graphql.Fields{
 		"drift": {Type: graphql.NewList(drift), Args: driftArgs, Description: "Open drift (or resolved, with resolved: true).",
-			Resolve: resolve(func(ctx context.Context, a map[string]any) (any, error) { return e.Drift(ctx, driftFilter(a)) })},
+			Resolve: resolve(func(ctx context.Context, a map[string]any) (any, error) {
+				recs, err := e.Drift(ctx, driftFilter(a))
+				if err != nil {
+					return nil, err
+				}
+				if first, ok := a["first"].(int); ok {
+					return recs[:min(len(recs), max(first, 0))], nil
+				}
+				return recs, overBound(len(recs), fmt.Sprintf("there are more than %d drift records", listBound), b.lim.maxPage)
+			})},
 		"plans": {Type: graphql.NewList(plan), Args: graphql.FieldConfigArgument{"limit": {Type: graphql.Int}},
 			Resolve: resolve(func(ctx context.Context, a map[string]any) (any, error) {
 				recs, err := e.Plans(ctx, limitArg(a, 20))

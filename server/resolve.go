@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/graphql-go/graphql"
@@ -102,12 +103,25 @@ func (b *builder) backrefResolver(br schema.BackRef) graphql.FieldResolveFn {
 		first, limited := p.Args["first"].(int)
 		return b.thunk(func() (any, error) {
 			v, err := th()
-			if es, ok := v.([]*inventory.Entry); ok && limited && first >= 0 && len(es) > first {
-				v = es[:first]
+			es, ok := v.([]*inventory.Entry)
+			if err != nil || !ok {
+				return v, err
 			}
-			return v, err
+			if !limited {
+				return es, overBound(len(es), fmt.Sprintf("%s %s has more than %d %s", e.Type, e.Name, listBound, plural(br.From.Name)), b.lim.maxPage)
+			}
+			return es[:min(len(es), max(first, 0))], nil
 		}), nil
 	}
+}
+
+// overBound refuses a list asked for without first that holds more than
+// listBound values, what the cost of a query assumes of it.
+func overBound(n int, what string, maxPage int) error {
+	if n <= listBound {
+		return nil
+	}
+	return schema.FieldErrorf(schema.EINVALID, "first", "%s: ask for them with first (up to %d)", what, maxPage)
 }
 
 // thunk wraps a loader thunk so its errors carry codes like resolver errors.

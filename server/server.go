@@ -47,7 +47,7 @@ type Options struct {
 // Limits defaults.
 const (
 	DefaultMaxDepth       = 10
-	DefaultMaxComplexity  = 5000
+	DefaultMaxComplexity  = 50000
 	DefaultMaxPageSize    = 1000
 	DefaultMaxBodyBytes   = 1 << 20
 	DefaultRequestTimeout = 30 * time.Second
@@ -61,7 +61,7 @@ type Server struct {
 	log     *slog.Logger
 	metrics *Metrics
 	gather  prometheus.Gatherer
-	schema  atomic.Pointer[graphql.Schema]
+	schema  atomic.Pointer[gqlSchema]
 	handler http.Handler
 	// exposed is set when serving a non-loopback address: then a server
 	// whose last token was revoked locks up instead of falling open.
@@ -126,6 +126,14 @@ func withDefaults(l config.Server) config.Server {
 	return l
 }
 
+// gqlSchema is a GraphQL schema with what the limits need to know of it.
+type gqlSchema struct {
+	*graphql.Schema
+	// introspectionBudget is how many fields a query may introspect:
+	// twice what GraphiQL's schema query returns.
+	introspectionBudget int
+}
+
 // Rebuild regenerates the GraphQL schema from the store's entity types;
 // requests already running finish on the old one.
 func (s *Server) Rebuild() error {
@@ -133,12 +141,16 @@ func (s *Server) Rebuild() error {
 	if err != nil {
 		return fmt.Errorf("build graphql schema: %w", err)
 	}
-	s.schema.Store(sch)
+	full, err := fullIntrospectionCost(sch)
+	if err != nil {
+		return fmt.Errorf("measure graphql schema: %w", err)
+	}
+	s.schema.Store(&gqlSchema{Schema: sch, introspectionBudget: 2 * full})
 	return nil
 }
 
 // Schema returns the current GraphQL schema.
-func (s *Server) Schema() *graphql.Schema { return s.schema.Load() }
+func (s *Server) Schema() *graphql.Schema { return s.schema.Load().Schema }
 
 // Metrics returns the collectors others (reconcile) update.
 func (s *Server) Metrics() *Metrics { return s.metrics }
@@ -164,7 +176,7 @@ func (s *Server) routes() http.Handler {
 		mux.Handle("/reports", s.instrument("reports", s.authenticate(http.HandlerFunc(s.reports))))
 	}
 	mux.Handle("/", s.instrument("other", http.NotFoundHandler()))
-	return mux
+	return s.secure(mux)
 }
 
 // Run listens on Options.Listen and serves until ctx is cancelled.

@@ -23,7 +23,7 @@ func checkVariables(sch *graphql.Schema, op *ast.OperationDefinition, vars map[s
 			continue
 		}
 		name := def.Variable.Name.Value
-		typ := inputType(sch, def.Type)
+		typ := variableType(sch, def.Type)
 		if v, ok := vars[name]; ok && typ != nil {
 			if err := checkInput(typ, v, "variables."+name); err != nil {
 				return err
@@ -33,16 +33,16 @@ func checkVariables(sch *graphql.Schema, op *ast.OperationDefinition, vars map[s
 	return nil
 }
 
-// inputType resolves a variable's declared type; nil when it names no
+// variableType resolves a variable's declared type; nil when it names no
 // input type (validation has refused that already).
-func inputType(sch *graphql.Schema, t ast.Type) graphql.Input {
+func variableType(sch *graphql.Schema, t ast.Type) graphql.Input {
 	switch t := t.(type) {
 	case *ast.NonNull:
-		if in := inputType(sch, t.Type); in != nil {
+		if in := variableType(sch, t.Type); in != nil {
 			return graphql.NewNonNull(in)
 		}
 	case *ast.List:
-		if in := inputType(sch, t.Type); in != nil {
+		if in := variableType(sch, t.Type); in != nil {
 			return graphql.NewList(in)
 		}
 	case *ast.Named:

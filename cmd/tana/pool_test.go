@@ -1,43 +1,13 @@
 package main
 
 import (
-	"bufio"
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 )
-
-// startServe runs `tana serve` on a free port with env until the test
-// ends and returns its address.
-func startServe(t *testing.T, env ...string) string {
-	t.Helper()
-	cmd := exec.Command(tanaBin, "serve", "--listen", "127.0.0.1:0")
-	cmd.Env = append(os.Environ(), env...)
-	cmd.Dir = t.TempDir()
-	stderr, _ := cmd.StderrPipe()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-	})
-	addrRE := regexp.MustCompile(`msg=listening addr=(\S+)`)
-	lines := bufio.NewScanner(stderr)
-	for lines.Scan() {
-		if m := addrRE.FindStringSubmatch(lines.Text()); m != nil {
-			go io.Copy(io.Discard, stderr)
-			return m[1]
-		}
-	}
-	t.Fatal("serve never logged its address")
-	return ""
-}
 
 // TestPoolSizeFromConfig: db.max_conns in tana.yaml sizes the store's
 // connection pool, which /metrics shows.
@@ -48,8 +18,8 @@ func TestPoolSizeFromConfig(t *testing.T) {
 	if err := os.WriteFile(cfg, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	addr := startServe(t, "TANA_CONFIG="+cfg, "TANA_DB=")
-	resp, err := http.Get("http://" + addr + "/metrics")
+	srv := startServe(t, "TANA_CONFIG="+cfg, "TANA_DB=")
+	resp, err := http.Get(srv.base + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}

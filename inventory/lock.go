@@ -21,6 +21,8 @@ type LockInfo struct {
 	RunKind    string    `json:"kind" db:"kind"`
 	RunSource  string    `json:"source" db:"source"`
 	Process    string    `json:"process" db:"process"` // "host pid N"
+	RunStatus  string    `json:"-" db:"run_status"`
+	process
 }
 
 func (l *LockInfo) String() string {
@@ -32,29 +34,38 @@ func (l *LockInfo) String() string {
 }
 
 const lockCols = `l.scope, l.holder, l.acquired_at, l.expires_at, COALESCE(r.kind, '') AS kind, COALESCE(r.source, '') AS source,
-	COALESCE(r.holder, '') AS process`
+	COALESCE(r.holder, '') AS process, COALESCE(r.status, '') AS run_status, COALESCE(r.host, '') AS host, COALESCE(r.pid, 0) AS pid,
+	COALESCE(r.pid_start, 0) AS pid_start`
 
 // Lock takes the exclusive lock of scope ("apply:vsphere:vc1",
 // "schedule:nightly") for the run, on the run's lease; the heartbeat
-// renews it and Finish frees it. A lock whose lease ran out is taken over,
-// and the run that held it is marked interrupted. Taking a lock the run
-// holds already succeeds. Otherwise Lock fails at once with ELOCKED naming
-// the holding run. The same row-and-lease lock serves SQLite and
-// PostgreSQL, so both behave alike (and a connection pooler in front of
-// PostgreSQL breaks nothing).
+// renews it and Finish frees it. Taking a lock the run holds already
+// succeeds. A lock held by another run is taken over when that run is
+// over: its process is gone (told at once on the same host), its run
+// ended without freeing it, or — for a holder on another host — its lease
+// ran out; the run that held it is marked interrupted. A live process's
+// lock on this host is never taken, even with its heartbeat late (a long
+// SQLite write of another process). Otherwise Lock fails at once with
+// ELOCKED naming the holding run. The same row lock serves SQLite and
+// PostgreSQL (no session state: a connection pooler breaks nothing).
 func (r *Run) Lock(ctx context.Context, scope string) error {
 	err := r.s.InTx(ctx, func(tx *Tx) error {
 		cur, err := lockOf(ctx, tx, tx.Rebind, scope)
 		if err != nil {
 			return err
 		}
-		if cur != nil && cur.Holder != r.ID && !cur.ExpiresAt.Before(tx.now) {
-			return lockedError(cur, r.lease)
+		over := ""
+		if cur != nil && cur.Holder != r.ID {
+			if !cur.over(r.s.proc, tx.now) {
+				return lockedError(cur, r.lease)
+			}
+			over = cur.Holder
 		}
 		res, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO locks (scope, holder, acquired_at, expires_at) VALUES (?, ?, ?, ?)
-			ON CONFLICT (scope) DO UPDATE SET holder = excluded.holder, acquired_at = excluded.acquired_at, expires_at = excluded.expires_at
-			WHERE locks.expires_at < ? OR locks.holder = excluded.holder`),
-			scope, r.ID, tx.now.UTC(), tx.now.Add(r.lease).UTC(), tx.now.UTC())
+			ON CONFLICT (scope) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at,
+				acquired_at = CASE WHEN locks.holder = excluded.holder THEN locks.acquired_at ELSE excluded.acquired_at END
+			WHERE locks.holder = excluded.holder OR locks.holder = ?`),
+			scope, r.ID, tx.now.UTC(), tx.now.Add(r.lease).UTC(), over)
 		if err != nil {
 			return fmt.Errorf("lock %s: %w", scope, mapError(err))
 		}
@@ -64,8 +75,8 @@ func (r *Run) Lock(ctx context.Context, scope string) error {
 			}
 			return schema.Errorf(schema.ELOCKED, "%s is locked by another run; try again when it has finished", scope)
 		}
-		if cur != nil && cur.Holder != r.ID {
-			return interrupt(ctx, tx, tx.Rebind, cur.Holder, fmt.Sprintf("its lease on %s ran out (taken over by %s run %s)", scope, r.Kind, r.ID))
+		if over != "" {
+			return interrupt(ctx, tx, tx.Rebind, over, fmt.Sprintf("its process is gone or its lease on %s ran out (taken over by %s run %s)", scope, r.Kind, r.ID))
 		}
 		return nil
 	})
@@ -76,6 +87,19 @@ func (r *Run) Lock(ctx context.Context, scope string) error {
 	r.locks[scope] = true
 	r.mu.Unlock()
 	return nil
+}
+
+// over tells whether the run holding a lock is over, as seen from self at
+// now: its run ended, its process on this host is gone, or — when that
+// cannot be told — its lease ran out.
+func (l *LockInfo) over(self process, now time.Time) bool {
+	if l.RunStatus != RunRunning {
+		return true // ended (or unknown) without freeing it
+	}
+	if alive, known := l.alive(self); known {
+		return !alive
+	}
+	return l.ExpiresAt.Before(now)
 }
 
 // lockOf reads scope's lock with its run; nil when it is free.
@@ -100,8 +124,7 @@ func lockedError(cur *LockInfo, lease time.Duration) error {
 // Locks lists the locks held now, with their runs.
 func (s *Store) Locks(ctx context.Context) ([]LockInfo, error) {
 	var out []LockInfo
-	err := sqlx.SelectContext(ctx, s.db, &out, s.db.Rebind("SELECT "+lockCols+" FROM locks l LEFT JOIN runs r ON r.id = l.holder WHERE l.expires_at >= ? ORDER BY l.scope"),
-		s.Now().UTC())
+	err := sqlx.SelectContext(ctx, s.db, &out, "SELECT "+lockCols+" FROM locks l LEFT JOIN runs r ON r.id = l.holder ORDER BY l.scope")
 	if err != nil {
 		return nil, fmt.Errorf("load locks: %w", mapError(err))
 	}

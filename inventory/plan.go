@@ -3,11 +3,13 @@ package inventory
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/jmoiron/sqlx"
 
+	"github.com/tana-cmdb/tana/migrations"
 	"github.com/tana-cmdb/tana/schema"
 )
 
@@ -74,35 +76,73 @@ func (tx *Tx) SetPlanStatus(ctx context.Context, id, status, errMsg string) erro
 	return nil
 }
 
-// ClaimPlan makes run the one run applying plan id, atomically: it
-// succeeds only for a proposed or interrupted plan, or one whose applying
-// run is no longer alive. Otherwise it fails with ECONFLICT saying why: the plan was
-// applied already (and when, by which run), or another live run is
-// applying it.
+// ClaimPlan makes run the one run applying plan id. It succeeds only for
+// a proposed or interrupted plan, or one whose applying run is over (its
+// process gone, or its lease run out); otherwise it fails with ECONFLICT
+// saying why: the plan was applied already (when, by which run), or a
+// live run is applying it. The plan's row is locked while it decides.
 func (s *Store) ClaimPlan(ctx context.Context, id string, run *Run) error {
-	now := s.Now().UTC()
-	res, err := s.db.ExecContext(ctx, s.db.Rebind(`UPDATE plans SET status = ?, run_id = ?, error = '' WHERE id = ? AND (status IN (?, ?)
-		OR status = ? AND NOT EXISTS (SELECT 1 FROM runs r WHERE r.id = plans.run_id AND r.status = 'running' AND r.expires_at >= ?))`),
-		PlanApplying, run.ID, id, PlanProposed, PlanInterrupted, PlanApplying, now)
-	if err != nil {
-		return fmt.Errorf("claim plan %s: %w", id, mapError(err))
-	}
-	if n, _ := res.RowsAffected(); n == 1 {
+	return s.InTx(ctx, func(tx *Tx) error {
+		forUpdate := ""
+		if s.dialect == migrations.Postgres {
+			forUpdate = " FOR UPDATE"
+		}
+		var p PlanRecord
+		err := sqlx.GetContext(ctx, tx, &p, tx.Rebind("SELECT "+planCols+" FROM plans WHERE id = ?"+forUpdate), id)
+		if errors.Is(err, sql.ErrNoRows) {
+			return schema.Errorf(schema.ENOTFOUND, "plan %s not found", id)
+		}
+		if err != nil {
+			return fmt.Errorf("claim plan %s: %w", id, mapError(err))
+		}
+		p.fixTimes()
+		switch p.Status {
+		case PlanProposed, PlanInterrupted:
+		case PlanApplying:
+			over, err := s.runOver(ctx, tx, tx.Rebind, p.RunID, tx.now)
+			if err != nil {
+				return err
+			}
+			if !over {
+				return schema.Errorf(schema.ECONFLICT, "plan %s is being applied by run %s; wait for it to finish (tana runs)", id, p.RunID)
+			}
+			if err := interrupt(ctx, tx, tx.Rebind, p.RunID, "its process is gone or its lease ran out (plan "+id+" claimed again by run "+run.ID+")"); err != nil {
+				return err
+			}
+		default:
+			when := ""
+			if p.AppliedAt != nil {
+				when = " at " + p.AppliedAt.Format(time.RFC3339)
+			}
+			return schema.Errorf(schema.ECONFLICT, "plan %s was already applied%s by run %s (status %s); a plan is applied once: run tana plan for a new one",
+				id, when, p.RunID, p.Status)
+		}
+		_, err = tx.ExecContext(ctx, tx.Rebind("UPDATE plans SET status = ?, run_id = ?, error = '' WHERE id = ?"), PlanApplying, run.ID, id)
+		if err != nil {
+			return fmt.Errorf("claim plan %s: %w", id, mapError(err))
+		}
 		return nil
+	})
+}
+
+// runOver tells whether a run is over: ended, its process on this host
+// gone, or its lease run out.
+func (s *Store) runOver(ctx context.Context, q sqlx.QueryerContext, rebind func(string) string, runID string, now time.Time) (bool, error) {
+	var r RunRecord
+	err := sqlx.GetContext(ctx, q, &r, rebind("SELECT id, status, expires_at, host, pid, pid_start FROM runs WHERE id = ?"), runID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return true, nil
 	}
-	p, err := s.Plan(ctx, id)
 	if err != nil {
-		return err
+		return false, fmt.Errorf("load run %s: %w", runID, mapError(err))
 	}
-	if p.Status == PlanApplying {
-		return schema.Errorf(schema.ECONFLICT, "plan %s is being applied by run %s; wait for it to finish (tana runs)", id, p.RunID)
+	if r.Status != RunRunning {
+		return true, nil
 	}
-	when := ""
-	if p.AppliedAt != nil {
-		when = " at " + p.AppliedAt.Format(time.RFC3339)
+	if alive, known := r.alive(s.proc); known {
+		return !alive, nil
 	}
-	return schema.Errorf(schema.ECONFLICT, "plan %s was already applied%s by run %s (status %s); a plan is applied once: run tana plan for a new one",
-		id, when, p.RunID, p.Status)
+	return r.ExpiresAt == nil || r.ExpiresAt.Before(now), nil
 }
 
 // ReleasePlan gives a plan the run claimed back, untouched (proposed):
@@ -140,7 +180,21 @@ func (s *Store) Plan(ctx context.Context, id string) (*PlanRecord, error) {
 		return nil, fmt.Errorf("load plan %s: %w", id, mapError(err))
 	}
 	p.fixTimes()
-	return &p, nil
+	return &p, s.showInterrupted(ctx, &p)
+}
+
+// showInterrupted shows an applying plan whose run is over as
+// interrupted, without waiting for the run's lease when its process is
+// known to be gone.
+func (s *Store) showInterrupted(ctx context.Context, p *PlanRecord) error {
+	if p.Status != PlanApplying {
+		return nil
+	}
+	over, err := s.runOver(ctx, s.db, s.db.Rebind, p.RunID, s.Now())
+	if over {
+		p.Status = PlanInterrupted
+	}
+	return err
 }
 
 // Plans returns the newest plans first, without their data.
@@ -156,6 +210,9 @@ func (s *Store) Plans(ctx context.Context, limit int) ([]PlanRecord, error) {
 	}
 	for i := range out {
 		out[i].fixTimes()
+		if err := s.showInterrupted(ctx, &out[i]); err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
 }

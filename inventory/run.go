@@ -6,13 +6,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"sync"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
 
+	"github.com/tana-cmdb/tana/migrations"
 	"github.com/tana-cmdb/tana/schema"
 )
 
@@ -49,6 +49,7 @@ type RunRecord struct {
 	Holder    string        `json:"holder,omitempty" db:"holder"` // "host pid N" of the process that ran it
 	ExpiresAt *time.Time    `json:"-" db:"expires_at"`            // lease, while running
 	Tick      *time.Time    `json:"tick,omitempty" db:"tick"`     // a schedule run's tick
+	process
 }
 
 // Finished reports whether the run ended, well or badly, as opposed to
@@ -103,9 +104,9 @@ func (s *Store) StartRun(ctx context.Context, kind, source string, o RunOptions)
 	if !o.Tick.IsZero() {
 		tick = o.Tick.UTC()
 	}
-	_, err := s.db.ExecContext(ctx, s.db.Rebind(`INSERT INTO runs (id, kind, source, status, started_at, duration_ms, objects, changes, errors, detail, holder, expires_at, tick)
-		VALUES (?, ?, ?, ?, ?, 0, 0, 0, '[]', '', ?, ?, ?)`),
-		r.ID, kind, source, RunRunning, now.UTC(), holderName(), now.Add(o.Lease).UTC(), tick)
+	_, err := s.db.ExecContext(ctx, s.db.Rebind(`INSERT INTO runs (id, kind, source, status, started_at, duration_ms, objects, changes, errors, detail,
+		holder, host, pid, pid_start, expires_at, tick) VALUES (?, ?, ?, ?, ?, 0, 0, 0, '[]', '', ?, ?, ?, ?, ?, ?)`),
+		r.ID, kind, source, RunRunning, now.UTC(), s.proc.String(), s.proc.Host, s.proc.PID, s.proc.Start, now.Add(o.Lease).UTC(), tick)
 	if err != nil {
 		return nil, fmt.Errorf("record %s run of %s: %w", kind, source, mapError(err))
 	}
@@ -114,19 +115,17 @@ func (s *Store) StartRun(ctx context.Context, kind, source string, o RunOptions)
 	return r, nil
 }
 
-// holderName names this process for people reading runs and locks.
-func holderName() string {
-	host, _ := os.Hostname()
-	return fmt.Sprintf("%s pid %d", host, os.Getpid())
-}
-
 // Context is the run's context: the one it started with, ended early if
 // the run loses its lease (context.Cause is then ErrLeaseLost).
 func (r *Run) Context() context.Context { return r.ctx }
 
 // heartbeat renews the lease every third of it until the run ends. A run
-// whose lease cannot be renewed in time, or whose record or locks someone
-// else took, is cancelled.
+// whose record or locks someone else took is cancelled. On PostgreSQL,
+// where replicas on other hosts take over a lease that ran out, so is a
+// run that could not renew it for two thirds of it: it stops before
+// another can start. On SQLite, one host's file, a late heartbeat (a long
+// write of another process held the database) costs nothing: a live
+// process's locks are never taken (see Lock).
 func (r *Run) heartbeat() {
 	defer close(r.stopped)
 	t := time.NewTicker(r.lease / 3)
@@ -145,7 +144,7 @@ func (r *Run) heartbeat() {
 		case errors.Is(err, ErrLeaseLost):
 			r.cancel(err)
 			return
-		case time.Since(last) >= r.lease:
+		case r.s.dialect == migrations.Postgres && time.Since(last) >= r.lease*2/3:
 			r.cancel(fmt.Errorf("%w: no heartbeat for %s (%v)", ErrLeaseLost, time.Since(last).Round(time.Second), err))
 			return
 		default:
@@ -178,6 +177,29 @@ func (r *Run) renew() error {
 	}
 	if n, _ := res.RowsAffected(); n < int64(held) {
 		return fmt.Errorf("%w: %d of its %d locks were freed by someone else", ErrLeaseLost, int64(held)-n, held)
+	}
+	return nil
+}
+
+// Fence checks, inside tx, that the run still holds its locks, and moves
+// their leases on: a run that lost them (taken over after its lease ran
+// out, or freed by tana unlock) must not commit what it did under them.
+// On PostgreSQL the update also holds the rows until tx ends, so no one
+// takes them over during the commit.
+func (r *Run) Fence(ctx context.Context, tx *Tx) error {
+	r.mu.Lock()
+	held := len(r.locks)
+	r.mu.Unlock()
+	if held == 0 {
+		return nil
+	}
+	res, err := tx.ExecContext(ctx, tx.Rebind("UPDATE locks SET expires_at = ? WHERE holder = ?"), tx.now.Add(r.lease).UTC(), r.ID)
+	if err != nil {
+		return fmt.Errorf("check the locks of run %s: %w", r.ID, mapError(err))
+	}
+	if n, _ := res.RowsAffected(); n < int64(held) {
+		return schema.Errorf(schema.ELOCKED, "%s run %s lost %d of its %d locks before it could commit; nothing was written (%v)",
+			r.Kind, r.ID, int64(held)-n, held, ErrLeaseLost)
 	}
 	return nil
 }
@@ -262,7 +284,7 @@ type RunFilter struct {
 // runCols reads a run with a running run whose lease ran out shown as
 // interrupted (the second argument is now).
 const runCols = `id, kind, source, CASE WHEN status = 'running' AND expires_at < ? THEN 'interrupted' ELSE status END AS status,
-	started_at, duration_ms, objects, changes, errors, detail, holder, expires_at, tick`
+	started_at, duration_ms, objects, changes, errors, detail, holder, expires_at, tick, host, pid, pid_start`
 
 // Runs returns runs, newest first.
 func (s *Store) Runs(ctx context.Context, f RunFilter) ([]RunRecord, error) {
@@ -288,16 +310,22 @@ func (s *Store) TickRuns(ctx context.Context, kind, source string, tick time.Tim
 		s.Now().UTC(), kind, source, tick.UTC())
 }
 
+// MaxTickAttempts is how many runs a tick gets: a tick whose runs were
+// interrupted this often (it crashes its process, say) is left alone.
+const MaxTickAttempts = 3
+
 // UnfinishedTicks lists the ticks since since of a schedule (runs of kind
-// and source) that have runs but neither a finished one nor a live one:
-// the ticks whose runs were interrupted, oldest first.
+// and source) that have runs but neither a finished one nor a live one,
+// and fewer than MaxTickAttempts: the ticks whose runs were interrupted,
+// oldest first.
 func (s *Store) UnfinishedTicks(ctx context.Context, kind, source string, since time.Time) ([]time.Time, error) {
 	var out []time.Time
 	err := sqlx.SelectContext(ctx, s.db, &out, s.db.Rebind(`SELECT tick FROM runs WHERE kind = ? AND source = ? AND tick >= ?
 		GROUP BY tick
 		HAVING SUM(CASE WHEN status IN ('ok', 'partial', 'failed') THEN 1 ELSE 0 END) = 0
 		   AND SUM(CASE WHEN status = 'running' AND expires_at >= ? THEN 1 ELSE 0 END) = 0
-		ORDER BY tick`), kind, source, since.UTC(), s.Now().UTC())
+		   AND COUNT(*) < ?
+		ORDER BY tick`), kind, source, since.UTC(), s.Now().UTC(), MaxTickAttempts)
 	if err != nil {
 		return nil, fmt.Errorf("load unfinished ticks of %s: %w", source, mapError(err))
 	}
@@ -321,6 +349,9 @@ func (s *Store) selectRuns(ctx context.Context, query string, args ...any) ([]Ru
 		}
 		if err := json.Unmarshal([]byte(r.RawErrors), &r.Errors); err != nil {
 			return nil, fmt.Errorf("decode run %s: %w", r.ID, err)
+		}
+		if alive, known := r.alive(s.proc); r.Status == RunRunning && known && !alive {
+			r.Status = RunInterrupted // its process is gone: no need to wait for the lease
 		}
 	}
 	return out, nil

@@ -15,7 +15,7 @@ import (
 
 // forEachPair runs fn on every dialect with two store handles on one fresh
 // database, as two processes would have.
-func forEachPair(t *testing.T, fn func(t *testing.T, a, b *inventory.Store)) {
+func forEachPair(t *testing.T, fn func(t *testing.T, dsn string, a, b *inventory.Store)) {
 	for _, d := range inventorytest.Dialects {
 		t.Run(d, func(t *testing.T) {
 			dsn := inventorytest.DSN(t, d)
@@ -23,7 +23,7 @@ func forEachPair(t *testing.T, fn func(t *testing.T, a, b *inventory.Store)) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			fn(t, inventorytest.OpenWith(t, dsn, reg), inventorytest.OpenWith(t, dsn, reg))
+			fn(t, dsn, inventorytest.OpenWith(t, dsn, reg), inventorytest.OpenWith(t, dsn, reg))
 		})
 	}
 }
@@ -57,7 +57,7 @@ func runStatus(t *testing.T, s *inventory.Store, id string) string {
 // with the holder named, whatever the store handle; the holder may take
 // its own lock again; finishing frees every lock of the run.
 func TestRunLocks(t *testing.T) {
-	forEachPair(t, func(t *testing.T, s1, s2 *inventory.Store) {
+	forEachPair(t, func(t *testing.T, dsn string, s1, s2 *inventory.Store) {
 		ctx := context.Background()
 		a := startRun(t, s1, "apply", "plan:p1", 0)
 		b := startRun(t, s2, "apply", "plan:p1", 0) // the same plan: still another holder
@@ -86,43 +86,81 @@ func TestRunLocks(t *testing.T) {
 	})
 }
 
-// TestLeaseFreesADeadRunsLocks: a run whose process died (its heartbeat
-// stopped) keeps its scope only until its lease runs out; then another run
-// takes it, and the dead run reads interrupted. A live run's heartbeat
-// keeps its lease far beyond it.
-func TestLeaseFreesADeadRunsLocks(t *testing.T) {
-	forEachPair(t, func(t *testing.T, s1, s2 *inventory.Store) {
+// TestDeadRunsFreeTheirLocks: a run whose process died on this host frees
+// its scope at once and reads interrupted; one on another host, whose
+// life cannot be told, keeps it until its lease runs out; a live run keeps
+// its locks however long.
+func TestDeadRunsFreeTheirLocks(t *testing.T) {
+	forEachPair(t, func(t *testing.T, dsn string, s1, s2 *inventory.Store) {
 		ctx := context.Background()
 		lease := 600 * time.Millisecond
 		live := startRun(t, s1, "collect", "vc1", lease)
 		dead := startRun(t, s1, "apply", "plan:p1", lease)
-		if err := live.Lock(ctx, "apply:vsphere:vc1"); err != nil {
-			t.Fatal(err)
-		}
-		if err := dead.Lock(ctx, "apply:dns:a."); err != nil {
-			t.Fatal(err)
+		far := startRun(t, s1, "apply", "plan:p2", lease)
+		for scope, r := range map[string]*inventory.Run{"apply:vsphere:vc1": live, "apply:dns:a.": dead, "apply:dns:b.": far} {
+			if err := r.Lock(ctx, scope); err != nil {
+				t.Fatal(err)
+			}
 		}
 		dead.Abandon()
-		other := startRun(t, s2, "apply", "plan:p2", lease)
-		if err := other.Lock(ctx, "apply:dns:a."); schema.ErrorCode(err) != schema.ELOCKED {
-			t.Fatalf("within the lease: %v", err)
-		}
-		time.Sleep(3 * lease)
+		far.Abandon()
+		inventorytest.KillRun(t, dsn, dead.ID)
+		inventorytest.MoveRun(t, dsn, far.ID)
+		other := startRun(t, s2, "apply", "plan:p3", lease)
 		if err := other.Lock(ctx, "apply:dns:a."); err != nil {
-			t.Fatalf("after the lease ran out: %v", err)
+			t.Fatalf("the scope of a dead process: %v", err)
 		}
 		if got := runStatus(t, s2, dead.ID); got != inventory.RunInterrupted {
 			t.Fatalf("the dead run reads %s", got)
 		}
+		if err := other.Lock(ctx, "apply:dns:b."); schema.ErrorCode(err) != schema.ELOCKED {
+			t.Fatalf("another host's run within its lease: %v", err)
+		}
+		time.Sleep(2 * lease)
+		if err := other.Lock(ctx, "apply:dns:b."); err != nil {
+			t.Fatalf("another host's run after its lease: %v", err)
+		}
+		if got := runStatus(t, s2, far.ID); got != inventory.RunInterrupted {
+			t.Fatalf("the run elsewhere reads %s", got)
+		}
 		if err := other.Lock(ctx, "apply:vsphere:vc1"); schema.ErrorCode(err) != schema.ELOCKED {
-			t.Fatalf("a live run's lock after 3 leases: %v", err)
+			t.Fatalf("a live run's lock after 2 leases: %v", err)
 		}
 		if got := runStatus(t, s2, live.ID); got != inventory.RunRunning {
 			t.Fatalf("the live run reads %s", got)
 		}
-		if err := dead.Finish(ctx, inventory.RunResult{Status: inventory.RunOK}); err != nil {
-			// Abandon ended it: Finish is a no-op.
-			t.Fatalf("finish after abandon: %v", err)
+	})
+}
+
+// TestLateHeartbeatKeepsTheLock: on SQLite a long write of another handle
+// holds the database for three leases, so the holder cannot renew; it is
+// alive, so its lock is not taken, and it can still commit (Fence).
+func TestLateHeartbeatKeepsTheLock(t *testing.T) {
+	forEachPair(t, func(t *testing.T, dsn string, s1, s2 *inventory.Store) {
+		ctx := context.Background()
+		lease := 300 * time.Millisecond
+		holder := startRun(t, s1, "apply", "plan:p1", lease)
+		if err := holder.Lock(ctx, "apply:vsphere:vc1"); err != nil {
+			t.Fatal(err)
+		}
+		if err := s2.InTx(ctx, func(tx *inventory.Tx) error {
+			if _, err := tx.Create(ctx, inventorytest.Meta("t"), "vm", "long", nil); err != nil {
+				return err
+			}
+			time.Sleep(3 * lease)
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		other := startRun(t, s2, "collect", "vc1", lease)
+		if err := other.Lock(ctx, "apply:vsphere:vc1"); schema.ErrorCode(err) != schema.ELOCKED {
+			t.Fatalf("the lock of a live run with a late heartbeat: %v", err)
+		}
+		if err := s1.InTx(ctx, func(tx *inventory.Tx) error { return holder.Fence(ctx, tx) }); err != nil {
+			t.Fatalf("the holder's fence: %v", err)
+		}
+		if err := holder.Context().Err(); err != nil {
+			t.Fatalf("the holder was stopped: %v", context.Cause(holder.Context()))
 		}
 	})
 }
@@ -130,7 +168,7 @@ func TestLeaseFreesADeadRunsLocks(t *testing.T) {
 // TestUnlock: a person frees a stuck scope; the run that held it is
 // interrupted and, alive, its context ends at its next heartbeat.
 func TestUnlock(t *testing.T) {
-	forEachPair(t, func(t *testing.T, s1, s2 *inventory.Store) {
+	forEachPair(t, func(t *testing.T, dsn string, s1, s2 *inventory.Store) {
 		ctx := context.Background()
 		held := startRun(t, s1, "apply", "plan:p1", 300*time.Millisecond)
 		if err := held.Lock(ctx, "apply:cross"); err != nil {
@@ -162,7 +200,7 @@ func TestUnlock(t *testing.T) {
 // applied, nobody claims it; a plan whose applying run died reads
 // interrupted and may be claimed again.
 func TestClaimPlanOnce(t *testing.T) {
-	forEachPair(t, func(t *testing.T, s1, s2 *inventory.Store) {
+	forEachPair(t, func(t *testing.T, dsn string, s1, s2 *inventory.Store) {
 		ctx := context.Background()
 		for _, id := range []string{"p1", "p2"} {
 			if err := s1.InTx(ctx, func(tx *inventory.Tx) error {
@@ -206,7 +244,7 @@ func TestClaimPlanOnce(t *testing.T) {
 			t.Fatal(err)
 		}
 		dead.Abandon()
-		time.Sleep(time.Second)
+		inventorytest.KillRun(t, dsn, dead.ID)
 		if p, err := s2.Plan(ctx, "p2"); err != nil || p.Status != inventory.PlanInterrupted {
 			t.Fatalf("plan of a dead run: %+v, %v", p, err)
 		}

@@ -67,6 +67,7 @@ type Store struct {
 	ckpt    *checkpointer // SQLite only
 	writers writerQueue   // SQLite only
 	names   nameCache
+	proc    process // this process, named on its runs
 }
 
 // Open connects to the database named by dsn: "sqlite:PATH" or
@@ -103,7 +104,7 @@ func Open(ctx context.Context, dsn string, reg *schema.Registry, opts Options) (
 		db.Close()
 		return nil, fmt.Errorf("connect to %s database: %w", dialect, err)
 	}
-	s := &Store{db: db, dialect: dialect, reg: reg, log: log, now: opts.Now}
+	s := &Store{db: db, dialect: dialect, reg: reg, log: log, now: opts.Now, proc: thisProcess()}
 	if s.now == nil {
 		s.now = time.Now
 	}

@@ -147,13 +147,13 @@ func (e *Engine) reconcile(ctx context.Context, run *inventory.Run, snap *collec
 	if err != nil {
 		return nil, fmt.Errorf("encode snapshot: %w", err)
 	}
-	err = e.commit(ctx, snap, res, sum, data, auto, rest)
+	err = e.commit(ctx, run, snap, res, sum, data, auto, rest)
 	if err != nil && len(auto) > 0 && ctx.Err() == nil {
 		// One bad write (a unique value taken meanwhile) must not lose the
 		// collection: record it with everything left for review.
 		e.log.Warn("auto-apply failed; keeping all drift for review", "scope", snap.Scope, "err", err)
 		sum.Limited = joinMsg(sum.Limited, "auto-apply failed: "+err.Error())
-		err = e.commit(ctx, snap, res, sum, data, nil, res.Items)
+		err = e.commit(ctx, run, snap, res, sum, data, nil, res.Items)
 	}
 	if err != nil {
 		return nil, err
@@ -198,9 +198,13 @@ func (e *Engine) applyDeclared(ctx context.Context, scope string, items []Item, 
 
 // commit stores the snapshot, applies auto fixes in one change set,
 // binds and records provenance, handles staleness and keeps the rest as
-// the scope's open drift, all in one transaction.
-func (e *Engine) commit(ctx context.Context, snap *collectors.Snapshot, res *Result, sum *RunSummary, data []byte, auto []Fix, rest []Item) error {
+// the scope's open drift, all in one transaction — if run still holds
+// the scope's lock (Fence).
+func (e *Engine) commit(ctx context.Context, run *inventory.Run, snap *collectors.Snapshot, res *Result, sum *RunSummary, data []byte, auto []Fix, rest []Item) error {
 	return e.store.InTx(ctx, func(tx *inventory.Tx) error {
+		if err := run.Fence(ctx, tx); err != nil {
+			return err
+		}
 		if err := tx.SaveSnapshot(ctx, &inventory.SnapshotRecord{ID: sum.SnapshotID, Scope: snap.Scope, Source: snap.Source,
 			Kind: snap.Kind, Complete: snap.Complete, Objects: len(snap.Objects), Errors: snap.Errors,
 			StartedAt: snap.StartedAt, FinishedAt: snap.FinishedAt, Data: string(data)}); err != nil {

@@ -304,6 +304,9 @@ func (e *Engine) checkVM(d *dnsView, c *claim) []Item {
 	base := Item{Type: "vm", Scope: CrossScope, EntryID: vm.ID, EntryName: vm.Name, Version: vm.Version, Authority: schema.Declared}
 	var out []Item
 	as := d.a[name]
+	if ip != "" { // an IPv4 address is judged by A records, an IPv6 one by AAAA
+		as = slices.DeleteFunc(slices.Clone(as), func(r *inventory.Entry) bool { return r.Attrs["rtype"] != rtypeOf(ip) })
+	}
 	zone := d.zoneOf(name)
 	switch {
 	case zone == "":

@@ -125,12 +125,24 @@ func (it *Item) Pin() string {
 		Authority schema.Authority   `json:"au,omitempty"`
 		Object    *collectors.Object `json:"ob,omitempty"`
 		Fix       *collectors.Fix    `json:"f,omitempty"`
-	}{it.Kind, it.Type, it.Scope, it.EntryID, it.ObjectID, it.Attr, it.Store, it.Actual, it.Authority, it.Object, it.Fix})
+	}{it.Kind, it.Type, it.Scope, it.EntryID, it.ObjectID, it.Attr, it.Store, it.Actual, it.Authority, it.Object, pinnedFix(it.Fix)})
 	if err != nil {
 		return "" // values are JSON already (they came from JSON or the store)
 	}
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:16])
+}
+
+// pinnedFix is what of a reality fix a pin covers: all of a create or a
+// delete, but of an update only the value it changes and the object it
+// changes — a VM's power state moving on does not make its owner's fix
+// another one.
+func pinnedFix(f *collectors.Fix) *collectors.Fix {
+	if f == nil || f.Op != collectors.OpUpdate {
+		return f
+	}
+	return &collectors.Fix{Scope: f.Scope, Op: f.Op, Object: collectors.Object{Type: f.Object.Type, ID: f.Object.ID, Name: f.Object.Name},
+		Attr: f.Attr, Old: f.Old, New: f.New}
 }
 
 // record turns an item into its stored form.

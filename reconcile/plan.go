@@ -106,6 +106,7 @@ type Plan struct {
 	AppliedAt *time.Time       `json:"applied_at,omitempty"`
 	Error     string           `json:"error,omitempty"`
 	Counts    map[string]int64 `json:"counts,omitempty"` // live entries per type, for the change limit
+	RunID     string           `json:"run_id,omitempty"` // the run applying it, or that applied it
 }
 
 // fixFor turns a drift item into the fix that would close it, with the
@@ -247,7 +248,7 @@ func (e *Engine) Plan(ctx context.Context, id string) (*Plan, error) {
 	if err := json.Unmarshal([]byte(r.Data), &p); err != nil {
 		return nil, fmt.Errorf("decode plan %s: %w", id, err)
 	}
-	p.Status, p.AppliedAt, p.Error = r.Status, r.AppliedAt, r.Error
+	p.Status, p.AppliedAt, p.Error, p.RunID = r.Status, r.AppliedAt, r.Error, r.RunID
 	return &p, nil
 }
 

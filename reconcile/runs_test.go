@@ -18,7 +18,7 @@ import (
 
 // forEachPair runs fn on every dialect with two store handles on one fresh
 // database, as two tana processes would have.
-func forEachPair(t *testing.T, fn func(t *testing.T, a, b *inventory.Store)) {
+func forEachPair(t *testing.T, fn func(t *testing.T, dsn string, a, b *inventory.Store)) {
 	for _, d := range inventorytest.Dialects {
 		t.Run(d, func(t *testing.T) {
 			dsn := inventorytest.DSN(t, d)
@@ -26,7 +26,7 @@ func forEachPair(t *testing.T, fn func(t *testing.T, a, b *inventory.Store)) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			fn(t, inventorytest.OpenWith(t, dsn, reg), inventorytest.OpenWith(t, dsn, reg))
+			fn(t, dsn, inventorytest.OpenWith(t, dsn, reg), inventorytest.OpenWith(t, dsn, reg))
 		})
 	}
 }
@@ -35,7 +35,7 @@ func forEachPair(t *testing.T, fn func(t *testing.T, a, b *inventory.Store)) {
 // The fixes are made once; the second apply is refused, saying the plan is
 // being applied, and later that it was applied; the plan ends applied.
 func TestSamePlanAppliedOnce(t *testing.T) {
-	forEachPair(t, func(t *testing.T, s1, s2 *inventory.Store) {
+	forEachPair(t, func(t *testing.T, dsn string, s1, s2 *inventory.Store) {
 		ctx := context.Background()
 		fx := &fakeFixer{scope: "vsphere:vc1", block: make(chan struct{}), entered: make(chan struct{}, 1)}
 		e1 := seeded(t, s1, fx)
@@ -100,14 +100,14 @@ func TestLastTick(t *testing.T) {
 // (its run was recorded and its lease ran out); another replica's
 // scheduler runs the tick again, once.
 func TestSchedulerPicksUpAnInterruptedTick(t *testing.T) {
-	forEachPair(t, func(t *testing.T, s1, s2 *inventory.Store) {
+	forEachPair(t, func(t *testing.T, dsn string, s1, s2 *inventory.Store) {
 		ctx := context.Background()
 		lease := 500 * time.Millisecond
 		col := &fakeCollector{name: "vc1", snaps: []*collectors.Snapshot{vcSnap(true, vmObj("u1", "web1", nil))}}
 		sc := reconcile.Schedule{Name: "often", Cron: "@every 1h", Collect: []collectors.Collector{col}}
 		tick := time.Now().UTC().Truncate(time.Second)
-		// The dead replica: its run of the tick was recorded and took the
-		// lock, then its database handle went away, heartbeat and all.
+		// The dead replica, on another host: its run of the tick was recorded
+		// and took the lock, then its process died.
 		dead, err := s1.StartRun(ctx, "schedule", "often", inventory.RunOptions{Lease: lease, Tick: tick})
 		if err != nil {
 			t.Fatal(err)
@@ -115,7 +115,8 @@ func TestSchedulerPicksUpAnInterruptedTick(t *testing.T) {
 		if err := dead.Lock(ctx, "schedule:often"); err != nil {
 			t.Fatal(err)
 		}
-		s1.Close()
+		s1.Close() // no more heartbeats
+		inventorytest.MoveRun(t, dsn, dead.ID)
 		e := reconcile.New(s2, reconcile.Options{Lease: lease})
 		// While its lease holds, the tick is taken.
 		if err := e.RunTick(ctx, sc, tick); err != nil {
@@ -147,7 +148,7 @@ func TestSchedulerPicksUpAnInterruptedTick(t *testing.T) {
 // store handles; every tick ends with exactly one finished run (neither
 // replica may take the other's losing record for a run of the tick).
 func TestTwoReplicasOneTick(t *testing.T) {
-	forEachPair(t, func(t *testing.T, s1, s2 *inventory.Store) {
+	forEachPair(t, func(t *testing.T, dsn string, s1, s2 *inventory.Store) {
 		ctx := context.Background()
 		col := &fakeCollector{name: "vc1", snaps: []*collectors.Snapshot{vcSnap(true, vmObj("u1", "web1", nil))}}
 		sc := reconcile.Schedule{Name: "often", Cron: "@every 1s", Collect: []collectors.Collector{col}}
@@ -324,6 +325,28 @@ func TestPartialSnapshotsResolveOnlyWhatTheySaw(t *testing.T) {
 		}
 		if open := driftStrings(t, e, reconcile.Filter{Source: "vsphere"}); len(open) != 3 {
 			t.Fatalf("open after a suspect snapshot: %v", open)
+		}
+	})
+}
+
+// TestIPv6AddressWantsAnAAAA: a VM whose address is IPv6, whose name has
+// only an A record, lacks an AAAA record; its A record is not "fixed" to
+// an IPv6 value.
+func TestIPv6AddressWantsAnAAAA(t *testing.T) {
+	inventorytest.ForEach(t, func(t *testing.T, s *inventory.Store) {
+		ctx := context.Background()
+		e := reconcile.New(s, reconcile.Options{})
+		reconcileOK(t, e, vcSnap(true, vmObj("u5", "web5", map[string]any{"ip": "2001:db8::5", "guest_hostname": "web5.example.com"})))
+		reconcileOK(t, e, &collectors.Snapshot{Source: "dns1", Kind: "dns", Scope: "dns:example.com.", Types: []string{"dns_zone", "dns_record"}, Complete: true,
+			Objects: []collectors.Object{{Type: "dns_zone", ID: "example.com.", Name: "example.com.", Attrs: map[string]any{"zone": "example.com."}},
+				{Type: "dns_record", ID: "web5.example.com. A 192.0.2.5", Name: "web5.example.com. A 192.0.2.5", Attrs: map[string]any{
+					"zone": collectors.Ref{Type: "dns_zone", ID: "example.com."}, "fqdn": "web5.example.com.", "rtype": "A", "value": "192.0.2.5"}}}})
+		p, err := e.MakePlan(ctx, reconcile.Filter{Source: reconcile.CrossScope})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if lines := planLines(p); len(lines) != 1 || !strings.Contains(lines[0], "create dns_record web5.example.com. AAAA 2001:db8::5") {
+			t.Fatalf("plan: %v", lines)
 		}
 	})
 }

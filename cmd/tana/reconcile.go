@@ -224,6 +224,11 @@ limits (max_deletes, max_change_percent) stop the apply unless --override-limits
 			var p *reconcile.Plan
 			if len(args) == 1 {
 				p, err = e.Plan(ctx, args[0])
+				if err == nil && p.Status != inventory.PlanProposed && p.Status != inventory.PlanInterrupted {
+					// Say so before showing it and asking for "yes".
+					return schema.Errorf(schema.ECONFLICT, "plan %s is %s (run %s): a plan is applied once; run tana plan for a new one",
+						p.ID, p.Status, p.RunID)
+				}
 			} else {
 				p, err = e.MakePlan(ctx, f)
 			}

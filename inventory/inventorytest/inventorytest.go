@@ -11,8 +11,11 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
+
+	"github.com/jmoiron/sqlx"
 
 	"github.com/tana-cmdb/tana/inventory"
 	"github.com/tana-cmdb/tana/schema"
@@ -156,4 +159,38 @@ func OpenWithTypes(tb testing.TB, dsn, typesYAML string) *inventory.Store {
 		tb.Fatalf("registry: %v", err)
 	}
 	return OpenWith(tb, dsn, reg)
+}
+
+// KillRun makes a recorded run look like one whose process died on this
+// host (its process start time no longer matches), as a SIGKILL would:
+// its locks are free at once, and it reads interrupted.
+func KillRun(tb testing.TB, dsn, runID string) {
+	tb.Helper()
+	execSQL(tb, dsn, "UPDATE runs SET pid_start = pid_start + 1 WHERE id = ?", runID)
+}
+
+// MoveRun makes a recorded run look like one of a process on another
+// host: whether it lives cannot be told, so only its lease speaks for it.
+func MoveRun(tb testing.TB, dsn, runID string) {
+	tb.Helper()
+	execSQL(tb, dsn, "UPDATE runs SET host = 'elsewhere' WHERE id = ?", runID)
+}
+
+// execSQL runs one statement on the database of dsn, outside any store.
+func execSQL(tb testing.TB, dsn, query string, args ...any) {
+	tb.Helper()
+	driver, source := "pgx", dsn
+	if path, ok := strings.CutPrefix(dsn, "sqlite:"); ok {
+		driver, source = "sqlite3", "file:"+path+"?_busy_timeout=10000"
+	} else {
+		query = sqlx.Rebind(sqlx.DOLLAR, query)
+	}
+	db, err := sql.Open(driver, source)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(query, args...); err != nil {
+		tb.Fatalf("%s: %v", query, err)
+	}
 }

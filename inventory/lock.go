@@ -117,7 +117,7 @@ func lockOf(ctx context.Context, q sqlx.QueryerContext, rebind func(string) stri
 }
 
 func lockedError(cur *LockInfo, lease time.Duration) error {
-	return schema.Errorf(schema.ELOCKED, "%s; try again when it has finished (if its process died, the lock frees within %s, or run tana unlock %s)",
+	return schema.Errorf(schema.ELOCKED, "%s; try again when it has finished (a dead holder frees it by itself: at once on its host, within %s elsewhere; a hung one: tana unlock %s)",
 		cur, lease, cur.Scope)
 }
 

@@ -13,21 +13,6 @@ import (
 	"github.com/tana-cmdb/tana/schema"
 )
 
-// forEachPair runs fn on every dialect with two store handles on one fresh
-// database, as two processes would have.
-func forEachPair(t *testing.T, fn func(t *testing.T, dsn string, a, b *inventory.Store)) {
-	for _, d := range inventorytest.Dialects {
-		t.Run(d, func(t *testing.T) {
-			dsn := inventorytest.DSN(t, d)
-			reg, err := schema.NewRegistry(schema.Builtin()...)
-			if err != nil {
-				t.Fatal(err)
-			}
-			fn(t, dsn, inventorytest.OpenWith(t, dsn, reg), inventorytest.OpenWith(t, dsn, reg))
-		})
-	}
-}
-
 func startRun(t *testing.T, s *inventory.Store, kind, source string, lease time.Duration) *inventory.Run {
 	t.Helper()
 	r, err := s.StartRun(context.Background(), kind, source, inventory.RunOptions{Lease: lease})
@@ -57,7 +42,7 @@ func runStatus(t *testing.T, s *inventory.Store, id string) string {
 // with the holder named, whatever the store handle; the holder may take
 // its own lock again; finishing frees every lock of the run.
 func TestRunLocks(t *testing.T) {
-	forEachPair(t, func(t *testing.T, dsn string, s1, s2 *inventory.Store) {
+	inventorytest.ForEachPair(t, func(t *testing.T, dsn string, s1, s2 *inventory.Store) {
 		ctx := context.Background()
 		a := startRun(t, s1, "apply", "plan:p1", 0)
 		b := startRun(t, s2, "apply", "plan:p1", 0) // the same plan: still another holder
@@ -91,7 +76,7 @@ func TestRunLocks(t *testing.T) {
 // life cannot be told, keeps it until its lease runs out; a live run keeps
 // its locks however long.
 func TestDeadRunsFreeTheirLocks(t *testing.T) {
-	forEachPair(t, func(t *testing.T, dsn string, s1, s2 *inventory.Store) {
+	inventorytest.ForEachPair(t, func(t *testing.T, dsn string, s1, s2 *inventory.Store) {
 		ctx := context.Background()
 		lease := 600 * time.Millisecond
 		live := startRun(t, s1, "collect", "vc1", lease)
@@ -136,7 +121,7 @@ func TestDeadRunsFreeTheirLocks(t *testing.T) {
 // holds the database for three leases, so the holder cannot renew; it is
 // alive, so its lock is not taken, and it can still commit (Fence).
 func TestLateHeartbeatKeepsTheLock(t *testing.T) {
-	forEachPair(t, func(t *testing.T, dsn string, s1, s2 *inventory.Store) {
+	inventorytest.ForEachPair(t, func(t *testing.T, dsn string, s1, s2 *inventory.Store) {
 		ctx := context.Background()
 		lease := 300 * time.Millisecond
 		holder := startRun(t, s1, "apply", "plan:p1", lease)
@@ -168,7 +153,7 @@ func TestLateHeartbeatKeepsTheLock(t *testing.T) {
 // TestUnlock: a person frees a stuck scope; the run that held it is
 // interrupted and, alive, its context ends at its next heartbeat.
 func TestUnlock(t *testing.T) {
-	forEachPair(t, func(t *testing.T, dsn string, s1, s2 *inventory.Store) {
+	inventorytest.ForEachPair(t, func(t *testing.T, dsn string, s1, s2 *inventory.Store) {
 		ctx := context.Background()
 		held := startRun(t, s1, "apply", "plan:p1", 300*time.Millisecond)
 		if err := held.Lock(ctx, "apply:cross"); err != nil {
@@ -200,7 +185,7 @@ func TestUnlock(t *testing.T) {
 // applied, nobody claims it; a plan whose applying run died reads
 // interrupted and may be claimed again.
 func TestClaimPlanOnce(t *testing.T) {
-	forEachPair(t, func(t *testing.T, dsn string, s1, s2 *inventory.Store) {
+	inventorytest.ForEachPair(t, func(t *testing.T, dsn string, s1, s2 *inventory.Store) {
 		ctx := context.Background()
 		for _, id := range []string{"p1", "p2"} {
 			if err := s1.InTx(ctx, func(tx *inventory.Tx) error {

@@ -16,26 +16,11 @@ import (
 	"github.com/tana-cmdb/tana/schema"
 )
 
-// forEachPair runs fn on every dialect with two store handles on one fresh
-// database, as two tana processes would have.
-func forEachPair(t *testing.T, fn func(t *testing.T, dsn string, a, b *inventory.Store)) {
-	for _, d := range inventorytest.Dialects {
-		t.Run(d, func(t *testing.T) {
-			dsn := inventorytest.DSN(t, d)
-			reg, err := schema.NewRegistry(schema.Builtin()...)
-			if err != nil {
-				t.Fatal(err)
-			}
-			fn(t, dsn, inventorytest.OpenWith(t, dsn, reg), inventorytest.OpenWith(t, dsn, reg))
-		})
-	}
-}
-
 // TestSamePlanAppliedOnce: two processes apply one plan at the same time.
 // The fixes are made once; the second apply is refused, saying the plan is
 // being applied, and later that it was applied; the plan ends applied.
 func TestSamePlanAppliedOnce(t *testing.T) {
-	forEachPair(t, func(t *testing.T, dsn string, s1, s2 *inventory.Store) {
+	inventorytest.ForEachPair(t, func(t *testing.T, dsn string, s1, s2 *inventory.Store) {
 		ctx := context.Background()
 		fx := &fakeFixer{scope: "vsphere:vc1", block: make(chan struct{}), entered: make(chan struct{}, 1)}
 		e1 := seeded(t, s1, fx)
@@ -100,7 +85,7 @@ func TestLastTick(t *testing.T) {
 // (its run was recorded and its lease ran out); another replica's
 // scheduler runs the tick again, once.
 func TestSchedulerPicksUpAnInterruptedTick(t *testing.T) {
-	forEachPair(t, func(t *testing.T, dsn string, s1, s2 *inventory.Store) {
+	inventorytest.ForEachPair(t, func(t *testing.T, dsn string, s1, s2 *inventory.Store) {
 		ctx := context.Background()
 		lease := 500 * time.Millisecond
 		col := &fakeCollector{name: "vc1", snaps: []*collectors.Snapshot{vcSnap(true, vmObj("u1", "web1", nil))}}
@@ -148,7 +133,7 @@ func TestSchedulerPicksUpAnInterruptedTick(t *testing.T) {
 // store handles; every tick ends with exactly one finished run (neither
 // replica may take the other's losing record for a run of the tick).
 func TestTwoReplicasOneTick(t *testing.T) {
-	forEachPair(t, func(t *testing.T, dsn string, s1, s2 *inventory.Store) {
+	inventorytest.ForEachPair(t, func(t *testing.T, dsn string, s1, s2 *inventory.Store) {
 		ctx := context.Background()
 		col := &fakeCollector{name: "vc1", snaps: []*collectors.Snapshot{vcSnap(true, vmObj("u1", "web1", nil))}}
 		sc := reconcile.Schedule{Name: "often", Cron: "@every 1s", Collect: []collectors.Collector{col}}

@@ -243,21 +243,11 @@ func envList(env map[string]string) []string {
 // tana runs the binary with the demo's environment and checks the exit code.
 func tana(t *testing.T, env map[string]string, code int, args ...string) string {
 	t.Helper()
-	cmd := exec.Command(tanaBin, args...)
-	cmd.Env = envList(env)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	got := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		got = ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
+	out, errOut, got := runEnv(t, env, args...)
 	if got != code {
-		t.Fatalf("tana %s: exit %d, want %d\n%s%s", strings.Join(args, " "), got, code, out.String(), errb.String())
+		t.Fatalf("tana %s: exit %d, want %d\n%s%s", strings.Join(args, " "), got, code, out, errOut)
 	}
-	return out.String()
+	return out
 }
 
 func graphql(t *testing.T, base, query string, v any) {

@@ -194,3 +194,19 @@ func execSQL(tb testing.TB, dsn, query string, args ...any) {
 		tb.Fatalf("%s: %v", query, err)
 	}
 }
+
+// ForEachPair runs fn as a subtest on every dialect with two stores on one
+// fresh database, as two tana processes would have, and the database's
+// DSN.
+func ForEachPair(t *testing.T, fn func(t *testing.T, dsn string, a, b *inventory.Store)) {
+	for _, d := range Dialects {
+		t.Run(d, func(t *testing.T) {
+			dsn := DSN(t, d)
+			reg, err := schema.NewRegistry(schema.Builtin()...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fn(t, dsn, OpenWith(t, dsn, reg), OpenWith(t, dsn, reg))
+		})
+	}
+}

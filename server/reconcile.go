@@ -95,11 +95,13 @@ func (b *builder) reconcileTypes() (drift, plan, run, report, source, apply, col
 	plan = jsonObject("Plan", "Fixes for the drift of one moment, with the versions they were computed from.", map[string]field{
 		"id": {"id", s}, "actor": {"actor", s}, "status": {"status", s}, "createdAt": {"created_at", s},
 		"appliedAt": {"applied_at", s}, "error": {"error", s}, "fixes": {"fixes", graphql.NewList(fix)},
+		"runId": {"run_id", s},
 	})
-	run = jsonObject("Run", "A collection, reconcile, apply or schedule run.", map[string]field{
+	run = jsonObject("Run", "A collection, reconcile, apply, plan or schedule run: running, ok, partial, failed or interrupted (its process died).", map[string]field{
 		"id": {"id", s}, "kind": {"kind", s}, "source": {"source", s}, "status": {"status", s},
 		"startedAt": {"started_at", s}, "durationNs": {"duration", graphql.Float}, "objects": {"objects", i},
 		"changes": {"changes", i}, "errors": {"errors", graphql.NewList(s)}, "detail": {"detail", s},
+		"holder": {"holder", s}, "tick": {"tick", s},
 	})
 	report = jsonObject("Report", "A stored drift report.", map[string]field{
 		"id": {"id", s}, "schedule": {"schedule", s}, "createdAt": {"created_at", s}, "summary": {"summary", j},
@@ -115,6 +117,7 @@ func (b *builder) reconcileTypes() (drift, plan, run, report, source, apply, col
 		"scope": {"scope", s}, "snapshotId": {"snapshot_id", s}, "complete": {"complete", graphql.Boolean},
 		"objects": {"objects", i}, "applied": {"applied", i}, "stale": {"stale", i}, "deleted": {"deleted", i},
 		"open": {"open", i}, "fixed": {"fixed", i}, "limited": {"limited", s},
+		"suspect": {"suspect", graphql.Boolean}, "errors": {"errors", graphql.NewList(s)},
 	})
 	return
 }

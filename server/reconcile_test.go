@@ -95,9 +95,12 @@ func TestReconcileOverGraphQL(t *testing.T) {
 			t.Fatalf("store after apply: %v", en.Attrs)
 		}
 		var runs struct {
-			Runs []struct{ Kind, Status string }
+			Runs []struct{ Kind, Status, Holder string }
 		}
-		ts.query(t, `{ runs(kind: "apply") { kind status } }`, nil, &runs)
+		ts.query(t, `{ runs(kind: "apply") { kind status holder } }`, nil, &runs)
+		if len(runs.Runs) == 0 || !strings.Contains(runs.Runs[0].Holder, " pid ") {
+			t.Fatalf("runs name no process: %+v", runs.Runs)
+		}
 		// Every apply is a run, refused ones too: stale, applied, refused again.
 		if len(runs.Runs) != 3 || runs.Runs[0].Status != "failed" || runs.Runs[1].Status != "ok" || runs.Runs[2].Status != "failed" {
 			t.Fatalf("runs: %+v", runs.Runs)

@@ -114,5 +114,5 @@ func (s *stream) wait() {
 	}
 	for range s.ch {
 	}
-	<-s.errc
+	_ = <-s.errc // the cancel ended it: the walk returns the error that stopped it
 }

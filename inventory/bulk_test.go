@@ -68,7 +68,7 @@ func TestBulkWriteCheckpointsInBackground(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
+	defer inventorytest.MustClose(t, s)
 	if err := s.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -165,7 +165,7 @@ func TestAbandonedTransactionWritesNothing(t *testing.T) {
 					t.Error("no panic")
 				}
 			}()
-			s.InTx(ctx, func(tx *inventory.Tx) error {
+			_ = s.InTx(ctx, func(tx *inventory.Tx) error { // panics: checked above
 				if _, err := tx.Upsert(ctx, inventorytest.Meta("t"), items); err != nil {
 					return err
 				}

@@ -241,11 +241,14 @@ func TestSQLiteBusyIsRetryable(t *testing.T) {
 	ss := handles(t, "sqlite", 1)
 	seed(t, ss[0], 1)
 	held, done := make(chan struct{}), make(chan struct{})
-	go ss[0].InTx(ctx, func(*inventory.Tx) error {
-		close(held)
-		<-done
-		return nil
-	})
+	holder := make(chan error, 1)
+	go func() {
+		holder <- ss[0].InTx(ctx, func(*inventory.Tx) error {
+			close(held)
+			<-done
+			return nil
+		})
+	}()
 	<-held
 	short, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
 	defer cancel()
@@ -253,6 +256,9 @@ func TestSQLiteBusyIsRetryable(t *testing.T) {
 	_, err := ss[0].Create(short, inventorytest.Meta("writer"), "datacenter", "dc9", nil)
 	waited := time.Since(start)
 	close(done)
+	if err := <-holder; err != nil {
+		t.Errorf("the transaction holding the database: %v", err)
+	}
 	if waited > 2*time.Second {
 		t.Errorf("the write waited %v, past its deadline of 200ms", waited)
 	}
@@ -279,7 +285,7 @@ func TestOpenSizesPool(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer s.Close()
+			defer inventorytest.MustClose(t, s)
 			if got := s.DB().Stats().MaxOpenConnections; got != 40 {
 				t.Errorf("max open %d, want 40", got)
 			}

@@ -81,7 +81,7 @@ func (s *Store) boundBusyWait(ctx context.Context, conn *sqlx.Conn) (restore fun
 		return nil, fmt.Errorf("bound the wait for the database: %w", mapError(err))
 	}
 	return func() {
-		conn.ExecContext(context.WithoutCancel(ctx), fmt.Sprintf("PRAGMA busy_timeout = %d", WriteWait.Milliseconds()))
+		s.resetConn(ctx, conn, fmt.Sprintf("PRAGMA busy_timeout = %d", WriteWait.Milliseconds()))
 	}, nil
 }
 

@@ -69,7 +69,7 @@ const epochCol = "(SELECT epoch FROM name_epoch) AS name_epoch"
 // selectRows runs a query of entryCols, after ref_to (a back-reference's
 // target) and before name_epoch (epochCol) where the query selects them.
 func selectRows(ctx context.Context, db q, query string, args []any) ([]*row, error) {
-	rs, err := db.QueryContext(ctx, query, args...)
+	rs, err := db.QueryContext(ctx, query, args...) //nolint:rowserrcheck // scanRows checks rs.Err
 	if err != nil {
 		return nil, err
 	}

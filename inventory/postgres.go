@@ -67,7 +67,7 @@ func (s *Store) selectPlanned(ctx context.Context, query string, args []any) ([]
 		// the connection, still in its transaction, from the pool.
 		return runPlanned(c.Conn().SendBatch(ctx, b), &out)
 	})
-	conn.Close()
+	s.logClose(ctx, "connection", conn)
 	if wrapped {
 		return selectRows(ctx, s.db, query, args)
 	}
@@ -78,7 +78,7 @@ func (s *Store) selectPlanned(ctx context.Context, query string, args []any) ([]
 func runPlanned(br pgx.BatchResults, out *[]*row) error {
 	for range 2 { // BEGIN, SET LOCAL
 		if _, err := br.Exec(); err != nil {
-			br.Close()
+			_ = br.Close() // the pipeline's first error is the one to return
 			return err
 		}
 	}

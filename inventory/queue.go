@@ -72,7 +72,9 @@ func (tx *Tx) abandon() {
 			q.err = errAbandoned
 		}
 		q.mu.Unlock()
-		tx.drain()
+		// The transaction rolls back with the error that ended it; the
+		// queue's own (errAbandoned, or an earlier failure) adds nothing.
+		_ = tx.drain()
 	}
 }
 

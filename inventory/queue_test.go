@@ -31,7 +31,9 @@ func TestExecQueue(t *testing.T) {
 	}
 	boom := errors.New("boom")
 	ran = nil
-	tx.enqueue(job(0, boom))
+	if err := tx.enqueue(job(0, boom)); err != nil {
+		t.Fatal(err) // the job has not run yet
+	}
 	var err error
 	for i := 1; err == nil && i < 100; i++ {
 		err = tx.enqueue(job(i, nil))
@@ -66,7 +68,11 @@ func TestAbandonedQueueRunsNothingAfter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
+	defer func() {
+		if err := s.Close(); err != nil {
+			t.Error(err)
+		}
+	}()
 	if err := s.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -87,8 +93,12 @@ func TestAbandonedQueueRunsNothingAfter(t *testing.T) {
 		t.Fatalf("failed transaction: %v", err)
 	}
 	func() {
-		defer func() { recover() }()
-		s.InTx(ctx, func(tx *Tx) error { queue(tx); panic("boom") })
+		defer func() {
+			if recover() == nil {
+				t.Error("no panic")
+			}
+		}()
+		_ = s.InTx(ctx, func(tx *Tx) error { queue(tx); panic("boom") }) // panics
 	}()
 	var n int
 	if err := s.db.GetContext(ctx, &n, "SELECT COUNT(*) FROM changesets"); err != nil || n != 0 {

@@ -37,6 +37,7 @@ func (s *Store) EachRaw(ctx context.Context, typ string, fn func(*RawEntry) erro
 	if _, err := s.reg.Type(typ); err != nil {
 		return err
 	}
+	//nolint:rowserrcheck // readRaw checks rows.Err
 	rows, err := s.db.QueryContext(ctx, s.db.Rebind(`SELECT id, name, attrs, version, ref_ids, status = 'stale'
 		FROM entries WHERE type = ? AND deleted_at IS NULL ORDER BY `+s.collate("name")+", id"), typ)
 	if err != nil {

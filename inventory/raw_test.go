@@ -80,7 +80,7 @@ func TestEachRawKeepsReferencesInStep(t *testing.T) {
 			}
 			check("web", map[string]any{"port": 443.0}, map[string][]string{"vms": {"vm001"}})
 
-			s.Close()
+			inventorytest.MustClose(t, s)
 			s = open("members", ", renamed_from: [vms]")
 			check("web", map[string]any{"port": 443.0}, map[string][]string{"members": {"vm001"}})
 			e, err := s.GetByName(ctx, "service", "web")

@@ -103,15 +103,6 @@ func TestReconcileRecords(t *testing.T) {
 	})
 }
 
-func contains(s, sub string) bool {
-	for i := 0; i+len(sub) <= len(s); i++ {
-		if s[i:i+len(sub)] == sub {
-			return true
-		}
-	}
-	return false
-}
-
 // TestEachTransientDecodesLikeEach checks the hand decoder and references
 // of EachTransient on awkward values against Each.
 func TestEachTransientDecodesLikeEach(t *testing.T) {

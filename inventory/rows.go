@@ -164,7 +164,7 @@ func (rw *rowWriter) send(ctx context.Context) error {
 // flush writes the pending rows and waits for every queued statement.
 func (rw *rowWriter) flush(ctx context.Context) error {
 	if err := rw.send(ctx); err != nil {
-		rw.tx.drain()
+		_ = rw.tx.drain() // send's error is the queue's: drain returns it again
 		return err
 	}
 	return rw.tx.drain()
@@ -182,15 +182,18 @@ func (tx *Tx) unsent() error {
 }
 
 // closeWriters closes the prepared statements of the transaction's
-// writers, once the queue is done with them.
-func (tx *Tx) closeWriters() {
-	tx.drain()
+// writers, once the queue is done with them. It runs deferred, after
+// abandon or a commit emptied the queue, so a failure is logged.
+func (tx *Tx) closeWriters(ctx context.Context) {
+	_ = tx.drain() // empty already: abandon ran, or InTx drained it
 	for _, rw := range tx.writers {
 		if rw.full != nil {
-			rw.full.Close()
+			tx.s.logClose(ctx, "insert into "+rw.table, rw.full)
 		}
 		for _, st := range rw.stmts {
-			tx.conn.Raw(func(any) error { return st.Close() })
+			if err := tx.conn.Raw(func(any) error { return st.Close() }); err != nil {
+				tx.s.log.WarnContext(ctx, "close insert into "+rw.table, "err", err)
+			}
 		}
 	}
 	tx.writers = nil

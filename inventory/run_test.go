@@ -19,7 +19,11 @@ func startRun(t *testing.T, s *inventory.Store, kind, source string, lease time.
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { r.Discard(context.Background()) })
+	t.Cleanup(func() { // a no-op for a run the test ended
+		if err := r.Discard(context.Background()); err != nil {
+			t.Error(err)
+		}
+	})
 	return r
 }
 

@@ -27,7 +27,11 @@ func openSQLite(t *testing.T, path string, logs *bytes.Buffer) *inventory.Store 
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { s.Close() })
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Error(err)
+		}
+	})
 	if err := s.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +79,9 @@ func TestLooseSQLiteFileIsReported(t *testing.T) {
 	if err := os.WriteFile(path, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	os.Chmod(path, 0o644)
+	if err := os.Chmod(path, 0o644); err != nil { // whatever the umask made it
+		t.Fatal(err)
+	}
 	var logs bytes.Buffer
 	openSQLite(t, path, &logs)
 	if !strings.Contains(logs.String(), "readable or writable by others") || !strings.Contains(logs.String(), "chmod 600 "+path) {

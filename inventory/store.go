@@ -11,6 +11,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/url"
 	"strconv"
@@ -101,7 +102,7 @@ func Open(ctx context.Context, dsn string, reg *schema.Registry, opts Options) (
 		sizePool(db.DB, cmp.Or(opts.MaxConns, DefaultMaxConnsPostgres))
 	}
 	if err := db.PingContext(ctx); err != nil {
-		db.Close()
+		_ = db.Close() // no connection was made: the ping's error says why
 		return nil, fmt.Errorf("connect to %s database: %w", dialect, err)
 	}
 	s := &Store{db: db, dialect: dialect, reg: reg, log: log, now: opts.Now, proc: thisProcess()}
@@ -268,7 +269,7 @@ func (s *Store) InTx(ctx context.Context, fn func(*Tx) error) error {
 	if err != nil {
 		return fmt.Errorf("connect: %w", mapError(err))
 	}
-	defer conn.Close()
+	defer s.logClose(ctx, "connection", conn)
 	restore, err := s.boundBusyWait(ctx, conn)
 	if err != nil {
 		return err
@@ -278,12 +279,12 @@ func (s *Store) InTx(ctx context.Context, fn func(*Tx) error) error {
 	if err != nil {
 		return fmt.Errorf("begin: %w", mapError(err))
 	}
-	defer t.Rollback()
+	defer s.rollback(ctx, t)
 	tx := &Tx{Tx: t, s: s, conn: conn, now: s.Now(), cs: map[Meta]string{}}
 	// Nothing may still run on the connection when it commits, rolls back
 	// or goes back to the pool; after a panic in fn, this runs before the
 	// rollback.
-	defer tx.closeWriters()
+	defer tx.closeWriters(ctx)
 	defer tx.abandon()
 	if err = fn(tx); err != nil {
 		return err
@@ -305,7 +306,7 @@ func (s *Store) InTx(ctx context.Context, fn func(*Tx) error) error {
 			return fmt.Errorf("defer checkpoint: %w", mapError(err))
 		}
 		// The connection goes back to the pool checkpointing as usual.
-		defer conn.ExecContext(context.WithoutCancel(ctx), fmt.Sprintf("PRAGMA wal_autocheckpoint = %d", walAutoCheckpoint))
+		defer s.resetConn(ctx, conn, fmt.Sprintf("PRAGMA wal_autocheckpoint = %d", walAutoCheckpoint))
 	}
 	if err := t.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", mapError(err))
@@ -314,6 +315,33 @@ func (s *Store) InTx(ctx context.Context, fn func(*Tx) error) error {
 		s.ckpt.request()
 	}
 	return nil
+}
+
+// rollback ends t unless it committed. After a commit (or after
+// database/sql rolled back a transaction whose ctx ended) it says
+// sql.ErrTxDone, which means there was nothing left to undo.
+func (s *Store) rollback(ctx context.Context, t *sqlx.Tx) {
+	if err := t.Rollback(); err != nil && !errors.Is(err, sql.ErrTxDone) {
+		s.log.WarnContext(ctx, "roll back a transaction", "err", err)
+	}
+}
+
+// resetConn runs stmt, which sets back what a transaction changed on its
+// connection, before the connection returns to the pool. It runs deferred,
+// with no caller left to return an error to, so a failure is logged: the
+// connection's next user inherits the setting.
+func (s *Store) resetConn(ctx context.Context, conn *sqlx.Conn, stmt string) {
+	if _, err := conn.ExecContext(context.WithoutCancel(ctx), stmt); err != nil {
+		s.log.WarnContext(ctx, "reset a pooled connection", "statement", stmt, "err", err)
+	}
+}
+
+// logClose closes c at the end of a deferred cleanup, logging a failure:
+// there is no caller left to return it to.
+func (s *Store) logClose(ctx context.Context, what string, c io.Closer) {
+	if err := c.Close(); err != nil {
+		s.log.WarnContext(ctx, "close "+what, "err", err)
+	}
 }
 
 // walAutoCheckpoint is SQLite's default: a commit that leaves the log

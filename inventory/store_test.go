@@ -213,7 +213,7 @@ func TestBigBatchLogsProgress(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
+	defer inventorytest.MustClose(t, s)
 	if err := s.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -488,7 +488,7 @@ func TestAttributeRenameMigratesData(t *testing.T) {
 			if _, err := s.Create(ctx, inventorytest.Meta("t"), "service", "web", map[string]any{"owner": "ops", "vms": []any{"vm000"}}); err != nil {
 				t.Fatal(err)
 			}
-			s.Close()
+			inventorytest.MustClose(t, s)
 			s = open(v2)
 			e, err := s.GetByName(ctx, "service", "web")
 			if err != nil {

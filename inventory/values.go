@@ -252,7 +252,7 @@ func (tx *Tx) deleteKeys(ctx context.Context, table string, cols []string, keys 
 	var full *sql.Stmt
 	defer func() {
 		if full != nil {
-			full.Close()
+			tx.s.logClose(ctx, "delete from "+table, full)
 		}
 	}()
 	per := deletePer * len(cols)

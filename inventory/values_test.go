@@ -106,19 +106,19 @@ func TestTypeChangeResyncsSearch(t *testing.T) {
 			siteRows := func(s *inventory.Store) int {
 				return rawCount(t, s, "SELECT COUNT(*) FROM entry_values WHERE type = 'app' AND attr = 'site'")
 			}
-			s.Close()
+			inventorytest.MustClose(t, s)
 
 			s = inventorytest.OpenWithTypes(t, dsn, without)
 			if n := siteRows(s); n != 0 {
 				t.Errorf("removed attribute: %d search rows left", n)
 			}
-			s.Close()
+			inventorytest.MustClose(t, s)
 
 			s = inventorytest.OpenWithTypes(t, dsn, with)
 			if n := count(t, s, bySite); n != 3 {
 				t.Errorf("attribute added back: %d entries found by it, want 3", n)
 			}
-			s.Close()
+			inventorytest.MustClose(t, s)
 
 			s = inventorytest.OpenWithTypes(t, dsn, secret)
 			if n := siteRows(s); n != 0 {
@@ -245,7 +245,7 @@ func TestRenamedReferenceKeepsTargets(t *testing.T) {
 			if _, err := s.Create(ctx, inventorytest.Meta("t"), "service", "web", map[string]any{"vms": []any{"vm002", "vm000"}}); err != nil {
 				t.Fatal(err)
 			}
-			s.Close()
+			inventorytest.MustClose(t, s)
 			s = inventorytest.OpenWithTypes(t, dsn, v2)
 			web, err := s.GetByName(ctx, "service", "web")
 			if err != nil {
@@ -377,7 +377,7 @@ func TestAttributeBecomesUnique(t *testing.T) {
 			if _, err := s.Delete(ctx, inventorytest.Meta("t"), old.ID, 0); err != nil {
 				t.Fatal(err)
 			}
-			s.Close()
+			inventorytest.MustClose(t, s)
 
 			s = inventorytest.OpenWithTypes(t, dsn, unique)
 			if err := create(t, s, "web2", "a"); schema.ErrorCode(err) != schema.ECONFLICT {
@@ -389,7 +389,7 @@ func TestAttributeBecomesUnique(t *testing.T) {
 			if err := create(t, s, "dup", "b"); schema.ErrorCode(err) != schema.ECONFLICT {
 				t.Fatalf("second holder: %v", err)
 			}
-			s.Close()
+			inventorytest.MustClose(t, s)
 
 			// Back to plain: the values are free again; a duplicate then
 			// blocks making the attribute unique once more.
@@ -397,20 +397,20 @@ func TestAttributeBecomesUnique(t *testing.T) {
 			if err := create(t, s, "dup", "b"); err != nil {
 				t.Fatalf("after unique was dropped: %v", err)
 			}
-			s.Close()
+			inventorytest.MustClose(t, s)
 			ts, _ := schema.ParseTypes("types.yaml", []byte(unique))
 			reg, _ := schema.NewRegistry(append(schema.Builtin(), ts...)...)
 			s2, err := inventory.Open(ctx, dsn, reg, inventory.Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer s2.Close()
+			defer inventorytest.MustClose(t, s2)
 			err = s2.Migrate(ctx)
 			if schema.ErrorCode(err) != schema.ECONFLICT || !strings.Contains(err.Error(), "service.code") ||
 				!strings.Contains(err.Error(), "db and dup") {
 				t.Fatalf("making a duplicated attribute unique: %v", err)
 			}
-			s2.Close()
+			inventorytest.MustClose(t, s2)
 			s = inventorytest.OpenWithTypes(t, dsn, plain)
 			if n := rawCount(t, s, "SELECT COUNT(*) FROM unique_values"); n != 0 {
 				t.Errorf("the failed change left %d unique values", n)
@@ -434,12 +434,12 @@ func TestRenameChangesIndexing(t *testing.T) {
 			if _, err := s.Create(ctx, inventorytest.Meta("t"), "service", "web", map[string]any{"code": "a"}); err != nil {
 				t.Fatal(err)
 			}
-			s.Close()
+			inventorytest.MustClose(t, s)
 			s = inventorytest.OpenWithTypes(t, dsn, v2)
 			if _, err := s.Create(ctx, inventorytest.Meta("t"), "service", "x", map[string]any{"scode": "a"}); schema.ErrorCode(err) != schema.ECONFLICT {
 				t.Errorf("renamed and made unique: a held value was accepted again (%v)", err)
 			}
-			s.Close()
+			inventorytest.MustClose(t, s)
 			s = inventorytest.OpenWithTypes(t, dsn, v3)
 			for table, want := range map[string]int{"unique_values": 0, "entry_values": 0} {
 				if n := rawCount(t, s, "SELECT COUNT(*) FROM "+table+" WHERE type = 'service'"); n != want {

@@ -128,7 +128,7 @@ func (w *write) diff() {
 // apply validates and writes a batch: nothing is written unless every
 // write is valid. Reference and uniqueness checks are set-based.
 func (tx *Tx) apply(ctx context.Context, meta Meta, ws []*write) ([]Result, error) {
-	parallel(len(ws), func(lo, hi int) error {
+	_ = parallel(len(ws), func(lo, hi int) error { // diff cannot fail
 		for _, w := range ws[lo:hi] {
 			if w.op == OpUpdate {
 				w.diff()
@@ -273,15 +273,11 @@ func checkBatch(ws []*write) error {
 			return w.errorf(schema.ECONFLICT, "name", "%s %q appears twice in the batch (also %s)", w.t.Name, w.name, prev.what())
 		}
 		names[k] = w
-		err := w.eachClaim(func(c claim) error {
+		for c := range w.claims {
 			if prev, ok := uniq[c]; ok {
 				return w.errorf(schema.ECONFLICT, c.attr, "unique value %q appears twice in the batch (also %s)", c.value, prev.what())
 			}
 			uniq[c] = w
-			return nil
-		})
-		if err != nil {
-			return err
 		}
 	}
 	return nil
@@ -463,28 +459,25 @@ func eachUnique(ws []*write, fn func(*write, claim)) {
 		if w.op == OpDelete || w.op == OpUnchanged {
 			continue
 		}
-		w.eachClaim(func(c claim) error {
+		for c := range w.claims {
 			fn(w, c)
-			return nil
-		})
+		}
 	}
 }
 
-// eachClaim calls fn with every unique value the write holds, stopping at
-// fn's first error.
-func (w *write) eachClaim(fn func(claim) error) error {
+// claims yields every unique value the write holds (an iter.Seq).
+func (w *write) claims(yield func(claim) bool) {
 	for _, a := range w.t.Attributes {
 		if !a.Unique {
 			continue
 		}
 		for _, v := range scalars(w.attrs[a.Name]) {
 			s, _ := indexValue(v)
-			if err := fn(claim{w.t.Name, a.Name, s}); err != nil {
-				return err
+			if !yield(claim{w.t.Name, a.Name, s}) {
+				return
 			}
 		}
 	}
-	return nil
 }
 
 // storedAttrs is the JSON kept in entries.attrs: every attribute but the

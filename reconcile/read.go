@@ -31,7 +31,7 @@ func (e *Engine) load(ctx context.Context, snap *collectors.Snapshot) (*view, er
 	v := newView(snap)
 	for _, t := range e.knownTypes(snap) {
 		if err := e.store.EachHead(ctx, t, v.add); err != nil {
-			<-bindErr
+			<-bindErr //nolint:errcheck // wait for the reader; this error is the one to return
 			return nil, fmt.Errorf("load %s entries: %w", t, err)
 		}
 	}

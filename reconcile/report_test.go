@@ -93,7 +93,9 @@ func TestScheduleRunsOncePerTick(t *testing.T) {
 				return
 			}
 			posts.Add(1)
-			json.Unmarshal(body, &report)
+			if err := json.Unmarshal(body, &report); err != nil {
+				t.Errorf("webhook body: %v", err)
+			}
 		}))
 		defer srv.Close()
 		e := reconcile.New(s, reconcile.Options{})

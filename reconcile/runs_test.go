@@ -100,7 +100,7 @@ func TestSchedulerPicksUpAnInterruptedTick(t *testing.T) {
 		if err := dead.Lock(ctx, "schedule:often"); err != nil {
 			t.Fatal(err)
 		}
-		s1.Close() // no more heartbeats
+		inventorytest.MustClose(t, s1) // no more heartbeats
 		inventorytest.MoveRun(t, dsn, dead.ID)
 		e := reconcile.New(s2, reconcile.Options{Lease: lease})
 		// While its lease holds, the tick is taken.

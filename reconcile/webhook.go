@@ -89,7 +89,8 @@ func (w *Webhook) post(ctx context.Context, client *http.Client, body []byte) (r
 		return true, err
 	}
 	defer resp.Body.Close()
-	io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
+	// Read so the connection can be reused; the status is the answer.
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
 	if resp.StatusCode/100 == 2 {
 		return false, nil
 	}

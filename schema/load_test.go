@@ -48,7 +48,9 @@ func TestParseTypesErrorsNameFileLineAndField(t *testing.T) {
 
 func TestLoadRejectsWholeDirectoryOnOneBadFile(t *testing.T) {
 	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "a.yaml"), []byte("types:\n  - name: service\n    attributes:\n      - {name: owner, type: string, authority: declared}\n      - {name: vms, type: \"list:ref:vm\"}\n"), 0o600)
+	if err := os.WriteFile(filepath.Join(dir, "a.yaml"), []byte("types:\n  - name: service\n    attributes:\n      - {name: owner, type: string, authority: declared}\n      - {name: vms, type: \"list:ref:vm\"}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	reg, err := Load(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -56,7 +58,9 @@ func TestLoadRejectsWholeDirectoryOnOneBadFile(t *testing.T) {
 	if _, err := reg.Type("service"); err != nil {
 		t.Fatal(err)
 	}
-	os.WriteFile(filepath.Join(dir, "b.yaml"), []byte("types:\n  - name: app\n    attributes:\n      - {name: svc, type: \"ref:nothing\"}\n"), 0o600)
+	if err := os.WriteFile(filepath.Join(dir, "b.yaml"), []byte("types:\n  - name: app\n    attributes:\n      - {name: svc, type: \"ref:nothing\"}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := Load(dir); err == nil || !strings.Contains(err.Error(), `app.svc: references unknown type "nothing"`) {
 		t.Fatalf("got %v", err)
 	}
@@ -64,7 +68,9 @@ func TestLoadRejectsWholeDirectoryOnOneBadFile(t *testing.T) {
 
 func TestUserTypeExtendsBuiltin(t *testing.T) {
 	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "vm.yaml"), []byte("types:\n  - name: vm\n    attributes:\n      - {name: environment, type: string, authority: declared}\n"), 0o600)
+	if err := os.WriteFile(filepath.Join(dir, "vm.yaml"), []byte("types:\n  - name: vm\n    attributes:\n      - {name: environment, type: string, authority: declared}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	reg, err := Load(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -73,7 +79,9 @@ func TestUserTypeExtendsBuiltin(t *testing.T) {
 	if vm.Attr("environment") == nil || vm.Attr("instance_uuid") == nil {
 		t.Fatal("vm not extended")
 	}
-	os.WriteFile(filepath.Join(dir, "vm.yaml"), []byte("types:\n  - name: vm\n    attributes:\n      - {name: cpus, type: string}\n"), 0o600)
+	if err := os.WriteFile(filepath.Join(dir, "vm.yaml"), []byte("types:\n  - name: vm\n    attributes:\n      - {name: cpus, type: string}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := Load(dir); err == nil || !strings.Contains(err.Error(), "built-in attribute cannot be redefined") {
 		t.Fatalf("got %v", err)
 	}

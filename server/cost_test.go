@@ -106,7 +106,9 @@ func TestIntrospectionCountedExactly(t *testing.T) {
 			Errors     []gqlErrorBody
 			Extensions map[string]any
 		}
-		json.NewDecoder(resp.Body).Decode(&out)
+		if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+			t.Fatal(err)
+		}
 		resp.Body.Close()
 		if resp.StatusCode != 200 || len(out.Errors) > 0 {
 			t.Fatalf("%d %+v", resp.StatusCode, out.Errors)

@@ -110,7 +110,9 @@ func countStatements(tb testing.TB, s *inventory.Store, dsn string) *atomic.Int6
 	wrapped.SetMaxOpenConns(8)
 	old := h.DB
 	*h = *wrapped
-	old.Close()
+	if err := old.Close(); err != nil {
+		tb.Fatal(err)
+	}
 	return n
 }
 

@@ -191,9 +191,16 @@ func (s *Server) readRequest(w http.ResponseWriter, r *http.Request) (*gqlReques
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
+	// Encoded before the status goes out: a value JSON cannot hold is a
+	// bug to answer as one (500), not a 200 with an empty body.
+	b, err := json.Marshal(v)
+	if err != nil {
+		status = http.StatusInternalServerError
+		b, _ = json.Marshal(errorResult(err)) // "internal error": strings only, cannot fail
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(v)
+	w.Write(append(b, '\n'))
 }
 
 // writeError answers with a GraphQL-shaped error carrying the code.

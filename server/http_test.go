@@ -130,7 +130,9 @@ func TestHealthMetricsGraphiQL(t *testing.T) {
 		}
 
 		// Not ready once the store is closed.
-		s.Close()
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
 		if code, _ := get("/readyz"); code != 503 {
 			t.Fatalf("readyz on a closed store: %d", code)
 		}

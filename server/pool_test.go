@@ -32,8 +32,11 @@ func TestPoolMetricsAndSize(t *testing.T) {
 					if resp, err = http.Post(ts.url+"/graphql", "application/json", bytes.NewReader(q)); err != nil {
 						break
 					}
-					io.Copy(io.Discard, resp.Body)
+					_, err = io.Copy(io.Discard, resp.Body)
 					resp.Body.Close()
+					if err != nil {
+						break
+					}
 				}
 				done <- err
 			}()

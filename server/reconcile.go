@@ -207,7 +207,9 @@ func (b *builder) reconcileFields(opts Options) (graphql.Fields, graphql.Fields)
 				out := make([]map[string]any, 0, len(recs))
 				for _, r := range recs {
 					var sum any
-					json.Unmarshal([]byte(r.Summary), &sum)
+					if err := json.Unmarshal([]byte(r.Summary), &sum); err != nil {
+						return nil, fmt.Errorf("report %s: read its summary: %w", r.ID, err)
+					}
 					out = append(out, map[string]any{"id": r.ID, "schedule": r.Schedule, "created_at": r.CreatedAt, "summary": sum})
 				}
 				return out, nil

@@ -49,7 +49,9 @@ func TestCrossOriginWritesRefused(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			resp := post(t, ts.url, c.contentType, mutation, c.headers)
 			var out gqlResponse
-			json.NewDecoder(resp.Body).Decode(&out)
+			if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+				t.Fatal(err)
+			}
 			resp.Body.Close()
 			if resp.StatusCode != c.status || len(out.Errors) != 1 || out.Errors[0].Extensions["code"] == nil {
 				t.Fatalf("%d %+v, want %d", resp.StatusCode, out.Errors, c.status)
@@ -138,7 +140,9 @@ func TestPanicAnswered(t *testing.T) {
 		t.Fatalf("the connection was dropped: %v", err)
 	}
 	var out gqlResponse
-	json.NewDecoder(resp.Body).Decode(&out)
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		t.Fatal(err)
+	}
 	resp.Body.Close()
 	if resp.StatusCode != 500 || len(out.Errors) != 1 || out.Errors[0].Extensions["code"] != "INTERNAL" || strings.Contains(out.Errors[0].Message, "boom") {
 		t.Fatalf("%d %+v", resp.StatusCode, out.Errors)

@@ -42,7 +42,7 @@ func benchEstate(b *testing.B, n int) string {
 	if _, err := s.Upsert(context.Background(), inventorytest.Meta("bench"), inventorytest.Estate(n), inventory.UpsertOptions{}); err != nil {
 		b.Fatalf("seed %d VMs: %v", n, err)
 	}
-	s.Close()
+	inventorytest.MustClose(b, s)
 	cfg := filepath.Join(dir, "tana.yaml")
 	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(benchConfig, db)), 0o600); err != nil {
 		b.Fatal(err)
@@ -62,7 +62,7 @@ func BenchmarkInventoryList(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			defer devnull.Close()
+			defer inventorytest.MustClose(b, devnull)
 			for b.Loop() {
 				cmd := exec.Command(tanaBin, "--config", cfg, "inventory", "--list")
 				cmd.Stdout, cmd.Stderr = devnull, os.Stderr

@@ -46,7 +46,11 @@ func (c *cli) runDemo(ctx context.Context, dir, listen string, perCluster int) e
 		if err != nil {
 			return err
 		}
-		defer os.RemoveAll(tmp)
+		defer func() {
+			if err := os.RemoveAll(tmp); err != nil {
+				log.Warn("remove the demo's directory", "dir", tmp, "err", err)
+			}
+		}()
 		dir = tmp
 	} else if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
@@ -68,7 +72,9 @@ func (c *cli) runDemo(ctx context.Context, dir, listen string, perCluster int) e
 	// The generated tana.yaml reads its secrets from the environment, like
 	// any other; this process and env.sh provide them.
 	for k, v := range env.Env() {
-		os.Setenv(k, v)
+		if err := os.Setenv(k, v); err != nil {
+			return fmt.Errorf("set %s: %w", k, err)
+		}
 	}
 	cfgPath, err := env.WriteConfig(dir, "sqlite:"+filepath.Join(dir, "tana.db"), listen)
 	if err != nil {

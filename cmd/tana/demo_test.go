@@ -34,7 +34,7 @@ func TestDemoEndToEnd(t *testing.T) {
 	exited := make(chan error, 1)
 	go func() { exited <- demo.Wait() }()
 	t.Cleanup(func() {
-		demo.Process.Kill()
+		_ = demo.Process.Kill() // exited already, unless the test failed
 		if t.Failed() {
 			t.Logf("demo stdout:\n%s\ndemo stderr:\n%s", demoOut.String(), demoErr.String())
 		}
@@ -155,7 +155,9 @@ func TestDemoEndToEnd(t *testing.T) {
 	}
 
 	// Ctrl-C stops the demo cleanly.
-	demo.Process.Signal(syscall.SIGINT)
+	if err := demo.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
 	select {
 	case err := <-exited:
 		if err != nil {
@@ -220,7 +222,7 @@ func readEnv(t *testing.T, path string) map[string]string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // read only: nothing to lose
 	env := map[string]string{}
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {

@@ -37,12 +37,12 @@ func startServe(t testing.TB, env ...string) *serveProcess {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }) // "killed", or exited already
 	addrRE := regexp.MustCompile(`msg=listening addr=(\S+)`)
 	lines := bufio.NewScanner(stderr)
 	for lines.Scan() {
 		if m := addrRE.FindStringSubmatch(lines.Text()); m != nil {
-			go io.Copy(io.Discard, stderr)
+			go func() { _, _ = io.Copy(io.Discard, stderr) }() // keeps the pipe from filling; ends with the process
 			return &serveProcess{cmd: cmd, base: "http://" + m[1]}
 		}
 	}
@@ -116,7 +116,9 @@ func TestServeSurvivesHostileQueries(t *testing.T) {
 			}
 		})
 	}
-	p.cmd.Process.Signal(syscall.SIGTERM)
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
 	if err := p.cmd.Wait(); err != nil {
 		t.Fatalf("serve after SIGTERM: %v", err)
 	}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -23,7 +22,7 @@ func TestImportRefusesLenientInput(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			db := inventorytest.DSN(t, "sqlite")
 			path := filepath.Join(t.TempDir(), c.file)
-			os.WriteFile(path, []byte(c.data), 0o600)
+			mustWrite(t, path, []byte(c.data))
 			_, errOut, code := run(t, db, "", "import", path)
 			if code != 1 || !strings.Contains(errOut, c.want) {
 				t.Errorf("import: exit %d, want an error with %q:\n%s", code, c.want, errOut)

@@ -54,7 +54,7 @@ func (c *cli) inventoryFromStore(ctx context.Context, hostSet bool, host string)
 	if err != nil {
 		return err
 	}
-	defer s.Close()
+	defer c.closeStore(s)
 	inv, err := ansible.New(s, c.ansibleOptions(cfg.Ansible))
 	if err != nil {
 		return err

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -70,9 +71,15 @@ func startTestDNS(t *testing.T, zone string, axfrDelay time.Duration) *testDNS {
 	accept := func(dns.Header) dns.MsgAcceptAction { return dns.MsgAccept } // UPDATE too
 	udp := &dns.Server{PacketConn: pc, Handler: handler, MsgAcceptFunc: accept}
 	tcp := &dns.Server{Listener: l, Handler: handler, MsgAcceptFunc: accept}
-	go udp.ActivateAndServe()
-	go tcp.ActivateAndServe()
-	t.Cleanup(func() { close(done); udp.Shutdown(); tcp.Shutdown() })
+	served := make(chan error, 2)
+	go func() { served <- udp.ActivateAndServe() }()
+	go func() { served <- tcp.ActivateAndServe() }()
+	t.Cleanup(func() {
+		close(done)
+		if err := errors.Join(udp.Shutdown(), tcp.Shutdown(), <-served, <-served); err != nil {
+			t.Errorf("fake DNS server: %v", err)
+		}
+	})
 	h.addr = pc.LocalAddr().String()
 	return h
 }
@@ -113,13 +120,13 @@ func TestKilledApplyFreesItsScopes(t *testing.T) {
 			select {
 			case <-srv.updates: // it holds its scopes and waits on DNS
 			case <-time.After(30 * time.Second):
-				apply.Process.Kill()
+				_ = apply.Process.Kill() // the test fails anyway
 				t.Fatal("the apply never sent its update")
 			}
 			if err := apply.Process.Signal(syscall.SIGKILL); err != nil {
 				t.Fatal(err)
 			}
-			apply.Wait()
+			_ = apply.Wait() // "signal: killed"
 			killed := time.Now()
 
 			// On the same host a dead holder is told at once: the scope is

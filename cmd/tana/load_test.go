@@ -81,7 +81,7 @@ func loadEstate(b *testing.B, dialect string) string {
 	if _, err := s.Upsert(context.Background(), inventorytest.Meta("bench"), inventorytest.Estate(loadVMs), inventory.UpsertOptions{}); err != nil {
 		b.Fatalf("seed: %v", err)
 	}
-	s.Close()
+	inventorytest.MustClose(b, s)
 	return dsn
 }
 

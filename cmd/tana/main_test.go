@@ -24,7 +24,7 @@ func TestMain(m *testing.M) {
 		panic("build tana: " + err.Error() + "\n" + string(out))
 	}
 	code := m.Run()
-	os.RemoveAll(dir)
+	_ = os.RemoveAll(dir) // a temporary directory: litter at worst
 	os.Exit(code)
 }
 
@@ -48,6 +48,14 @@ func run(t *testing.T, db, stdin string, args ...string) (string, string, int) {
 	return out.String(), errb.String(), code
 }
 
+// mustWrite writes a test's input file.
+func mustWrite(t *testing.T, path string, data []byte) {
+	t.Helper()
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func mustRun(t *testing.T, db string, args ...string) string {
 	t.Helper()
 	out, errOut, code := run(t, db, "", args...)
@@ -66,7 +74,7 @@ func TestImportExportRoundTrip(t *testing.T) {
 			for _, format := range []string{"yaml", "json"} {
 				first := mustRun(t, db1, "export", "--format", format)
 				file := filepath.Join(t.TempDir(), "export."+format)
-				os.WriteFile(file, []byte(first), 0o600)
+				mustWrite(t, file, []byte(first))
 				fresh := inventorytest.DSN(t, d)
 				mustRun(t, fresh, "import", file)
 				second := mustRun(t, fresh, "export", "--format", format)
@@ -79,7 +87,7 @@ func TestImportExportRoundTrip(t *testing.T) {
 			}
 			// Re-importing an export changes nothing.
 			exp := filepath.Join(t.TempDir(), "e.yaml")
-			os.WriteFile(exp, []byte(mustRun(t, db1, "export")), 0o600)
+			mustWrite(t, exp, []byte(mustRun(t, db1, "export")))
 			out := mustRun(t, db1, "import", exp)
 			if !strings.Contains(out, "0 created, 0 changed, 5 unchanged") {
 				t.Errorf("re-import: %s", out)
@@ -91,10 +99,10 @@ func TestImportExportRoundTrip(t *testing.T) {
 func TestImportIsAtomicAndNamesTheField(t *testing.T) {
 	db := inventorytest.DSN(t, "sqlite")
 	bad := filepath.Join(t.TempDir(), "bad.yaml")
-	os.WriteFile(bad, []byte(`
+	mustWrite(t, bad, []byte(`
 - {type: vm, name: ok1, attrs: {cpus: 2}}
 - {type: vm, name: bad, attrs: {cpus: two}}
-`), 0o600)
+`))
 	_, errOut, code := run(t, db, "", "import", bad)
 	if code != 1 || !strings.Contains(errOut, "items[1].attrs.cpus") || !strings.Contains(errOut, "nothing was written") {
 		t.Fatalf("exit %d, stderr %q", code, errOut)
@@ -103,7 +111,7 @@ func TestImportIsAtomicAndNamesTheField(t *testing.T) {
 		t.Fatalf("a failed import wrote: %s", out)
 	}
 	malformed := filepath.Join(t.TempDir(), "m.yaml")
-	os.WriteFile(malformed, []byte("- type: vm\n  nme: x\n"), 0o600)
+	mustWrite(t, malformed, []byte("- type: vm\n  nme: x\n"))
 	if _, errOut, code := run(t, db, "", "import", malformed); code != 1 || !strings.Contains(errOut, "line 2") || !strings.Contains(errOut, "nme") {
 		t.Fatalf("malformed: exit %d %q", code, errOut)
 	}
@@ -114,11 +122,11 @@ func TestDryRunShowsChangesAndWritesNothing(t *testing.T) {
 	src, _ := filepath.Abs("testdata/import.yaml")
 	mustRun(t, db, "import", src)
 	change := filepath.Join(t.TempDir(), "c.yaml")
-	os.WriteFile(change, []byte(`
+	mustWrite(t, change, []byte(`
 - {type: vm, name: web01, attrs: {cpus: 4}}
 - {type: vm, name: db01, attrs: {cpus: 8}}
 - {type: vm, name: new01, attrs: {owner: me, annotation: "<b> & co"}}
-`), 0o600)
+`))
 	out := mustRun(t, db, "import", "--dry-run", change)
 	for _, want := range []string{"~ vm web01 (update)", "cpus: 2 → 4", "= vm db01 (unchanged)", "+ vm new01 (create)", "owner: \"me\"", `annotation: "<b> & co"`, "1 created, 1 changed, 1 unchanged"} {
 		if !strings.Contains(out, want) {

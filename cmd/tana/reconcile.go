@@ -52,12 +52,12 @@ func (c *cli) engine(ctx context.Context, withFixers bool, checks ...check) (*re
 	if withFixers && len(cfg.Sources) > 0 {
 		_, fixers, err = c.sources(ctx, cfg, nil)
 		if err != nil {
-			s.Close()
+			c.closeStore(s)
 			return nil, nil, nil, err
 		}
 	}
 	e := reconcile.New(s, reconcile.Options{Logger: c.logger(), Policies: policies(cfg), Fixers: fixers, Actor: c.actor(), Lease: cfg.Lease.D()})
-	return e, cfg, func() { s.Close() }, nil
+	return e, cfg, func() { c.closeStore(s) }, nil
 }
 
 // withEngine runs fn with an engine over the opened store (no fixers: for
@@ -174,7 +174,7 @@ and 1 for an error, as terraform's.`,
 			if asJSON {
 				err = writeJSON(c.stdout, p)
 			} else {
-				printPlan(c.stdout, p)
+				err = printPlan(c.stdout, p)
 			}
 			if err == nil && detailed && len(p.Fixes) > 0 {
 				return exitError{2}
@@ -188,17 +188,21 @@ and 1 for an error, as terraform's.`,
 	return cmd
 }
 
-func printPlan(w io.Writer, p *reconcile.Plan) {
+// printPlan lists a plan's fixes. Its error is the first failed write:
+// bufio keeps it for Flush.
+func printPlan(w io.Writer, p *reconcile.Plan) error {
+	bw := bufio.NewWriter(w)
 	if len(p.Fixes) == 0 {
-		fmt.Fprintf(w, "No drift. Plan %s is empty.\n", p.ID)
-		return
+		fmt.Fprintf(bw, "No drift. Plan %s is empty.\n", p.ID)
+		return bw.Flush()
 	}
-	fmt.Fprintf(w, "Plan %s: %d fixes (%d actionable)\n", p.ID, len(p.Fixes), p.Actionable())
+	fmt.Fprintf(bw, "Plan %s: %d fixes (%d actionable)\n", p.ID, len(p.Fixes), p.Actionable())
 	for i := range p.Fixes {
 		f := &p.Fixes[i]
-		fmt.Fprintf(w, "  %s  [%s, %s]\n", f.String(), f.Direction, f.Policy)
+		fmt.Fprintf(bw, "  %s  [%s, %s]\n", f.String(), f.Direction, f.Policy)
 	}
-	fmt.Fprintf(w, "\nApply with: tana apply %s\n", p.ID)
+	fmt.Fprintf(bw, "\nApply with: tana apply %s\n", p.ID)
+	return bw.Flush()
 }
 
 func newApplyCmd(c *cli) *cobra.Command {
@@ -235,7 +239,9 @@ limits (max_deletes, max_change_percent) stop the apply unless --override-limits
 			if err != nil {
 				return err
 			}
-			printPlan(c.stdout, p)
+			if err := printPlan(c.stdout, p); err != nil {
+				return err // nobody could read what would be applied
+			}
 			if p.Actionable() == 0 {
 				return nil
 			}

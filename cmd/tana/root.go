@@ -115,10 +115,18 @@ func (c *cli) openStore(ctx context.Context, checks ...check) (*inventory.Store,
 		return nil, nil, err
 	}
 	if err := s.Migrate(ctx); err != nil {
-		s.Close()
+		c.closeStore(s)
 		return nil, nil, err
 	}
 	return s, cfg, nil
+}
+
+// closeStore closes s when a command is done with it. Its work is
+// committed by then, so a failure is a warning, not the command's error.
+func (c *cli) closeStore(s *inventory.Store) {
+	if err := s.Close(); err != nil {
+		c.logger().Warn("close the store", "err", err)
+	}
 }
 
 // actor names the person running the CLI, for history.
@@ -138,7 +146,7 @@ func (c *cli) withStore(fn func(cmd *cobra.Command, s *inventory.Store, args []s
 		if err != nil {
 			return err
 		}
-		defer s.Close()
+		defer c.closeStore(s)
 		return fn(cmd, s, args)
 	}
 }

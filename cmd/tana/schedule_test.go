@@ -49,7 +49,7 @@ schedules:
 			t.Fatal(err)
 		}
 		replicas[cmd.Process.Pid], logs[cmd.Process.Pid] = cmd, &log
-		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+		t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }) // "killed", or exited already
 	}
 	t.Cleanup(func() {
 		if t.Failed() {
@@ -67,7 +67,7 @@ schedules:
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
+	defer inventorytest.MustClose(t, s)
 
 	// Kill the replica that is running a tick, mid-run.
 	var killedTick time.Time
@@ -85,8 +85,10 @@ schedules:
 			}
 			for pid, cmd := range replicas {
 				if strings.HasSuffix(r.Holder, fmt.Sprintf(" pid %d", pid)) {
-					cmd.Process.Signal(syscall.SIGKILL)
-					cmd.Wait()
+					if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+						t.Fatal(err)
+					}
+					_ = cmd.Wait() // "signal: killed"
 					delete(replicas, pid)
 					killedTick = *r.Tick
 				}
@@ -97,8 +99,12 @@ schedules:
 	// The survivor runs the killed tick and the next ones.
 	time.Sleep(8 * time.Second)
 	for _, cmd := range replicas {
-		cmd.Process.Signal(syscall.SIGTERM)
-		cmd.Wait()
+		if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Wait(); err != nil {
+			t.Errorf("replica after SIGTERM: %v", err)
+		}
 	}
 
 	runs, err := s.Runs(ctx, inventory.RunFilter{Kind: "schedule", Limit: 1000})

@@ -15,15 +15,17 @@ func secretConfig(t *testing.T) []string {
 	t.Helper()
 	dir := t.TempDir()
 	types := filepath.Join(dir, "types")
-	os.Mkdir(types, 0o700)
-	os.WriteFile(filepath.Join(types, "service.yaml"), []byte(`types:
+	if err := os.Mkdir(types, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	mustWrite(t, filepath.Join(types, "service.yaml"), []byte(`types:
   - name: service
     attributes:
       - {name: owner, type: string}
       - {name: api_key, type: string, secret: true}
-`), 0o600)
+`))
 	cfg := filepath.Join(dir, "tana.yaml")
-	os.WriteFile(cfg, []byte("types: "+types+"\n"), 0o600)
+	mustWrite(t, cfg, []byte("types: "+types+"\n"))
 	return []string{"--config", cfg}
 }
 
@@ -35,7 +37,7 @@ func TestSecretsHiddenInEveryOutput(t *testing.T) {
 	dir := t.TempDir()
 	for i, key := range []string{"hunter2", "hunter3"} {
 		f := filepath.Join(dir, "s.yaml")
-		os.WriteFile(f, []byte("- {type: service, name: billing, attrs: {owner: ops, api_key: "+key+"}}\n"), 0o600)
+		mustWrite(t, f, []byte("- {type: service, name: billing, attrs: {owner: ops, api_key: "+key+"}}\n"))
 		out := mustRun(t, db, append(cfg, "import", f)...)
 		if strings.Contains(out, "hunter") {
 			t.Errorf("import %d shows a secret:\n%s", i, out)

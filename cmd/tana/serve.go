@@ -119,14 +119,17 @@ func newTokenCreateCmd(c *cli) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintln(c.stdout, secret)
+			// The token is shown only now: if it cannot be, say so.
+			if _, err := fmt.Fprintln(c.stdout, secret); err != nil {
+				return fmt.Errorf("print token %q (it exists now: revoke it): %w", t.Name, err)
+			}
 			fmt.Fprintf(c.stderr, "created %s token %q; it is shown only now: use it as Authorization: Bearer <token>\n", t.Role, t.Name)
 			return nil
 		}),
 	}
 	cmd.Flags().StringVar(&role, "role", "", "reader (read), writer (read and write) or admin (also sees secret attributes)")
 	cmd.Flags().StringVar(&name, "name", "", "token name, for listing and revoking (default: ROLE-random)")
-	cmd.MarkFlagRequired("role")
+	_ = cmd.MarkFlagRequired("role") // fails only for a flag not defined, and it is, above
 	return cmd
 }
 

@@ -50,7 +50,7 @@ func TestServe(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer cmd.Process.Kill()
+	defer func() { _ = cmd.Process.Kill() }() // exited already, unless the test failed
 	addrRE := regexp.MustCompile(`msg=listening addr=(\S+)`)
 	lines := bufio.NewScanner(stderr)
 	addr := ""
@@ -62,7 +62,7 @@ func TestServe(t *testing.T) {
 	if addr == "" {
 		t.Fatal("serve never logged its address")
 	}
-	go io.Copy(io.Discard, stderr)
+	go func() { _, _ = io.Copy(io.Discard, stderr) }() // keeps the pipe from filling; ends with the process
 	resp, err := http.Post("http://"+addr+"/graphql", "application/json", strings.NewReader(`{"query":"{ types { name } vms { totalCount } }"}`))
 	if err != nil {
 		t.Fatal(err)
@@ -82,7 +82,9 @@ func TestServe(t *testing.T) {
 			t.Fatalf("%s: %d", path, resp.StatusCode)
 		}
 	}
-	cmd.Process.Signal(syscall.SIGTERM)
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
 	select {

@@ -27,7 +27,7 @@ func newMigrateCmd(c *cli) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			defer s.Close()
+			defer c.closeStore(s)
 			fmt.Fprintf(c.stdout, "store %s is up to date (%s)\n", inventory.RedactDSN(cfg.DB.URL), s.Dialect())
 			return nil
 		},
@@ -140,7 +140,7 @@ and left alone, attribute by attribute, and writes nothing.`,
 			if err != nil {
 				return err
 			}
-			defer s.Close()
+			defer c.closeStore(s)
 			meta := inventory.Meta{Actor: c.actor(), Source: "import", Reason: reason}
 			if meta.Reason == "" {
 				meta.Reason = "import " + args[0]
@@ -149,8 +149,7 @@ and left alone, attribute by attribute, and writes nothing.`,
 			if err != nil {
 				return fmt.Errorf("import %s: %w (nothing was written)", args[0], err)
 			}
-			printResults(c.stdout, s.Registry(), rs, dryRun)
-			return nil
+			return printResults(c.stdout, s.Registry(), rs, dryRun)
 		},
 	}
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "show what would change and write nothing")
@@ -167,11 +166,11 @@ func readItems(path string) ([]inventory.Item, error) {
 }
 
 // printResults lists what an import did, attribute by attribute; secret
-// values are masked (the old one came from the store).
-func printResults(w io.Writer, reg *schema.Registry, rs []inventory.Result, dryRun bool) {
+// values are masked (the old one came from the store). Its error is the
+// first failed write: bufio keeps it for Flush.
+func printResults(w io.Writer, reg *schema.Registry, rs []inventory.Result, dryRun bool) error {
 	counts := map[inventory.Op]int{}
 	bw := bufio.NewWriter(w)
-	defer bw.Flush()
 	for _, r := range rs {
 		counts[r.Op]++
 		mark := map[inventory.Op]string{inventory.OpCreate: "+", inventory.OpUpdate: "~", inventory.OpUnchanged: "="}[r.Op]
@@ -205,6 +204,7 @@ func printResults(w io.Writer, reg *schema.Registry, rs []inventory.Result, dryR
 	}
 	fmt.Fprintf(bw, "%s %d created, %d changed, %d unchanged.\n", verb,
 		counts[inventory.OpCreate], counts[inventory.OpUpdate], counts[inventory.OpUnchanged])
+	return bw.Flush()
 }
 
 func show(v any) string {
@@ -234,7 +234,7 @@ func newExportCmd(c *cli) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			defer s.Close()
+			defer c.closeStore(s)
 			types := s.Registry().Types()
 			if typ != "" {
 				t, err := s.Registry().Type(typ)
@@ -341,22 +341,23 @@ func newHistoryCmd(c *cli) *cobra.Command {
 			if asJSON {
 				return writeJSON(c.stdout, vs)
 			}
+			bw := bufio.NewWriter(c.stdout) // keeps the first failed write for Flush
 			for _, v := range vs {
-				fmt.Fprintf(c.stdout, "v%d  %s  %s  by %s via %s", v.Version, v.At.Format("2006-01-02 15:04:05Z"), v.Op, v.Actor, v.Source)
+				fmt.Fprintf(bw, "v%d  %s  %s  by %s via %s", v.Version, v.At.Format("2006-01-02 15:04:05Z"), v.Op, v.Actor, v.Source)
 				if v.Reason != "" {
-					fmt.Fprintf(c.stdout, "  (%s)", v.Reason)
+					fmt.Fprintf(bw, "  (%s)", v.Reason)
 				}
-				fmt.Fprintf(c.stdout, "  change set %s\n", v.ChangeSet)
+				fmt.Fprintf(bw, "  change set %s\n", v.ChangeSet)
 				keys := make([]string, 0, len(v.Changes))
 				for k := range v.Changes {
 					keys = append(keys, k)
 				}
 				sort.Strings(keys)
 				for _, k := range keys {
-					fmt.Fprintf(c.stdout, "    %s: %s → %s\n", k, show(v.Changes[k].Old), show(v.Changes[k].New))
+					fmt.Fprintf(bw, "    %s: %s → %s\n", k, show(v.Changes[k].Old), show(v.Changes[k].New))
 				}
 			}
-			return nil
+			return bw.Flush()
 		}),
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")

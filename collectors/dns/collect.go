@@ -126,7 +126,7 @@ func (c *Collector) querySOA(ctx context.Context, zone string) (*dns.SOA, error)
 	if err != nil {
 		return nil, err
 	}
-	defer conn.Close()
+	defer conn.close()
 	q := new(dns.Msg)
 	q.SetQuestion(zone, dns.TypeSOA)
 	r, err := conn.exchange(q)
@@ -221,6 +221,6 @@ func (c *Collector) xfr(ctx context.Context, zone string, since *dns.SOA) (*xfrR
 	if err != nil {
 		return nil, err
 	}
-	defer conn.Close()
+	defer conn.close()
 	return c.s.transfer(conn, zone, since != nil, since)
 }

@@ -47,7 +47,7 @@ func startFake(t *testing.T, xfr func(f *fakeServer, c *dns.Conn, q *dns.Msg) bo
 }
 
 func (f *fakeServer) serve(nc net.Conn) {
-	defer nc.Close()
+	defer func() { _ = nc.Close() }() // the client hung up, or the test ended
 	c := &dns.Conn{Conn: nc}
 	for {
 		q, err := c.ReadMsg()

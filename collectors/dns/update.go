@@ -17,7 +17,7 @@ func (f *Fixer) update(ctx context.Context, zone string, changes []change) (igno
 	if err != nil {
 		return nil, err
 	}
-	defer conn.Close()
+	defer conn.close()
 	prereq, err := currentRRsets(conn, changes)
 	if err != nil {
 		return nil, err

@@ -63,9 +63,12 @@ func (s *settings) dial(ctx context.Context) (*conn, error) {
 	return &conn{c: &dns.Conn{Conn: nc}, ctx: ctx, key: s.key, timeout: s.timeout, now: s.now, stop: stop}, nil
 }
 
-func (c *conn) Close() error {
+// close ends the connection. It runs once every query on it has its
+// answer (or its own error), so closing cannot lose anything: its error
+// is dropped here, once, rather than at every caller.
+func (c *conn) close() {
 	c.stop()
-	return c.c.Close()
+	_ = c.c.Close()
 }
 
 // send writes q, signed when a key is configured.

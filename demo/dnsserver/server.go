@@ -5,6 +5,7 @@
 package dnsserver
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -38,6 +39,9 @@ type zone struct {
 // Start listens on addr ("127.0.0.1:0" for a free port) and serves zones
 // parsed from zone files (origin → master-file text).
 func Start(addr, keyName, secret string, zoneFiles map[string]string, log *slog.Logger) (*Server, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	s := &Server{KeyName: dns.Fqdn(keyName), Secret: secret, zones: map[string]*zone{}, log: log}
 	for origin, text := range zoneFiles {
 		z, err := parseZone(origin, text)
@@ -54,9 +58,17 @@ func Start(addr, keyName, secret string, zoneFiles map[string]string, log *slog.
 	secrets := map[string]string{s.KeyName: secret}
 	s.udp = &dns.Server{PacketConn: pc, Handler: s, TsigSecret: secrets, MsgAcceptFunc: accept}
 	s.tcp = &dns.Server{Listener: ln, Handler: s, TsigSecret: secrets, MsgAcceptFunc: accept}
-	go s.udp.ActivateAndServe()
-	go s.tcp.ActivateAndServe()
+	go s.serve("udp", s.udp)
+	go s.serve("tcp", s.tcp)
 	return s, nil
+}
+
+// serve runs srv until Close; it returns nil then, so an error is a
+// server that stopped on its own, which only the log can tell.
+func (s *Server) serve(proto string, srv *dns.Server) {
+	if err := srv.ActivateAndServe(); err != nil {
+		s.log.Error("demo dns: stopped serving", "proto", proto, "err", err)
+	}
 }
 
 // listenBoth binds UDP and TCP on one port. With port 0 the UDP port is
@@ -91,10 +103,12 @@ func accept(dh dns.Header) dns.MsgAcceptAction {
 	return dns.DefaultMsgAcceptFunc(dh)
 }
 
-// Close stops the server.
+// Close stops the server. A server that fails to stop is logged: the
+// demo is ending, and there is nothing else to do about it.
 func (s *Server) Close() {
-	s.udp.Shutdown()
-	s.tcp.Shutdown()
+	if err := errors.Join(s.udp.Shutdown(), s.tcp.Shutdown()); err != nil {
+		s.log.Warn("demo dns: stop", "err", err)
+	}
 }
 
 func parseZone(origin, text string) (*zone, error) {
@@ -135,7 +149,7 @@ func (s *Server) zoneFor(name string) *zone {
 // ServeDNS answers queries, transfers and updates.
 func (s *Server) ServeDNS(w dns.ResponseWriter, r *dns.Msg) {
 	if len(r.Question) != 1 {
-		reply(w, r, dns.RcodeFormatError)
+		s.reply(w, r, dns.RcodeFormatError)
 		return
 	}
 	q := r.Question[0]
@@ -148,14 +162,14 @@ func (s *Server) ServeDNS(w dns.ResponseWriter, r *dns.Msg) {
 		s.transfer(w, r)
 		return
 	case dns.TypeIXFR:
-		reply(w, r, dns.RcodeNotImplemented) // clients fall back to AXFR
+		s.reply(w, r, dns.RcodeNotImplemented) // clients fall back to AXFR
 		return
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	z := s.zoneFor(q.Name)
 	if z == nil {
-		reply(w, r, dns.RcodeRefused)
+		s.reply(w, r, dns.RcodeRefused)
 		return
 	}
 	m := new(dns.Msg)
@@ -181,7 +195,7 @@ func (s *Server) ServeDNS(w dns.ResponseWriter, r *dns.Msg) {
 		m.Ns = append(m.Ns, dns.Copy(z.soa))
 	}
 	s.sign(w, r, m)
-	w.WriteMsg(m)
+	s.write(w, m)
 }
 
 // authorised reports whether a transfer or update is signed with our key.
@@ -196,19 +210,27 @@ func (s *Server) sign(w dns.ResponseWriter, r, m *dns.Msg) {
 	}
 }
 
-func reply(w dns.ResponseWriter, r *dns.Msg, rcode int) {
+func (s *Server) reply(w dns.ResponseWriter, r *dns.Msg, rcode int) {
 	m := new(dns.Msg)
 	m.SetRcode(r, rcode)
 	if t := r.IsTsig(); t != nil && w.TsigStatus() == nil {
 		m.SetTsig(t.Hdr.Name, t.Algorithm, 300, time.Now().Unix())
 	}
-	w.WriteMsg(m)
+	s.write(w, m)
+}
+
+// write sends an answer; a lost one is the client's to retry, as with any
+// DNS server, and the log's to show.
+func (s *Server) write(w dns.ResponseWriter, m *dns.Msg) {
+	if err := w.WriteMsg(m); err != nil {
+		s.log.Warn("demo dns: answer", "to", w.RemoteAddr().String(), "err", err)
+	}
 }
 
 // transfer sends the zone: SOA, every record, SOA.
 func (s *Server) transfer(w dns.ResponseWriter, r *dns.Msg) {
 	if !s.authorised(w, r) {
-		reply(w, r, dns.RcodeRefused)
+		s.reply(w, r, dns.RcodeRefused)
 		return
 	}
 	s.mu.Lock()
@@ -223,7 +245,7 @@ func (s *Server) transfer(w dns.ResponseWriter, r *dns.Msg) {
 	}
 	s.mu.Unlock()
 	if z == nil {
-		reply(w, r, dns.RcodeNotAuth)
+		s.reply(w, r, dns.RcodeNotAuth)
 		return
 	}
 	ch := make(chan *dns.Envelope)
@@ -236,7 +258,7 @@ func (s *Server) transfer(w dns.ResponseWriter, r *dns.Msg) {
 		rrs = rrs[n:]
 	}
 	close(ch)
-	if err := <-errc; err != nil && s.log != nil {
+	if err := <-errc; err != nil {
 		s.log.Warn("demo dns: transfer", "err", err)
 	}
 }

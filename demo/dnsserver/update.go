@@ -9,23 +9,23 @@ import (
 // RR is applied and the serial is bumped.
 func (s *Server) update(w dns.ResponseWriter, r *dns.Msg) {
 	if !s.authorised(w, r) {
-		reply(w, r, dns.RcodeRefused)
+		s.reply(w, r, dns.RcodeRefused)
 		return
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	z := s.zones[dns.CanonicalName(r.Question[0].Name)]
 	if z == nil {
-		reply(w, r, dns.RcodeNotAuth)
+		s.reply(w, r, dns.RcodeNotAuth)
 		return
 	}
 	if rcode := z.checkPrereqs(r.Answer); rcode != dns.RcodeSuccess {
-		reply(w, r, rcode)
+		s.reply(w, r, rcode)
 		return
 	}
 	for _, rr := range r.Ns {
 		if s.zoneFor(rr.Header().Name) != z {
-			reply(w, r, dns.RcodeNotZone)
+			s.reply(w, r, dns.RcodeNotZone)
 			return
 		}
 	}
@@ -33,7 +33,7 @@ func (s *Server) update(w dns.ResponseWriter, r *dns.Msg) {
 		z.apply(rr)
 	}
 	z.soa.Serial++
-	reply(w, r, dns.RcodeSuccess)
+	s.reply(w, r, dns.RcodeSuccess)
 }
 
 func (z *zone) rrset(name string, t uint16) []dns.RR {

@@ -16,7 +16,9 @@ func TestHandlerStoreDown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.Close()
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
 	for _, target := range []string{"/ansible/inventory", "/ansible/inventory?host=web01"} {
 		rec := httptest.NewRecorder()
 		Handler(inv).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, target, nil))

@@ -114,5 +114,5 @@ func (s *stream) wait() {
 	}
 	for range s.ch {
 	}
-	<-s.errc
+	<-s.errc //nolint:errcheck // the cancel ended it: the walk returns the error that stopped it
 }

@@ -25,7 +25,7 @@ func TestMain(m *testing.M) {
 		panic("build tana: " + err.Error() + "\n" + string(out))
 	}
 	code := m.Run()
-	os.RemoveAll(dir)
+	_ = os.RemoveAll(dir) // a temporary directory: litter at worst
 	os.Exit(code)
 }
 
@@ -53,7 +53,9 @@ func newEnv(t *testing.T) *env {
 	}
 	e.wrapper, _ = filepath.Abs(filepath.Join("..", "..", "contrib", "tana-inventory"))
 	for _, d := range []string{"home", "tmp", "remote"} {
-		os.Mkdir(filepath.Join(dir, d), 0o700)
+		if err := os.Mkdir(filepath.Join(dir, d), 0o700); err != nil {
+			t.Fatal(err)
+		}
 	}
 	e.vars = []string{
 		"TANA_BIN=" + tanaBin, "TANA_DB=" + e.db, "TANA_CONFIG=" + e.config, "TANA_URL=", "TANA_TOKEN=",
@@ -196,7 +198,9 @@ func TestHTTPMatchesScript(t *testing.T) {
 		}
 		defer resp.Body.Close()
 		var b bytes.Buffer
-		b.ReadFrom(resp.Body)
+		if _, err := b.ReadFrom(resp.Body); err != nil {
+			t.Fatal(err)
+		}
 		if ct := resp.Header.Get("Content-Type"); resp.StatusCode == 200 && ct != "application/json" {
 			t.Errorf("Content-Type = %q", ct)
 		}
@@ -242,7 +246,9 @@ func TestHTTPMatchesScript(t *testing.T) {
 func TestScriptErrors(t *testing.T) {
 	e := newEnv(t)
 	bad := filepath.Join(t.TempDir(), "bad.yaml")
-	os.WriteFile(bad, []byte("ansible:\n  hosts: [nosuch]\n"), 0o600)
+	if err := os.WriteFile(bad, []byte("ansible:\n  hosts: [nosuch]\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	cases := []struct {
 		name  string
 		extra []string

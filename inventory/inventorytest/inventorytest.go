@@ -7,7 +7,9 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"io"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -52,8 +54,7 @@ func DSN(tb testing.TB, dialect string) string {
 		pgOnce.Do(func() {
 			db, err := sql.Open("pgx", base)
 			if err == nil {
-				err = db.Ping()
-				db.Close()
+				err = errors.Join(db.Ping(), db.Close())
 			}
 			pgErr = err
 		})
@@ -70,7 +71,7 @@ func DSN(tb testing.TB, dialect string) string {
 		if err != nil {
 			tb.Fatal(err)
 		}
-		defer db.Close()
+		defer MustClose(tb, db)
 		if _, err := db.Exec("CREATE SCHEMA " + name); err != nil {
 			tb.Fatalf("create schema: %v", err)
 		}
@@ -79,8 +80,11 @@ func DSN(tb testing.TB, dialect string) string {
 			if err != nil {
 				return
 			}
-			defer db.Close()
-			db.Exec("DROP SCHEMA " + name + " CASCADE")
+			defer MustClose(tb, db)
+			// A schema left behind is litter, not a failure of the test.
+			if _, err := db.Exec("DROP SCHEMA " + name + " CASCADE"); err != nil {
+				tb.Logf("drop schema %s: %v", name, err)
+			}
 		})
 		u, _ := url.Parse(base)
 		qv := u.Query()
@@ -111,7 +115,7 @@ func OpenWith(tb testing.TB, dsn string, reg *schema.Registry) *inventory.Store 
 	if err != nil {
 		tb.Fatalf("open store: %v", err)
 	}
-	tb.Cleanup(func() { s.Close() })
+	tb.Cleanup(func() { MustClose(tb, s) }) // closing twice is fine
 	if err := s.Migrate(ctx); err != nil {
 		tb.Fatalf("migrate: %v", err)
 	}
@@ -124,7 +128,7 @@ func OpenWith(tb testing.TB, dsn string, reg *schema.Registry) *inventory.Store 
 			tb.Errorf("open store to check references: %v", err)
 			return
 		}
-		defer c.Close()
+		defer MustClose(tb, c)
 		if err := c.CheckReferences(ctx); err != nil {
 			tb.Error(err)
 		}
@@ -189,7 +193,7 @@ func execSQL(tb testing.TB, dsn, query string, args ...any) {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	defer db.Close()
+	defer MustClose(tb, db)
 	if _, err := db.Exec(query, args...); err != nil {
 		tb.Fatalf("%s: %v", query, err)
 	}
@@ -208,5 +212,14 @@ func ForEachPair(t *testing.T, fn func(t *testing.T, dsn string, a, b *inventory
 			}
 			fn(t, dsn, OpenWith(t, dsn, reg), OpenWith(t, dsn, reg))
 		})
+	}
+}
+
+// MustClose closes c, failing the test if that fails: a store or database
+// that cannot close is a bug the test should show.
+func MustClose(tb testing.TB, c io.Closer) {
+	tb.Helper()
+	if err := c.Close(); err != nil {
+		tb.Errorf("close: %v", err)
 	}
 }

@@ -36,7 +36,9 @@ func FuzzParse(f *testing.F) {
 				return // a YAML value JSON cannot hold; the store refuses it
 			}
 		}
-		w.Close()
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
 		back, err := Parse(buf.Bytes(), "export")
 		if err != nil || len(back) != len(items) {
 			t.Fatalf("export of %q does not read back: %v\n%s", data, err, buf.String())

@@ -20,6 +20,8 @@ const (
 	// come, a deadlock was broken): nothing changed, and the same request
 	// retried later succeeds.
 	EBUSY = "busy"
+	// EEXHAUSTED is a pool with no value left to hand out.
+	EEXHAUSTED = "exhausted"
 )
 
 // Error is a domain error with a machine-readable code and, where one applies,

@@ -104,6 +104,12 @@ func (v *VCenter) Setup(ctx context.Context, vm *object.VirtualMachine, name, ip
 	return wait(ctx, func() (*object.Task, error) { return vm.Reconfigure(ctx, guestSpec(ip, hostname)) })
 }
 
+// SetGuest changes what VMware Tools reports of a VM: its guest IP and
+// host name.
+func (v *VCenter) SetGuest(ctx context.Context, vm *object.VirtualMachine, ip, hostname string) error {
+	return wait(ctx, func() (*object.Task, error) { return vm.Reconfigure(ctx, guestSpec(ip, hostname)) })
+}
+
 // guestSpec sets what VMware Tools would report (the simulator's
 // SET.guest.* keys, as govc vm.change -e).
 func guestSpec(ip, hostname string) types.VirtualMachineConfigSpec {

@@ -144,12 +144,19 @@ func (e *Engine) crossItems(ctx context.Context) ([]Item, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(d.zones) == 0 {
-		return nil, nil // no DNS collected: nothing to compare with
+	out, err := e.allocationItems(ctx, d)
+	if err != nil || len(d.zones) == 0 {
+		return out, err // no DNS collected: nothing more to compare with
 	}
+	dns, err := e.dnsItems(ctx, d)
+	return append(out, dns...), err
+}
+
+// dnsItems are the rules between VMs and DNS.
+func (e *Engine) dnsItems(ctx context.Context, d *dnsView) ([]Item, error) {
 	ex := explained{ips: map[string]bool{}, names: map[string]bool{}, zones: map[string]bool{}}
 	var claims []*claim
-	err = e.store.Each(ctx, "vm", func(vm *inventory.Entry) error {
+	err := e.store.Each(ctx, "vm", func(vm *inventory.Entry) error {
 		c := &claim{vm: vm}
 		c.ip, _ = vm.Attrs["ip"].(string)
 		c.name, c.declared = expectedName(d, vm)

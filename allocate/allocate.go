@@ -284,11 +284,22 @@ func (a *Allocator) checkTarget(ctx context.Context, tx *inventory.Tx, p *Pool, 
 		return nil
 	}
 	as, err := tx.Allocations(ctx, inventory.AllocationFilter{PoolID: p.Entry.ID, EntryID: t.entry.ID, Live: true})
-	if err != nil || len(as) == 0 {
+	if err != nil {
 		return err
 	}
-	return schema.FieldErrorf(schema.ECONFLICT, "for", "%s/%s already has %s from pool %s (key %q): release it first",
-		t.typ, t.name, as[0].Value, p.Name, as[0].Key)
+	if len(as) > 0 {
+		return schema.FieldErrorf(schema.ECONFLICT, "for", "%s/%s already has %s from pool %s (key %q): release it first",
+			t.typ, t.name, as[0].Value, p.Name, as[0].Key)
+	}
+	// An entry that has a value of its own (a VM vCenter reports an
+	// address for) is not given another: its DNS would follow the grant
+	// and break the VM.
+	if p.Attr != "" && p.Attr != "name" {
+		if have, ok := t.entry.Attrs[p.Attr]; ok && have != nil && have != "" {
+			return schema.FieldErrorf(schema.ECONFLICT, "for", "%s/%s has %s %v already: a grant is for an entry without one", t.typ, t.name, p.Attr, have)
+		}
+	}
+	return nil
 }
 
 // bind writes the granted values into the entry they are for, in the

@@ -183,6 +183,7 @@ func TestBadRequestsChangeNothing(t *testing.T) {
 		mustCreate(t, s, "ip_pool", "nozone", map[string]any{"cidr": "198.51.100.0/24"})
 		mustCreate(t, s, "name_pool", "fixed", map[string]any{"template": "web"})
 		mustCreate(t, s, "vm", "web01", nil)
+		mustCreate(t, s, "vm", "hasip", map[string]any{"ip": "203.0.113.9"})
 		a := allocate.New(s, allocate.Options{})
 		cases := []struct {
 			req  allocate.Request
@@ -197,6 +198,7 @@ func TestBadRequestsChangeNothing(t *testing.T) {
 			{allocate.Request{Pool: "nozone", For: "vm"}, "for: name the entry the value is for: vm/NAME"},
 			{allocate.Request{Pool: "nozone", For: "nosuch/x"}, `for: "nosuch/x": unknown entity type "nosuch"`},
 			{allocate.Request{Pool: "nozone", For: "vm/web01", Count: 2}, "count: one entry (vm/web01) takes one value, not 2"},
+			{allocate.Request{Pool: "nozone", For: "vm/hasip"}, "for: vm/hasip has ip 203.0.113.9 already: a grant is for an entry without one"},
 		}
 		for _, c := range cases {
 			if _, err := a.Allocate(ctx, c.req); err == nil || !strings.Contains(err.Error(), c.want) {

@@ -104,9 +104,11 @@ func (e *Env) zoneFiles() map[string]string {
 	return map[string]string{Zone: fwd, ReverseZone: rev}
 }
 
-// Env returns the environment variables the generated tana.yaml needs.
+// Env returns the environment variables the generated tana.yaml needs,
+// and those that point govc (govmomi's CLI) at the lab's vCenter.
 func (e *Env) Env() map[string]string {
-	return map[string]string{PasswordEnv: e.VC.Pass, TSIGEnv: e.Secret}
+	return map[string]string{PasswordEnv: e.VC.Pass, TSIGEnv: e.Secret,
+		"GOVC_URL": e.VC.URL, "GOVC_USERNAME": e.VC.User, "GOVC_PASSWORD": e.VC.Pass, "GOVC_TLS_CA_CERTS": e.VC.CAFile}
 }
 
 // WriteConfig writes tana.yaml for the lab into dir and returns its path.

@@ -18,14 +18,25 @@ const (
 	OrphanRecord = "old-mail." + Zone + " 3600 IN A 192.0.2.250"
 )
 
-// Declared returns what people keep in the CMDB about the lab's VMs: owner
-// and role, the kind of data tana is the source of truth for.
+// The lab's pools, for tana allocate: names svc01, svc02… and addresses
+// 192.0.2.100–199 in the lab's zones.
+const (
+	NamePool = "lab-names"
+	IPPool   = "lab-ips"
+)
+
+// Declared returns what people keep in the CMDB about the lab: the VMs'
+// owner and role, the kind of data tana is the source of truth for, and
+// the pools new VMs get their names and addresses from.
 func (e *Env) Declared() []inventory.Item {
-	items := make([]inventory.Item, 0, len(e.VMs))
+	items := make([]inventory.Item, 0, len(e.VMs)+2)
 	for _, vm := range e.VMs {
 		items = append(items, inventory.Item{Type: "vm", Name: vm.Name, Attrs: map[string]any{"owner": vm.Owner, "role": vm.Role}})
 	}
-	return items
+	return append(items,
+		inventory.Item{Type: "name_pool", Name: NamePool, Attrs: map[string]any{"template": "svc{seq:02}"}},
+		inventory.Item{Type: "ip_pool", Name: IPPool, Attrs: map[string]any{"cidr": "192.0.2.0/24",
+			"ranges": []any{"192.0.2.100-192.0.2.199"}, "gateway": "192.0.2.1", "zone": Zone}})
 }
 
 // Drift changes reality behind tana's back: a VM resized and renamed in

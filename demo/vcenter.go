@@ -9,7 +9,10 @@ import (
 	"github.com/vmware/govmomi"
 	"github.com/vmware/govmomi/find"
 	"github.com/vmware/govmomi/object"
+	"github.com/vmware/govmomi/session"
 	"github.com/vmware/govmomi/simulator"
+	"github.com/vmware/govmomi/vim25"
+	"github.com/vmware/govmomi/vim25/soap"
 	"github.com/vmware/govmomi/vim25/types"
 
 	_ "github.com/vmware/govmomi/vapi/simulator" // tagging endpoints for the fixer
@@ -65,15 +68,47 @@ func StartVCenter(ctx context.Context, clusters, hostsPerCluster, vmsPerCluster 
 	return v, nil
 }
 
-// Close stops the simulator.
+// Connect logs in to a running lab vCenter (the demo's, from another
+// process), to change it as someone in vCenter would.
+func Connect(ctx context.Context, sdkURL, user, pass, caFile string) (*VCenter, error) {
+	u, err := url.Parse(sdkURL)
+	if err != nil {
+		return nil, fmt.Errorf("vcenter url %q: %w", sdkURL, err)
+	}
+	u.User = url.UserPassword(user, pass)
+	sc := soap.NewClient(u, false)
+	if err := sc.SetRootCAs(caFile); err != nil {
+		return nil, fmt.Errorf("vcenter CA %s: %w", caFile, err)
+	}
+	vc, err := vim25.NewClient(ctx, sc)
+	if err != nil {
+		return nil, fmt.Errorf("vcenter %s: %w", sdkURL, err)
+	}
+	c := &govmomi.Client{Client: vc, SessionManager: session.NewManager(vc)}
+	if err := c.Login(ctx, u.User); err != nil {
+		return nil, fmt.Errorf("vcenter login: %w", err)
+	}
+	v := &VCenter{URL: sdkURL, CAFile: caFile, User: user, Pass: pass, client: c, finder: find.NewFinder(vc, true)}
+	dc, err := v.finder.DefaultDatacenter(ctx)
+	if err != nil {
+		v.Close()
+		return nil, err
+	}
+	v.finder.SetDatacenter(dc)
+	return v, nil
+}
+
+// Close logs out and stops the simulator, if this process runs it.
 func (v *VCenter) Close() {
 	if v.client != nil {
-		_ = v.client.Logout(context.Background())
+		_ = v.client.Logout(context.Background()) // the simulator forgets the session anyway
 	}
 	if v.server != nil {
 		v.server.Close()
 	}
-	v.model.Remove()
+	if v.model != nil {
+		v.model.Remove()
+	}
 }
 
 // VMs returns the simulator's VMs sorted by inventory path.

@@ -36,7 +36,38 @@ from another shell. Ctrl-C stops it.`,
 	cmd.Flags().StringVar(&dir, "dir", "", "directory for the database, tana.yaml and env.sh (default: a new temporary directory, removed at exit)")
 	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:8080", "address of the server")
 	cmd.Flags().IntVar(&perCluster, "vms", 8, "VMs per cluster")
+	cmd.AddCommand(newDemoVMCmd(c))
 	return cmd
+}
+
+// newDemoVMCmd creates a VM in a running demo's vCenter simulator, as
+// someone in vCenter would (the provisioning walk-through's last step).
+func newDemoVMCmd(c *cli) *cobra.Command {
+	return &cobra.Command{
+		Use:   "vm NAME IP [HOSTNAME]",
+		Short: "Create a powered-on VM in the running demo's vCenter, with a guest IP (and host name)",
+		Long: `Create a VM in the vCenter simulator of a running tana demo, as someone in vCenter would:
+powered on, its VMware Tools reporting IP and HOSTNAME. It reads the demo's GOVC_URL,
+GOVC_USERNAME, GOVC_PASSWORD and GOVC_TLS_CA_CERTS: source the env.sh the demo printed.`,
+		Args: cobra.RangeArgs(2, 3),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			vc, err := demo.Connect(ctx, c.getenv("GOVC_URL"), c.getenv("GOVC_USERNAME"), c.getenv("GOVC_PASSWORD"), c.getenv("GOVC_TLS_CA_CERTS"))
+			if err != nil {
+				return fmt.Errorf("the demo's vCenter (source its env.sh): %w", err)
+			}
+			defer vc.Close()
+			host := ""
+			if len(args) == 3 {
+				host = args[2]
+			}
+			if _, err := vc.CreateVM(ctx, args[0], args[1], host); err != nil {
+				return err
+			}
+			_, err = fmt.Fprintf(c.stdout, "created vm %s (%s) in the demo's vCenter: tana collect brings it in\n", args[0], args[1])
+			return err
+		},
+	}
 }
 
 func (c *cli) runDemo(ctx context.Context, dir, listen string, perCluster int) error {

@@ -82,6 +82,9 @@ type Options struct {
 	// CrossWait is how long a cross-source check waits for another run
 	// holding the cross scope (default 10s).
 	CrossWait time.Duration
+	// Pools, when set, tells reports how full the allocation pools are
+	// (cmd/tana passes package allocate's numbers in).
+	Pools func(context.Context) ([]PoolUsage, error)
 	// KeepSnapshots is how many snapshots per scope keep their data
 	// (older ones keep only their counts); default 3.
 	KeepSnapshots int

@@ -24,6 +24,42 @@ type Report struct {
 	Open      []Item                `json:"open"`
 	Resolved  []Item                `json:"resolved"`
 	Runs      []inventory.RunRecord `json:"runs"`
+	// Pools are the allocation pools near exhaustion.
+	Pools []PoolUsage `json:"pools,omitempty"`
+}
+
+// PoolUsage is how full an allocation pool is.
+type PoolUsage struct {
+	Pool string `json:"pool"`
+	Size int64  `json:"size"` // -1: no end
+	Used int    `json:"used"` // granted and held
+	Free int64  `json:"free"`
+}
+
+// NearlyFull is the share of a pool in use from which reports list it.
+const NearlyFull = 0.9
+
+func (u PoolUsage) String() string {
+	return fmt.Sprintf("pool %s: %d of %d in use, %d free", u.Pool, u.Used, u.Size, u.Free)
+}
+
+// nearlyFull returns the pools a report must show: in use at NearlyFull
+// of their size or more.
+func (e *Engine) nearlyFull(ctx context.Context) ([]PoolUsage, error) {
+	if e.opts.Pools == nil {
+		return nil, nil
+	}
+	all, err := e.opts.Pools(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []PoolUsage
+	for _, u := range all {
+		if u.Size > 0 && float64(u.Used) >= NearlyFull*float64(u.Size) {
+			out = append(out, u)
+		}
+	}
+	return out, nil
 }
 
 // Summary counts open drift by kind, type and source.
@@ -60,7 +96,11 @@ func (e *Engine) Report(ctx context.Context, since time.Time) (*Report, error) {
 	resolved = lastResolutions(open, resolved)
 	sortItems(open)
 	sortItems(resolved)
-	r := &Report{CreatedAt: e.now().UTC(), Since: since.UTC(), Open: open, Resolved: resolved, Runs: runs,
+	pools, err := e.nearlyFull(ctx)
+	if err != nil {
+		return nil, err
+	}
+	r := &Report{CreatedAt: e.now().UTC(), Since: since.UTC(), Open: open, Resolved: resolved, Runs: runs, Pools: pools,
 		Summary: Summary{Open: len(open), Resolved: len(resolved), ByKind: map[string]int{}, ByType: map[string]int{}, BySource: map[string]int{}}}
 	for _, it := range open {
 		if !it.FirstSeen.Before(since) {
@@ -176,6 +216,13 @@ func renderMarkdown(w io.Writer, r *Report) error {
 		}
 		b.WriteString("\n")
 	}
+	if len(r.Pools) > 0 {
+		b.WriteString("## Pools nearly full\n\n")
+		for _, u := range r.Pools {
+			fmt.Fprintf(&b, "- %s\n", mdEscape(u.String()))
+		}
+		b.WriteString("\n")
+	}
 	b.WriteString("## Open\n\n")
 	if len(r.Open) == 0 {
 		b.WriteString("No drift.\n")
@@ -213,6 +260,7 @@ var htmlReport = template.Must(template.New("report").Funcs(template.FuncMap{
 <table><tr><th>kind</th><th>open</th></tr>{{range $k := keys .Summary.ByKind}}<tr><td>{{$k}}</td><td>{{index $.Summary.ByKind $k}}</td></tr>{{end}}</table>
 <table><tr><th>type</th><th>open</th></tr>{{range $k := keys .Summary.ByType}}<tr><td>{{$k}}</td><td>{{index $.Summary.ByType $k}}</td></tr>{{end}}</table>
 <table><tr><th>source</th><th>open</th></tr>{{range $k := keys .Summary.BySource}}<tr><td>{{$k}}</td><td>{{index $.Summary.BySource $k}}</td></tr>{{end}}</table>
+{{if .Pools}}<h2>Pools nearly full</h2><ul>{{range .Pools}}<li>{{.}}</li>{{end}}</ul>{{end}}
 <h2>Open</h2>
 <ul>{{range .Open}}<li>{{item .}} — since {{time .FirstSeen}}</li>{{else}}<li>No drift.</li>{{end}}</ul>
 {{if .Resolved}}<h2>Resolved</h2><ul>{{range .Resolved}}<li>{{item .}} — {{resolution .}}</li>{{end}}</ul>{{end}}

@@ -129,3 +129,29 @@ func TestScheduleRunsOncePerTick(t *testing.T) {
 		sch.Stop()
 	})
 }
+
+// TestReportListsNearlyFullPools: a pool at 90 % of its size or more is in
+// the report, in every format; one with room is not.
+func TestReportListsNearlyFullPools(t *testing.T) {
+	s := inventorytest.Open(t, "sqlite")
+	e := reconcile.New(s, reconcile.Options{Pools: func(context.Context) ([]reconcile.PoolUsage, error) {
+		return []reconcile.PoolUsage{{Pool: "lab-ips", Size: 100, Used: 95, Free: 5}, {Pool: "roomy", Size: 100, Used: 10, Free: 90},
+			{Pool: "serials", Size: -1, Used: 5000, Free: -1}}, nil
+	}})
+	r, err := e.Report(context.Background(), time.Now().Add(-time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Pools) != 1 || r.Pools[0].Pool != "lab-ips" {
+		t.Fatalf("pools in the report: %+v", r.Pools)
+	}
+	for _, f := range reconcile.Formats {
+		var b strings.Builder
+		if err := reconcile.Render(&b, r, f); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(b.String(), "lab-ips") || strings.Contains(b.String(), "roomy") {
+			t.Errorf("%s report:\n%s", f, b.String())
+		}
+	}
+}

@@ -48,6 +48,60 @@ type Query struct {
 	Desc           bool
 	After          string // cursor from Page.Next
 	Limit          int    // default 100, max MaxLimit
+	// Access, when set, keeps only the entries a principal may see.
+	Access *AccessFilter
+}
+
+// AccessFilter limits a query to the entries a principal may see; package
+// access builds it from the grants. An entry is kept when it matches any
+// Allow group, or when Base is set and it matches no Deny group. A group
+// is conditions that must all hold. It compiles to one SQL condition, so a
+// page stays one query whatever the grants.
+type AccessFilter struct {
+	Allow [][]Filter
+	Deny  [][]Filter
+	Base  bool
+}
+
+// All reports whether the filter keeps every entry.
+func (af *AccessFilter) All() bool { return af == nil || af.Base && len(af.Deny) == 0 }
+
+// accessSQL compiles an access filter for entries of type t (alias e).
+func accessSQL(t *schema.EntityType, af *AccessFilter) (string, []any, error) {
+	if af.All() {
+		return "1 = 1", nil, nil
+	}
+	var args []any
+	groups := func(gs [][]Filter) (string, error) {
+		var ors []string
+		for _, g := range gs {
+			ands := []string{"1 = 1"}
+			for _, f := range g {
+				clause, fargs, err := filterSQL(t, f)
+				if err != nil {
+					return "", fmt.Errorf("access filter on %s: %w", f.Attr, err)
+				}
+				ands, args = append(ands, clause), append(args, fargs...)
+			}
+			ors = append(ors, "("+strings.Join(ands, " AND ")+")")
+		}
+		if len(ors) == 0 {
+			return "1 = 0", nil
+		}
+		return "(" + strings.Join(ors, " OR ") + ")", nil
+	}
+	allow, err := groups(af.Allow)
+	if err != nil {
+		return "", nil, err
+	}
+	if !af.Base {
+		return allow, args, nil
+	}
+	deny, err := groups(af.Deny)
+	if err != nil {
+		return "", nil, err
+	}
+	return "(" + allow + " OR NOT " + deny + ")", args, nil
 }
 
 // MaxLimit bounds a page.
@@ -177,6 +231,14 @@ func (s *Store) where(qy Query) ([]string, []any, error) {
 		}
 		where = append(where, clause)
 		args = append(args, fargs...)
+	}
+	if !qy.Access.All() {
+		clause, aargs, err := accessSQL(t, qy.Access)
+		if err != nil {
+			return nil, nil, err
+		}
+		where = append(where, clause)
+		args = append(args, aargs...)
 	}
 	return where, args, nil
 }

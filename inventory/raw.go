@@ -34,12 +34,27 @@ type RawRef struct {
 // another goroutine, so reading overlaps with fn's work. The entry passed
 // to fn is reused: fn must not keep it.
 func (s *Store) EachRaw(ctx context.Context, typ string, fn func(*RawEntry) error) error {
-	if _, err := s.reg.Type(typ); err != nil {
+	return s.EachRawVisible(ctx, typ, nil, fn)
+}
+
+// EachRawVisible is EachRaw over the entries an access filter keeps (nil
+// keeps all): still one query.
+func (s *Store) EachRawVisible(ctx context.Context, typ string, af *AccessFilter, fn func(*RawEntry) error) error {
+	t, err := s.reg.Type(typ)
+	if err != nil {
 		return err
 	}
+	cond, args := "1 = 1", []any{typ}
+	if !af.All() {
+		var aargs []any
+		if cond, aargs, err = accessSQL(t, af); err != nil {
+			return err
+		}
+		args = append(args, aargs...)
+	}
 	//nolint:rowserrcheck // readRaw checks rows.Err
-	rows, err := s.db.QueryContext(ctx, s.db.Rebind(`SELECT id, name, attrs, version, ref_ids, status = 'stale'
-		FROM entries WHERE type = ? AND deleted_at IS NULL ORDER BY `+s.collate("name")+", id"), typ)
+	rows, err := s.db.QueryContext(ctx, s.db.Rebind(`SELECT e.id, e.name, e.attrs, e.version, e.ref_ids, e.status = 'stale'
+		FROM entries e WHERE e.type = ? AND e.deleted_at IS NULL AND `+cond+` ORDER BY `+s.collate("e.name")+", e.id"), args...)
 	if err != nil {
 		return fmt.Errorf("stream %s entries: %w", typ, mapError(err))
 	}

@@ -72,6 +72,7 @@ type Inventory struct {
 	hostTypes []*hostType
 	refTypes  map[string][]string // referenced type → attributes needed from it
 	groups    []userGroup         // sorted by name
+	vis       Visibility          // the caller's, in an inventory For one
 }
 
 // hostType is the compiled plan for one host entity type.
@@ -83,6 +84,11 @@ type hostType struct {
 	address         []getter
 	keyed           []keyedGroup
 	filters         [][]filter // per Inventory.groups entry; nil: the group cannot match this type
+	// A caller's view (Inventory.For): the rows it may read, and the
+	// attributes decided host by host.
+	vis      Visibility
+	rows     *inventory.AccessFilter
+	perEntry map[string]bool
 }
 
 // field is one hostvar: its pre-encoded `"key":` and where the value is.

@@ -72,8 +72,9 @@ type host struct {
 	refs  []inventory.RawRef
 	vals  []any // slots decoded on demand
 	done  []bool
-	order []keySlot // the previous entry's keys, in stored order
-	stale bool      // its source no longer reports it: it goes in StaleGroup
+	order []keySlot        // the previous entry's keys, in stored order
+	stale bool             // its source no longer reports it: it goes in StaleGroup
+	ent   *inventory.Entry // the host decoded, when a caller's view needs it
 }
 
 // keySlot is a stored key and its slot (-1: not an attribute of the type).
@@ -90,7 +91,7 @@ func (ht *hostType) newHost() *host {
 // load makes h the entry e. Its references are copied: e is reused by
 // the store.
 func (h *host) load(e *inventory.RawEntry) error {
-	h.name, h.stale = e.Name, e.Stale
+	h.name, h.stale, h.ent = e.Name, e.Stale, nil
 	h.refs = append(h.refs[:0], e.Refs...)
 	clear(h.slots)
 	clear(h.vals)
@@ -252,6 +253,9 @@ func (ht *hostType) appendHostvars(b []byte, h *host, refs refTables, allowTempl
 	n := 0
 	for i := range ht.fields {
 		f := &ht.fields[i]
+		if ht.hidden(h, f.get.attr) {
+			continue
+		}
 		if f.get.plain() {
 			raw := h.slots[f.get.idx]
 			if raw == "" || raw == "null" {
@@ -333,6 +337,9 @@ func (inv *Inventory) Host(ctx context.Context, w io.Writer, name string) error 
 		}
 		if err != nil {
 			return fmt.Errorf("ansible host %s: %w", name, err)
+		}
+		if ht.vis != nil && !ht.vis.CanRead(e, "name") {
+			break // the caller may not see it: as if it were not there
 		}
 		h, err := ht.hostOf(e)
 		if err != nil {

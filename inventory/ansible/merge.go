@@ -13,7 +13,7 @@ import (
 func (inv *Inventory) eachHost(ctx context.Context, fn func(*host) error) error {
 	if len(inv.hostTypes) == 1 {
 		h := inv.hostTypes[0].newHost()
-		return inv.store.EachRaw(ctx, h.ht.t.Name, func(e *inventory.RawEntry) error {
+		return inv.store.EachRawVisible(ctx, h.ht.t.Name, h.ht.rows, func(e *inventory.RawEntry) error {
 			if err := h.load(e); err != nil {
 				return err
 			}
@@ -77,7 +77,7 @@ func (inv *Inventory) startStream(ctx context.Context, ht *hostType) *stream {
 	s := &stream{ht: ht, ch: make(chan *host, 256), errc: make(chan error, 1)}
 	go func() {
 		defer close(s.ch)
-		s.errc <- inv.store.EachRaw(ctx, ht.t.Name, func(e *inventory.RawEntry) error {
+		s.errc <- inv.store.EachRawVisible(ctx, ht.t.Name, ht.rows, func(e *inventory.RawEntry) error {
 			h := ht.newHost()
 			if err := h.load(e); err != nil {
 				return err

@@ -67,11 +67,15 @@ func (s *Store) InPoolTx(ctx context.Context, poolID int64, fn func(*Tx) error) 
 	})
 }
 
+// expireHoldsSQL writes status = 'held' out, not bound: only then may
+// either database use the index of holds (allocations_holds, a partial
+// index) instead of reading the pool's whole history.
+const expireHoldsSQL = "UPDATE allocations SET status = ?, ended_at = expires_at WHERE pool_id = ? AND status = 'held' AND expires_at < ?"
+
 // ExpireHolds ends the pool's holds whose time is over: their values are
 // free again.
 func (tx *Tx) ExpireHolds(ctx context.Context, poolID int64) error {
-	_, err := tx.ExecContext(ctx, tx.Rebind("UPDATE allocations SET status = ?, ended_at = expires_at WHERE pool_id = ? AND status = ? AND expires_at < ?"),
-		AllocExpired, poolID, AllocHeld, tx.now.UTC())
+	_, err := tx.ExecContext(ctx, tx.Rebind(expireHoldsSQL), AllocExpired, poolID, tx.now.UTC())
 	if err != nil {
 		return fmt.Errorf("expire holds of pool %d: %w", poolID, mapError(err))
 	}
@@ -90,14 +94,22 @@ func (tx *Tx) GrantOfKey(ctx context.Context, poolID int64, key string) ([]Alloc
 	return out, nil
 }
 
+// maxSeqSQL is ORDER BY … LIMIT 1, not MAX: the generic plan PostgreSQL
+// settles on for a prepared MAX aggregated every allocation of the pool,
+// under the pool's lock.
+const maxSeqSQL = "SELECT seq FROM allocations WHERE pool_id = ? AND variant = ? ORDER BY seq DESC LIMIT 1"
+
 // MaxSeq is the highest place a pool's variant ever handed out; ok is
 // false when it handed out nothing yet.
 func (tx *Tx) MaxSeq(ctx context.Context, poolID int64, variant string) (max int64, ok bool, err error) {
-	var v sql.NullInt64
-	if err := tx.GetContext(ctx, &v, tx.Rebind("SELECT MAX(seq) FROM allocations WHERE pool_id = ? AND variant = ?"), poolID, variant); err != nil {
+	err = tx.GetContext(ctx, &max, tx.Rebind(maxSeqSQL), poolID, variant)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, false, nil
+	}
+	if err != nil {
 		return 0, false, fmt.Errorf("load the last place of pool %d: %w", poolID, mapError(err))
 	}
-	return v.Int64, v.Valid, nil
+	return max, true, nil
 }
 
 // NextFreeSeq is the first place from from to last (both in) that no live

@@ -1,0 +1,8 @@
+package inventory
+
+// The statements a grant runs under its pool's lock, for the tests of
+// their query plans.
+const (
+	ExpireHoldsSQL = expireHoldsSQL
+	MaxSeqSQL      = maxSeqSQL
+)

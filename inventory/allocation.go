@@ -190,20 +190,49 @@ type Holder struct {
 // Holders returns the live entries whose attr (of type typ) holds value,
 // for every (type, attribute) pair asked, from the search index.
 func (tx *Tx) Holders(ctx context.Context, pairs [][2]string, value string) ([]Holder, error) {
-	if len(pairs) == 0 {
+	return tx.HoldersOfAny(ctx, []HolderLookup{{Pairs: pairs, Value: value}})
+}
+
+// HolderLookup asks for the live entries whose attribute holds Value, for
+// each (type, attribute) of Pairs.
+type HolderLookup struct {
+	Pairs [][2]string
+	Value string
+}
+
+// HoldersOfAny answers several lookups in one statement — the free search
+// asks them for every candidate, under the pool's lock — in the order
+// asked, each lookup's holders by type and name.
+func (tx *Tx) HoldersOfAny(ctx context.Context, lookups []HolderLookup) ([]Holder, error) {
+	var parts, values []string
+	var args []any
+	for i, l := range lookups {
+		if len(l.Pairs) == 0 {
+			continue
+		}
+		conds := make([]string, len(l.Pairs))
+		args = append(args, l.Value)
+		for j, p := range l.Pairs {
+			conds[j] = "(v.type = ? AND v.attr = ?)"
+			args = append(args, p[0], p[1])
+		}
+		parts = append(parts, fmt.Sprintf(`SELECT %d AS lookup, e.id, e.type, e.name, v.attr, e.status FROM entry_values v JOIN entries e ON e.id = v.entry_id
+		WHERE v.value = ? AND (%s) AND e.deleted_at IS NULL`, i, strings.Join(conds, " OR ")))
+		values = append(values, l.Value)
+	}
+	if len(parts) == 0 {
 		return nil, nil
 	}
-	conds := make([]string, len(pairs))
-	args := []any{value}
-	for i, p := range pairs {
-		conds[i] = "(v.type = ? AND v.attr = ?)"
-		args = append(args, p[0], p[1])
+	var rows []struct {
+		Lookup int `db:"lookup"`
+		Holder
 	}
-	var out []Holder
-	err := sqlx.SelectContext(ctx, tx, &out, tx.Rebind(`SELECT e.id, e.type, e.name, v.attr, e.status FROM entry_values v JOIN entries e ON e.id = v.entry_id
-		WHERE v.value = ? AND (`+strings.Join(conds, " OR ")+`) AND e.deleted_at IS NULL ORDER BY e.type, e.name`), args...)
-	if err != nil {
-		return nil, fmt.Errorf("look up %q: %w", value, mapError(err))
+	if err := sqlx.SelectContext(ctx, tx, &rows, tx.Rebind(strings.Join(parts, " UNION ALL ")+" ORDER BY 1, 3, 4"), args...); err != nil {
+		return nil, fmt.Errorf("look up %q: %w", strings.Join(values, " and "), mapError(err))
+	}
+	out := make([]Holder, len(rows))
+	for i, r := range rows {
+		out[i] = r.Holder
 	}
 	return out, nil
 }

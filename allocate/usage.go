@@ -136,3 +136,15 @@ func hasVars(t *template) bool {
 	}
 	return slices.ContainsFunc(t.parts, func(x part) bool { return x.name != "" })
 }
+
+// Allocations returns the allocations of the pool named pool, newest
+// first: only live ones (held and not expired, or granted) when live is
+// set; at most limit of them (0: all). A pool whose attributes are
+// invalid still lists what it handed out.
+func (a *Allocator) Allocations(ctx context.Context, pool string, live bool, limit int) ([]inventory.Allocation, error) {
+	en, err := poolEntry(ctx, a.store, pool)
+	if err != nil {
+		return nil, err
+	}
+	return a.store.Allocations(ctx, inventory.AllocationFilter{PoolID: en.ID, Live: live, Limit: limit})
+}

@@ -9,11 +9,13 @@ import (
 	"github.com/tana-cmdb/tana/allocate"
 	"github.com/tana-cmdb/tana/inventory"
 	"github.com/tana-cmdb/tana/inventory/inventorytest"
+	"github.com/tana-cmdb/tana/schema"
 )
 
 // TestPoolsUsage: every pool's size, granted, held and free values; a
 // name pool with no end has no size; a template's variants fill on their
-// own; a pool that cannot hand out anything says why.
+// own; a pool that cannot hand out anything says why. Allocations lists
+// a pool's, live or all.
 func TestPoolsUsage(t *testing.T) {
 	inventorytest.ForEach(t, func(t *testing.T, s *inventory.Store) {
 		mustCreate(t, s, "ip_pool", "lab", map[string]any{"cidr": "192.0.2.0/29"}) // 6 addresses
@@ -53,6 +55,18 @@ func TestPoolsUsage(t *testing.T) {
 		}
 		if u, ok := got[2].Utilisation(); !ok || u != 0.5 {
 			t.Errorf("lab's utilisation: %v, %v", u, ok)
+		}
+		for _, c := range []struct {
+			live  bool
+			limit int
+			want  int
+		}{{true, 0, 3}, {false, 0, 4}, {false, 2, 2}} {
+			if as, err := a.Allocations(ctx, "lab", c.live, c.limit); err != nil || len(as) != c.want {
+				t.Errorf("lab's allocations (live %v, limit %d): %d, %v; want %d", c.live, c.limit, len(as), err, c.want)
+			}
+		}
+		if _, err := a.Allocations(ctx, "nosuch", false, 0); schema.ErrorCode(err) != schema.ENOTFOUND || schema.ErrorField(err) != "pool" {
+			t.Errorf("allocations of no pool: %v", err)
 		}
 		for _, i := range []int{0, 5} {
 			if _, ok := got[i].Utilisation(); ok {

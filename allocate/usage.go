@@ -25,8 +25,8 @@ type PoolUsage struct {
 	// template with variables); -1 with no end.
 	Free int64
 	// Problem says why the pool cannot hand out anything — its attributes
-	// are invalid, or its addresses overlap another pool's — and is ""
-	// for a sound pool. Size and Free are then 0.
+	// are invalid, its addresses overlap another pool's, or an ip_pool
+	// has its name — and is "" for a sound pool. Size and Free are then 0.
 	Problem string
 }
 
@@ -81,6 +81,14 @@ func (a *Allocator) readPools(ctx context.Context) ([]*Pool, map[int64]string, e
 		})
 		if err != nil {
 			return nil, nil, fmt.Errorf("read %s entries: %w", typ, err)
+		}
+	}
+	ipNames := map[string]bool{}
+	for _, p := range pools {
+		if p.Type == IPPool {
+			ipNames[p.Name] = true
+		} else if ipNames[p.Name] {
+			problems[p.Entry.ID] = fmt.Sprintf("an ip_pool is named %s too: allocate reaches that one", p.Name)
 		}
 	}
 	for _, p := range pools {

@@ -14,7 +14,8 @@ import (
 
 // TestPoolsUsage: every pool's size, granted, held and free values; a
 // name pool with no end has no size; a template's variants fill on their
-// own; a pool that cannot hand out anything says why. Allocations lists
+// own; a pool that cannot hand out anything (a name_pool named as an
+// ip_pool is one) says why. Allocations lists
 // a pool's, live or all.
 func TestPoolsUsage(t *testing.T) {
 	inventorytest.ForEach(t, func(t *testing.T, s *inventory.Store) {
@@ -24,6 +25,8 @@ func TestPoolsUsage(t *testing.T) {
 		mustCreate(t, s, "name_pool", "bad", map[string]any{"template": "web"})
 		mustCreate(t, s, "ip_pool", "left", map[string]any{"cidr": "198.51.100.0/24"})
 		mustCreate(t, s, "ip_pool", "right", map[string]any{"cidr": "198.51.100.128/25"})
+		mustCreate(t, s, "ip_pool", "twin", map[string]any{"cidr": "203.0.113.0/30"})
+		mustCreate(t, s, "name_pool", "twin", map[string]any{"template": "twin{seq}"})
 		a := allocate.New(s, allocate.Options{})
 		for _, r := range []allocate.Request{
 			{Pool: "lab", Count: 2},
@@ -48,6 +51,8 @@ func TestPoolsUsage(t *testing.T) {
 			{Name: "lab", Type: "ip_pool", Size: 6, Granted: 2, Held: 1, Free: 3},
 			{Name: "left", Type: "ip_pool", Problem: "cidr: 198.51.100.0/24 overlaps pool right (198.51.100.128/25): an address would have two pools"},
 			{Name: "right", Type: "ip_pool", Problem: "cidr: 198.51.100.128/25 overlaps pool left (198.51.100.0/24): an address would have two pools"},
+			{Name: "twin", Type: "ip_pool", Size: 2, Free: 2},
+			{Name: "twin", Type: "name_pool", Problem: "an ip_pool is named twin too: allocate reaches that one"},
 			{Name: "web", Type: "name_pool", Size: -1, Granted: 1, Free: -1},
 		}
 		if d := cmp.Diff(want, got); d != "" {
@@ -68,7 +73,7 @@ func TestPoolsUsage(t *testing.T) {
 		if _, err := a.Allocations(ctx, "nosuch", false, 0); schema.ErrorCode(err) != schema.ENOTFOUND || schema.ErrorField(err) != "pool" {
 			t.Errorf("allocations of no pool: %v", err)
 		}
-		for _, i := range []int{0, 5} {
+		for _, i := range []int{0, 7} {
 			if _, ok := got[i].Utilisation(); ok {
 				t.Errorf("%s has a utilisation", got[i].Name)
 			}

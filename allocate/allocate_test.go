@@ -250,3 +250,35 @@ func TestAddressesRealityHolds(t *testing.T) {
 		}
 	})
 }
+
+// TestWrappedPoolReusesReleasedPlaces: once every address of a pool was
+// handed out, released ones come back from the start of the pool, the
+// first gap first.
+func TestWrappedPoolReusesReleasedPlaces(t *testing.T) {
+	inventorytest.ForEach(t, func(t *testing.T, s *inventory.Store) {
+		mustCreate(t, s, "ip_pool", "lab", map[string]any{"cidr": "192.0.2.0/29"}) // .1 to .6
+		a := allocate.New(s, allocate.Options{})
+		if _, err := a.Allocate(ctx, allocate.Request{Pool: "lab", Count: 6}); err != nil {
+			t.Fatal(err)
+		}
+		for _, step := range []struct {
+			release []string
+			want    []string
+		}{
+			{[]string{"192.0.2.4"}, []string{"192.0.2.4"}},
+			{[]string{"192.0.2.5", "192.0.2.2"}, []string{"192.0.2.2", "192.0.2.5"}},
+			{[]string{"192.0.2.1", "192.0.2.6"}, []string{"192.0.2.1", "192.0.2.6"}},
+		} {
+			if _, err := a.Release(ctx, "lab", "", step.release, "test"); err != nil {
+				t.Fatal(err)
+			}
+			g, err := a.Allocate(ctx, allocate.Request{Pool: "lab", Count: len(step.want)})
+			if err != nil || !slices.Equal(g.Values, step.want) {
+				t.Fatalf("after releasing %v: %+v, %v; want %v", step.release, g, err, step.want)
+			}
+			if _, err := a.Allocate(ctx, allocate.Request{Pool: "lab"}); schema.ErrorCode(err) != schema.EEXHAUSTED {
+				t.Fatalf("full again: %v", err)
+			}
+		}
+	})
+}

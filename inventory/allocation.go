@@ -112,16 +112,38 @@ func (tx *Tx) MaxSeq(ctx context.Context, poolID int64, variant string) (max int
 	return max, true, nil
 }
 
+// nextFreeSeqSQL, per dialect, is from itself if free, else the end of
+// the run of live places from from on: the first live place, in seq
+// order, whose next place is not live. Either way one ordered scan of the
+// index from from, stopped at that place by LIMIT 1. The query before took
+// the MIN of every such end through an anti-join: it read all the pool's
+// live places from from on (PostgreSQL, on a table not yet analyzed, read
+// them again for each) — per candidate, under the pool's lock, once a
+// pool had wrapped around. PostgreSQL, unanalyzed, also probes the next
+// place through the wrong index, so it takes it from LEAD over the scan
+// instead; SQLite sorts a window's rows, so it probes.
+var nextFreeSeqSQL = map[string]string{
+	migrations.Postgres: `SELECT MIN(s) FROM (
+		SELECT ? AS s WHERE NOT EXISTS (SELECT 1 FROM allocations WHERE pool_id = ? AND variant = ? AND seq = ? AND ` + live + `)
+		UNION ALL
+		SELECT s FROM (SELECT seq + 1 AS s FROM (
+				SELECT seq, LEAD(seq) OVER (ORDER BY seq) AS next FROM allocations WHERE pool_id = ? AND variant = ? AND seq >= ? AND ` + live + `
+			) w WHERE next IS NULL OR next <> seq + 1 ORDER BY seq LIMIT 1) g
+	) t WHERE s <= ?`,
+	migrations.SQLite: `SELECT MIN(s) FROM (
+		SELECT ? AS s WHERE NOT EXISTS (SELECT 1 FROM allocations WHERE pool_id = ? AND variant = ? AND seq = ? AND ` + live + `)
+		UNION ALL
+		SELECT s FROM (SELECT a.seq + 1 AS s FROM allocations a WHERE a.pool_id = ? AND a.variant = ? AND a.seq >= ? AND a.` + live + `
+			AND (SELECT 1 FROM allocations b WHERE b.pool_id = a.pool_id AND b.variant = a.variant AND b.seq = a.seq + 1 AND b.` + live + `) IS NULL
+			ORDER BY a.seq LIMIT 1) g
+	) t WHERE s <= ?`,
+}
+
 // NextFreeSeq is the first place from from to last (both in) that no live
 // allocation of the pool's variant holds; ok is false when there is none.
 func (tx *Tx) NextFreeSeq(ctx context.Context, poolID int64, variant string, from, last int64) (seq int64, ok bool, err error) {
 	var v sql.NullInt64
-	err = tx.GetContext(ctx, &v, tx.Rebind(`SELECT MIN(s) FROM (
-			SELECT ? AS s WHERE NOT EXISTS (SELECT 1 FROM allocations WHERE pool_id = ? AND variant = ? AND seq = ? AND `+live+`)
-			UNION ALL
-			SELECT a.seq + 1 AS s FROM allocations a WHERE a.pool_id = ? AND a.variant = ? AND a.seq >= ? AND a.`+live+` AND NOT EXISTS (
-				SELECT 1 FROM allocations b WHERE b.pool_id = a.pool_id AND b.variant = a.variant AND b.seq = a.seq + 1 AND b.`+live+`)
-		) t WHERE s <= ?`), from, poolID, variant, from, poolID, variant, from, last)
+	err = tx.GetContext(ctx, &v, tx.Rebind(nextFreeSeqSQL[tx.s.dialect]), from, poolID, variant, from, poolID, variant, from, last)
 	if err != nil {
 		return 0, false, fmt.Errorf("find a free place in pool %d: %w", poolID, mapError(err))
 	}

@@ -6,3 +6,6 @@ const (
 	ExpireHoldsSQL = expireHoldsSQL
 	MaxSeqSQL      = maxSeqSQL
 )
+
+// NextFreeSeqSQL is NextFreeSeq's statement on dialect.
+func NextFreeSeqSQL(dialect string) string { return nextFreeSeqSQL[dialect] }

@@ -3,6 +3,7 @@ package inventory_test
 import (
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -17,8 +18,9 @@ import (
 const history = 20000
 
 // seedHistory gives pool 1 a long history of released values, as many
-// granted ones, one hold whose time is over and one still running. The
-// tables are not analyzed: a pool fills faster than autovacuum runs.
+// granted ones but one (place 20010), one hold whose time is over and one
+// still running. The tables are not analyzed: a pool fills faster than
+// autovacuum runs.
 func seedHistory(t *testing.T, s *inventory.Store) {
 	t.Helper()
 	rows := `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 40000) SELECT i FROM n`
@@ -31,7 +33,7 @@ func seedHistory(t *testing.T, s *inventory.Store) {
 		args  []any
 	}{
 		{`INSERT INTO allocations (id, pool_id, variant, seq, value, status, actor, created_at)
-			SELECT 'h' || i, 1, '', i, 'v' || i, CASE WHEN i <= 20000 THEN 'released' ELSE 'granted' END, 'test', ? FROM (` + rows + `) r`, []any{now}},
+			SELECT 'h' || i, 1, '', i, 'v' || i, CASE WHEN i <= 20000 OR i = 20010 THEN 'released' ELSE 'granted' END, 'test', ? FROM (` + rows + `) r`, []any{now}},
 		{`INSERT INTO allocations (id, pool_id, variant, seq, value, status, actor, created_at, expires_at) VALUES
 			('over', 1, '', 40001, 'v40001', 'held', 'test', ?, ?), ('running', 1, '', 40002, 'v40002', 'held', 'test', ?, ?)`,
 			[]any{now, now.Add(-time.Minute), now, now.Add(time.Hour)}},
@@ -50,15 +52,17 @@ func seedHistory(t *testing.T, s *inventory.Store) {
 // chosen: grants slowed as pools filled and aged, each one holding the
 // pool's lock the while.
 func TestGrantStatementsReadNoHistory(t *testing.T) {
-	cases := []struct {
-		name, query string
-		args        []any
-		sqliteIndex string // the index SQLite must search
-	}{
-		{"expire holds", inventory.ExpireHoldsSQL, []any{"expired", 1, time.Now().UTC()}, "allocations_holds"},
-		{"last place", inventory.MaxSeqSQL, []any{1, ""}, "allocations_seq"},
-	}
 	inventorytest.ForEach(t, func(t *testing.T, s *inventory.Store) {
+		cases := []struct {
+			name, query string
+			args        []any
+			sqliteIndex string // the index SQLite must search
+		}{
+			{"expire holds", inventory.ExpireHoldsSQL, []any{"expired", 1, time.Now().UTC()}, "allocations_holds"},
+			{"last place", inventory.MaxSeqSQL, []any{1, ""}, "allocations_seq"},
+			// The next free place of a wrapped pool, 9 places on.
+			{"next free place", inventory.NextFreeSeqSQL(s.Dialect()), []any{20001, 1, "", 20001, 1, "", 20001, 65533}, "allocations_live_seq"},
+		}
 		seedHistory(t, s)
 		for _, c := range cases {
 			t.Run(c.name, func(t *testing.T) {
@@ -66,8 +70,10 @@ func TestGrantStatementsReadNoHistory(t *testing.T) {
 					checkSQLitePlan(t, s, c.query, c.args, c.sqliteIndex)
 					return
 				}
+				// Counted at every node of the plan: a row may count more
+				// than once.
 				for _, mode := range []string{"force_custom_plan", "force_generic_plan"} {
-					if n := postgresRowsRead(t, s, mode, c.query, c.args); n > 10 {
+					if n := postgresRowsRead(t, s, mode, c.query, c.args); n > 100 {
 						t.Errorf("%s: read %d rows of a pool with %d ended and %d live allocations", mode, n, history, history)
 					}
 				}
@@ -77,7 +83,7 @@ func TestGrantStatementsReadNoHistory(t *testing.T) {
 }
 
 // checkSQLitePlan fails unless SQLite answers query by searching index,
-// with no scan and no sort of its own.
+// with no scan of a table and no sort of its own.
 func checkSQLitePlan(t *testing.T, s *inventory.Store, query string, args []any, index string) {
 	t.Helper()
 	rows, err := s.DB().QueryxContext(ctx, "EXPLAIN QUERY PLAN "+query, args...)
@@ -98,10 +104,13 @@ func checkSQLitePlan(t *testing.T, s *inventory.Store, query string, args []any,
 		t.Fatal(err)
 	}
 	all := strings.Join(plan, "; ")
-	if !strings.Contains(all, "SEARCH allocations USING") || !strings.Contains(all, index) || strings.Contains(all, "SCAN") || strings.Contains(all, "B-TREE") {
+	if !strings.Contains(all, "SEARCH ") || !strings.Contains(all, index) || tableScan.MatchString(all) || strings.Contains(all, "B-TREE") {
 		t.Errorf("plan: %s; want a search of %s", all, index)
 	}
 }
+
+// tableScan is a plan's scan of the allocations table (a, b: its aliases).
+var tableScan = regexp.MustCompile(`SCAN (allocations|a|b)\b`)
 
 // postgresRowsRead runs query under EXPLAIN ANALYZE, prepared as pgx
 // prepares it, in plan_cache_mode mode, and counts the rows its plan

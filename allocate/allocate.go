@@ -8,7 +8,8 @@
 // address or the name (VMs, hosts, DNS records as the last collections
 // saw them) and open drift of objects the store has not taken in yet. The
 // store's unique indexes on (pool, value) and (pool, key) stand behind the
-// lock. A key makes a request idempotent: the same key gets the same
+// lock; grants of one pool that arrive together share that transaction
+// (batch.go). A key makes a request idempotent: the same key gets the same
 // grant back, never a second one. A hold expires unless confirmed.
 //
 //	Allocate(ctx, req)               grant values (optionally bound to an entry, with DNS)
@@ -44,6 +45,7 @@ type Allocator struct {
 	store *inventory.Store
 	log   *slog.Logger
 	max   int
+	lines lines // grants waiting for their pool's transaction
 }
 
 // New returns an allocator over store.
@@ -131,10 +133,10 @@ func (a *Allocator) Allocate(ctx context.Context, r Request) (*Grant, error) {
 		return nil, err
 	}
 	var g *Grant
-	err = a.store.InPoolTx(ctx, p.Entry.ID, func(tx *inventory.Tx) error {
-		if err := tx.ExpireHolds(ctx, p.Entry.ID); err != nil {
-			return err
-		}
+	// A grant for no entry writes nothing but its allocations: it may
+	// share its transaction with others of the pool (batch.go), whose ctx
+	// it then runs in.
+	err = a.inPool(ctx, p.Entry.ID, t == nil, func(ctx context.Context, tx *inventory.Tx) error {
 		if r.Key != "" {
 			prior, err := tx.GrantOfKey(ctx, p.Entry.ID, r.Key)
 			if err != nil || len(prior) > 0 {

@@ -218,3 +218,69 @@ func TestBadRequestsChangeNothing(t *testing.T) {
 		}
 	})
 }
+
+// TestAddressesRealityHolds: an address an entry has — a VM's address or
+// one of its addresses, an A record's value, a PTR record's name — is
+// skipped, saying which entry holds it; the rest of the pool is granted.
+func TestAddressesRealityHolds(t *testing.T) {
+	inventorytest.ForEach(t, func(t *testing.T, s *inventory.Store) {
+		mustCreate(t, s, "ip_pool", "lab", map[string]any{"cidr": "192.0.2.0/29"}) // .1 to .6
+		mustCreate(t, s, "vm", "web1", map[string]any{"ip": "192.0.2.1"})
+		mustCreate(t, s, "vm", "web2", map[string]any{"ips": []any{"192.0.2.4"}})
+		mustCreate(t, s, "dns_zone", "example.com.", map[string]any{"zone": "example.com."})
+		mustCreate(t, s, "dns_zone", "2.0.192.in-addr.arpa.", map[string]any{"zone": "2.0.192.in-addr.arpa."})
+		mustCreate(t, s, "dns_record", "db.example.com. A", map[string]any{"zone": "example.com.", "fqdn": "db.example.com.", "rtype": "A", "value": "192.0.2.2"})
+		mustCreate(t, s, "dns_record", "3.2.0.192.in-addr.arpa. PTR", map[string]any{"zone": "2.0.192.in-addr.arpa.",
+			"fqdn": "3.2.0.192.in-addr.arpa.", "rtype": "PTR", "value": "old.example.com."})
+		a := allocate.New(s, allocate.Options{})
+		g, err := a.Allocate(ctx, allocate.Request{Pool: "lab", Count: 2})
+		if err != nil || !slices.Equal(g.Values, []string{"192.0.2.5", "192.0.2.6"}) {
+			t.Fatalf("grant: %+v, %v", g, err)
+		}
+		want := []string{
+			"192.0.2.1: vm web1 has it (ip), in the store",
+			"192.0.2.2: dns_record db.example.com. A has it (value), in the store",
+			"192.0.2.3: dns_record 3.2.0.192.in-addr.arpa. PTR has it (fqdn), in the store",
+			"192.0.2.4: vm web2 has it (ips), in the store",
+		}
+		var got []string
+		for _, sk := range g.Skipped {
+			got = append(got, sk.Value+": "+sk.Reason)
+		}
+		if !slices.Equal(got, want) {
+			t.Fatalf("skipped:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+		}
+	})
+}
+
+// TestWrappedPoolReusesReleasedPlaces: once every address of a pool was
+// handed out, released ones come back from the start of the pool, the
+// first gap first.
+func TestWrappedPoolReusesReleasedPlaces(t *testing.T) {
+	inventorytest.ForEach(t, func(t *testing.T, s *inventory.Store) {
+		mustCreate(t, s, "ip_pool", "lab", map[string]any{"cidr": "192.0.2.0/29"}) // .1 to .6
+		a := allocate.New(s, allocate.Options{})
+		if _, err := a.Allocate(ctx, allocate.Request{Pool: "lab", Count: 6}); err != nil {
+			t.Fatal(err)
+		}
+		for _, step := range []struct {
+			release []string
+			want    []string
+		}{
+			{[]string{"192.0.2.4"}, []string{"192.0.2.4"}},
+			{[]string{"192.0.2.5", "192.0.2.2"}, []string{"192.0.2.2", "192.0.2.5"}},
+			{[]string{"192.0.2.1", "192.0.2.6"}, []string{"192.0.2.1", "192.0.2.6"}},
+		} {
+			if _, err := a.Release(ctx, "lab", "", step.release, "test"); err != nil {
+				t.Fatal(err)
+			}
+			g, err := a.Allocate(ctx, allocate.Request{Pool: "lab", Count: len(step.want)})
+			if err != nil || !slices.Equal(g.Values, step.want) {
+				t.Fatalf("after releasing %v: %+v, %v; want %v", step.release, g, err, step.want)
+			}
+			if _, err := a.Allocate(ctx, allocate.Request{Pool: "lab"}); schema.ErrorCode(err) != schema.EEXHAUSTED {
+				t.Fatalf("full again: %v", err)
+			}
+		}
+	})
+}

@@ -18,18 +18,21 @@ import (
 // it is not reused while caches may still hold it), and skips what
 // reality holds, saying why.
 func (a *Allocator) free(ctx context.Context, tx *inventory.Tx, p *Pool, variant string, n int, t *target) ([]int64, []Skip, error) {
-	start := p.first()
+	start, unseen := p.first(), p.first()
 	if max, ok, err := tx.MaxSeq(ctx, p.Entry.ID, variant); err != nil {
 		return nil, nil, err
-	} else if ok && max >= start && max < p.last() {
-		start = max + 1
+	} else if ok {
+		unseen = max + 1
+		if max >= start && max < p.last() {
+			start = max + 1
+		}
 	}
 	var seqs []int64
 	var skipped []Skip
 	// Two passes: from start to the end, then from the first place to start.
 	for _, pass := range [][2]int64{{start, p.last()}, {p.first(), start - 1}} {
 		for from := pass[0]; len(seqs) < n && from <= pass[1]; {
-			seq, ok, err := tx.NextFreeSeq(ctx, p.Entry.ID, variant, from, pass[1])
+			seq, ok, err := nextFree(ctx, tx, p, variant, from, pass[1], unseen)
 			if err != nil {
 				return nil, nil, err
 			}
@@ -53,6 +56,17 @@ func (a *Allocator) free(ctx context.Context, tx *inventory.Tx, p *Pool, variant
 		return nil, nil, a.exhausted(ctx, tx, p, n, len(seqs), skipped)
 	}
 	return seqs, skipped, nil
+}
+
+// nextFree is the first place from from to last that no live allocation
+// holds. No allocation, live or ended, has a place from unseen on (the
+// pool never got that far), so those need no query: the next fit of a
+// pool that has not wrapped around asks the store nothing.
+func nextFree(ctx context.Context, tx *inventory.Tx, p *Pool, variant string, from, last, unseen int64) (int64, bool, error) {
+	if from >= unseen {
+		return from, from <= last, nil
+	}
+	return tx.NextFreeSeq(ctx, p.Entry.ID, variant, from, last)
 }
 
 // exhausted says that a pool cannot give n values, and why.
@@ -83,20 +97,14 @@ func (a *Allocator) exhausted(ctx context.Context, tx *inventory.Tx, p *Pool, n,
 // drift carries an object that has it but the store has not taken in.
 // The entry the grant is for may hold its own value.
 func (a *Allocator) taken(ctx context.Context, tx *inventory.Tx, p *Pool, v string, t *target) (string, error) {
+	var lookups []inventory.HolderLookup
 	var hs []inventory.Holder
-	var err error
 	mention := []string{v}
 	switch p.Type {
 	case IPPool:
-		if hs, err = tx.Holders(ctx, a.addressAttrs(), v); err != nil {
-			return "", err
-		}
+		lookups = append(lookups, inventory.HolderLookup{Pairs: a.addressAttrs(), Value: v})
 		if addr, perr := netip.ParseAddr(v); perr == nil {
-			ptr, err := tx.Holders(ctx, [][2]string{{"dns_record", "fqdn"}}, reverseName(addr))
-			if err != nil {
-				return "", err
-			}
-			hs = append(hs, ptr...)
+			lookups = append(lookups, inventory.HolderLookup{Pairs: [][2]string{{"dns_record", "fqdn"}}, Value: reverseName(addr)})
 		}
 	case NamePool:
 		if p.Attr == "" {
@@ -107,19 +115,21 @@ func (a *Allocator) taken(ctx context.Context, tx *inventory.Tx, p *Pool, v stri
 			if h != nil {
 				hs = append(hs, *h)
 			}
-		} else if hs, err = tx.Holders(ctx, [][2]string{{p.EntryType, p.Attr}}, v); err != nil {
-			return "", err
+		} else {
+			lookups = append(lookups, inventory.HolderLookup{Pairs: [][2]string{{p.EntryType, p.Attr}}, Value: v})
 		}
 		if p.Zone != "" {
 			fqdn := v + "." + p.Zone
-			dns, err := tx.Holders(ctx, [][2]string{{"dns_record", "fqdn"}}, fqdn)
-			if err != nil {
-				return "", err
-			}
-			hs, mention = append(hs, dns...), append(mention, fqdn)
+			lookups, mention = append(lookups, inventory.HolderLookup{Pairs: [][2]string{{"dns_record", "fqdn"}}, Value: fqdn}), append(mention, fqdn)
 		}
 	}
-	for _, h := range hs {
+	// One statement for the lookups: this runs for every candidate, under
+	// the pool's lock.
+	more, err := tx.HoldersOfAny(ctx, lookups)
+	if err != nil {
+		return "", err
+	}
+	for _, h := range append(hs, more...) {
 		if t != nil && t.entry != nil && h.ID == t.entry.ID {
 			continue
 		}

@@ -35,19 +35,24 @@ type Pool struct {
 
 // loadPool reads the pool named name, an ip_pool or a name_pool.
 func loadPool(ctx context.Context, s *inventory.Store, name string) (*Pool, error) {
+	en, err := poolEntry(ctx, s, name)
+	if err != nil {
+		return nil, err
+	}
+	p, err := poolOf(s.Registry(), en)
+	if err != nil {
+		return nil, fmt.Errorf("pool %s: %w", name, err)
+	}
+	return p, nil
+}
+
+// poolEntry returns the ip_pool or name_pool entry named name.
+func poolEntry(ctx context.Context, s *inventory.Store, name string) (*inventory.Entry, error) {
 	for _, typ := range []string{IPPool, NamePool} {
 		en, err := s.GetByName(ctx, typ, name)
-		if schema.ErrorCode(err) == schema.ENOTFOUND {
-			continue
+		if schema.ErrorCode(err) != schema.ENOTFOUND {
+			return en, err
 		}
-		if err != nil {
-			return nil, err
-		}
-		p, err := poolOf(s.Registry(), en)
-		if err != nil {
-			return nil, fmt.Errorf("pool %s: %w", name, err)
-		}
-		return p, nil
 	}
 	return nil, schema.FieldErrorf(schema.ENOTFOUND, "pool", "no ip_pool or name_pool named %q", name)
 }

@@ -67,11 +67,15 @@ func (s *Store) InPoolTx(ctx context.Context, poolID int64, fn func(*Tx) error) 
 	})
 }
 
+// expireHoldsSQL writes status = 'held' out, not bound: only then may
+// either database use the index of holds (allocations_holds, a partial
+// index) instead of reading the pool's whole history.
+const expireHoldsSQL = "UPDATE allocations SET status = ?, ended_at = expires_at WHERE pool_id = ? AND status = 'held' AND expires_at < ?"
+
 // ExpireHolds ends the pool's holds whose time is over: their values are
 // free again.
 func (tx *Tx) ExpireHolds(ctx context.Context, poolID int64) error {
-	_, err := tx.ExecContext(ctx, tx.Rebind("UPDATE allocations SET status = ?, ended_at = expires_at WHERE pool_id = ? AND status = ? AND expires_at < ?"),
-		AllocExpired, poolID, AllocHeld, tx.now.UTC())
+	_, err := tx.ExecContext(ctx, tx.Rebind(expireHoldsSQL), AllocExpired, poolID, tx.now.UTC())
 	if err != nil {
 		return fmt.Errorf("expire holds of pool %d: %w", poolID, mapError(err))
 	}
@@ -90,26 +94,56 @@ func (tx *Tx) GrantOfKey(ctx context.Context, poolID int64, key string) ([]Alloc
 	return out, nil
 }
 
+// maxSeqSQL is ORDER BY … LIMIT 1, not MAX: the generic plan PostgreSQL
+// settles on for a prepared MAX aggregated every allocation of the pool,
+// under the pool's lock.
+const maxSeqSQL = "SELECT seq FROM allocations WHERE pool_id = ? AND variant = ? ORDER BY seq DESC LIMIT 1"
+
 // MaxSeq is the highest place a pool's variant ever handed out; ok is
 // false when it handed out nothing yet.
 func (tx *Tx) MaxSeq(ctx context.Context, poolID int64, variant string) (max int64, ok bool, err error) {
-	var v sql.NullInt64
-	if err := tx.GetContext(ctx, &v, tx.Rebind("SELECT MAX(seq) FROM allocations WHERE pool_id = ? AND variant = ?"), poolID, variant); err != nil {
+	err = tx.GetContext(ctx, &max, tx.Rebind(maxSeqSQL), poolID, variant)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, false, nil
+	}
+	if err != nil {
 		return 0, false, fmt.Errorf("load the last place of pool %d: %w", poolID, mapError(err))
 	}
-	return v.Int64, v.Valid, nil
+	return max, true, nil
+}
+
+// nextFreeSeqSQL, per dialect, is from itself if free, else the end of
+// the run of live places from from on: the first live place, in seq
+// order, whose next place is not live. Either way one ordered scan of the
+// index from from, stopped at that place by LIMIT 1. The query before took
+// the MIN of every such end through an anti-join: it read all the pool's
+// live places from from on (PostgreSQL, on a table not yet analyzed, read
+// them again for each) — per candidate, under the pool's lock, once a
+// pool had wrapped around. PostgreSQL, unanalyzed, also probes the next
+// place through the wrong index, so it takes it from LEAD over the scan
+// instead; SQLite sorts a window's rows, so it probes.
+var nextFreeSeqSQL = map[string]string{
+	migrations.Postgres: `SELECT MIN(s) FROM (
+		SELECT ? AS s WHERE NOT EXISTS (SELECT 1 FROM allocations WHERE pool_id = ? AND variant = ? AND seq = ? AND ` + live + `)
+		UNION ALL
+		SELECT s FROM (SELECT seq + 1 AS s FROM (
+				SELECT seq, LEAD(seq) OVER (ORDER BY seq) AS next FROM allocations WHERE pool_id = ? AND variant = ? AND seq >= ? AND ` + live + `
+			) w WHERE next IS NULL OR next <> seq + 1 ORDER BY seq LIMIT 1) g
+	) t WHERE s <= ?`,
+	migrations.SQLite: `SELECT MIN(s) FROM (
+		SELECT ? AS s WHERE NOT EXISTS (SELECT 1 FROM allocations WHERE pool_id = ? AND variant = ? AND seq = ? AND ` + live + `)
+		UNION ALL
+		SELECT s FROM (SELECT a.seq + 1 AS s FROM allocations a WHERE a.pool_id = ? AND a.variant = ? AND a.seq >= ? AND a.` + live + `
+			AND (SELECT 1 FROM allocations b WHERE b.pool_id = a.pool_id AND b.variant = a.variant AND b.seq = a.seq + 1 AND b.` + live + `) IS NULL
+			ORDER BY a.seq LIMIT 1) g
+	) t WHERE s <= ?`,
 }
 
 // NextFreeSeq is the first place from from to last (both in) that no live
 // allocation of the pool's variant holds; ok is false when there is none.
 func (tx *Tx) NextFreeSeq(ctx context.Context, poolID int64, variant string, from, last int64) (seq int64, ok bool, err error) {
 	var v sql.NullInt64
-	err = tx.GetContext(ctx, &v, tx.Rebind(`SELECT MIN(s) FROM (
-			SELECT ? AS s WHERE NOT EXISTS (SELECT 1 FROM allocations WHERE pool_id = ? AND variant = ? AND seq = ? AND `+live+`)
-			UNION ALL
-			SELECT a.seq + 1 AS s FROM allocations a WHERE a.pool_id = ? AND a.variant = ? AND a.seq >= ? AND a.`+live+` AND NOT EXISTS (
-				SELECT 1 FROM allocations b WHERE b.pool_id = a.pool_id AND b.variant = a.variant AND b.seq = a.seq + 1 AND b.`+live+`)
-		) t WHERE s <= ?`), from, poolID, variant, from, poolID, variant, from, last)
+	err = tx.GetContext(ctx, &v, tx.Rebind(nextFreeSeqSQL[tx.s.dialect]), from, poolID, variant, from, poolID, variant, from, last)
 	if err != nil {
 		return 0, false, fmt.Errorf("find a free place in pool %d: %w", poolID, mapError(err))
 	}
@@ -178,20 +212,49 @@ type Holder struct {
 // Holders returns the live entries whose attr (of type typ) holds value,
 // for every (type, attribute) pair asked, from the search index.
 func (tx *Tx) Holders(ctx context.Context, pairs [][2]string, value string) ([]Holder, error) {
-	if len(pairs) == 0 {
+	return tx.HoldersOfAny(ctx, []HolderLookup{{Pairs: pairs, Value: value}})
+}
+
+// HolderLookup asks for the live entries whose attribute holds Value, for
+// each (type, attribute) of Pairs.
+type HolderLookup struct {
+	Pairs [][2]string
+	Value string
+}
+
+// HoldersOfAny answers several lookups in one statement — the free search
+// asks them for every candidate, under the pool's lock — in the order
+// asked, each lookup's holders by type and name.
+func (tx *Tx) HoldersOfAny(ctx context.Context, lookups []HolderLookup) ([]Holder, error) {
+	var parts, values []string
+	var args []any
+	for i, l := range lookups {
+		if len(l.Pairs) == 0 {
+			continue
+		}
+		conds := make([]string, len(l.Pairs))
+		args = append(args, l.Value)
+		for j, p := range l.Pairs {
+			conds[j] = "(v.type = ? AND v.attr = ?)"
+			args = append(args, p[0], p[1])
+		}
+		parts = append(parts, fmt.Sprintf(`SELECT %d AS lookup, e.id, e.type, e.name, v.attr, e.status FROM entry_values v JOIN entries e ON e.id = v.entry_id
+		WHERE v.value = ? AND (%s) AND e.deleted_at IS NULL`, i, strings.Join(conds, " OR ")))
+		values = append(values, l.Value)
+	}
+	if len(parts) == 0 {
 		return nil, nil
 	}
-	conds := make([]string, len(pairs))
-	args := []any{value}
-	for i, p := range pairs {
-		conds[i] = "(v.type = ? AND v.attr = ?)"
-		args = append(args, p[0], p[1])
+	var rows []struct {
+		Lookup int `db:"lookup"`
+		Holder
 	}
-	var out []Holder
-	err := sqlx.SelectContext(ctx, tx, &out, tx.Rebind(`SELECT e.id, e.type, e.name, v.attr, e.status FROM entry_values v JOIN entries e ON e.id = v.entry_id
-		WHERE v.value = ? AND (`+strings.Join(conds, " OR ")+`) AND e.deleted_at IS NULL ORDER BY e.type, e.name`), args...)
-	if err != nil {
-		return nil, fmt.Errorf("look up %q: %w", value, mapError(err))
+	if err := sqlx.SelectContext(ctx, tx, &rows, tx.Rebind(strings.Join(parts, " UNION ALL ")+" ORDER BY 1, 3, 4"), args...); err != nil {
+		return nil, fmt.Errorf("look up %q: %w", strings.Join(values, " and "), mapError(err))
+	}
+	out := make([]Holder, len(rows))
+	for i, r := range rows {
+		out[i] = r.Holder
 	}
 	return out, nil
 }

@@ -17,8 +17,10 @@
 // Per type: vm(id:|name:), vms(filter:, first:, after:, orderBy:) as a
 // Relay connection, createVm, updateVm, deleteVm; generic entries, entry,
 // entryHistory, types, createEntry, updateEntry, deleteEntry, restoreEntry
-// and upsertEntries. Errors carry extensions.code (CONFLICT, INVALID,
-// NOT_FOUND, FORBIDDEN, …) and extensions.field.
+// and upsertEntries. With Options.Allocator (allocate.go): pools,
+// allocations(pool:), allocate, confirmAllocation and releaseAllocation.
+// Errors carry extensions.code (CONFLICT, INVALID,
+// NOT_FOUND, FORBIDDEN, EXHAUSTED, …) and extensions.field.
 //
 // Loading is batched per request (see loader): the number of SQL
 // statements depends on the shape of a query, not on the number of results.

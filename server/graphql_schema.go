@@ -41,6 +41,7 @@ var reservedTypes = map[string]bool{
 	"Query": true, "Mutation": true, "Entry": true, "EntryConnection": true, "EntryEdge": true,
 	"PageInfo": true, "JSON": true, "EntryOrder": true, "EntryVersion": true, "EntityType": true,
 	"AttributeInfo": true, "WriteResult": true, "EntryInput": true, "AttrFilter": true,
+	"Grant": true, "SkippedValue": true, "PoolUsage": true, "Allocation": true,
 }
 
 func buildSchema(reg *schema.Registry, opts Options) (*graphql.Schema, error) {
@@ -62,13 +63,16 @@ func buildSchema(reg *schema.Registry, opts Options) (*graphql.Schema, error) {
 		b.inputs[t.Name] = b.attrInput(t)
 	}
 	extraQ, extraM := opts.ExtraQueries, opts.ExtraMutations
+	var err error
 	if opts.Reconcile != nil {
 		rq, rm := b.reconcileFields(opts)
-		var err error
-		if extraQ, err = merge(rq, extraQ, "query"); err != nil {
+		if extraQ, extraM, err = mergeRoots(rq, rm, extraQ, extraM); err != nil {
 			return nil, err
 		}
-		if extraM, err = merge(rm, extraM, "mutation"); err != nil {
+	}
+	if opts.Allocator != nil {
+		aq, am := b.allocateFields(opts.Allocator)
+		if extraQ, extraM, err = mergeRoots(aq, am, extraQ, extraM); err != nil {
 			return nil, err
 		}
 	}
@@ -99,6 +103,16 @@ func merge(gen, extra graphql.Fields, root string) (graphql.Fields, error) {
 		gen[name] = f
 	}
 	return gen, nil
+}
+
+// mergeRoots adds the extra query and mutation fields to q and m.
+func mergeRoots(q, m, extraQ, extraM graphql.Fields) (graphql.Fields, graphql.Fields, error) {
+	q, err := merge(q, extraQ, "query")
+	if err != nil {
+		return nil, nil, err
+	}
+	m, err = merge(m, extraM, "mutation")
+	return q, m, err
 }
 
 // typeName is the GraphQL object name of an entity type.

@@ -22,6 +22,7 @@ type Metrics struct {
 	CollectionObjects  *prometheus.GaugeVec     // source, type
 	DriftOpen          *prometheus.GaugeVec     // kind
 	Runs               *prometheus.GaugeVec     // kind, status: runs of the last 24 hours
+	PoolValues         *prometheus.GaugeVec     // pool, state: granted, held, free
 }
 
 // NewMetrics creates the collectors and registers them with reg.
@@ -53,8 +54,12 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Name: "tana_runs",
 			Help: "Runs started in the last 24 hours by kind and status (running, ok, partial, failed, interrupted: its process died).",
 		}, []string{"kind", "status"}),
+		PoolValues: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "tana_pool_values",
+			Help: "Values of each allocation pool by state: granted, held (not expired) and free (none for a pool with no end).",
+		}, []string{"pool", "state"}),
 	}
-	for _, c := range []prometheus.Collector{m.Requests, m.RequestDuration, m.CollectionDuration, m.CollectionObjects, m.DriftOpen, m.Runs} {
+	for _, c := range []prometheus.Collector{m.Requests, m.RequestDuration, m.CollectionDuration, m.CollectionObjects, m.DriftOpen, m.Runs, m.PoolValues} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register metrics: %w", err)
 		}

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -289,10 +290,10 @@ func (s *Server) reports(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// refreshMetrics keeps the drift and run metrics current: open drift by
-// kind, the day's runs by kind and status, and the duration and object
-// count of each finished collection run, read from the store every
-// interval.
+// refreshMetrics keeps the drift, run and pool metrics current: open
+// drift by kind, the day's runs by kind and status, the duration and
+// object count of each finished collection run, and each pool's values by
+// state, read from the store every interval.
 func (s *Server) refreshMetrics(ctx context.Context, every time.Duration) {
 	seen := map[string]bool{}
 	tick := time.NewTicker(every)
@@ -310,7 +311,14 @@ func (s *Server) refreshMetrics(ctx context.Context, every time.Duration) {
 }
 
 func (s *Server) updateMetrics(ctx context.Context, seen map[string]bool) error {
+	return errors.Join(s.updateDriftMetrics(ctx, seen), s.updatePoolMetrics(ctx))
+}
+
+func (s *Server) updateDriftMetrics(ctx context.Context, seen map[string]bool) error {
 	e := s.opts.Reconcile
+	if e == nil {
+		return nil
+	}
 	items, err := e.Drift(ctx, reconcile.Filter{})
 	if err != nil {
 		return err

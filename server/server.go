@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/tana-cmdb/tana/allocate"
 	"github.com/tana-cmdb/tana/config"
 	"github.com/tana-cmdb/tana/inventory"
 	"github.com/tana-cmdb/tana/reconcile"
@@ -42,6 +43,10 @@ type Options struct {
 	Reconcile *reconcile.Engine
 	Sources   []SourceInfo
 	Collect   func(ctx context.Context, source string) ([]reconcile.RunSummary, error)
+	// Allocator adds the pools and allocations queries, the allocate,
+	// confirmAllocation and releaseAllocation mutations and the pool
+	// metrics (tana_pool_values).
+	Allocator *allocate.Allocator
 }
 
 // Limits defaults.
@@ -205,7 +210,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	if s.opts.Reconcile != nil {
+	if s.opts.Reconcile != nil || s.opts.Allocator != nil {
 		mctx, stop := context.WithCancel(ctx)
 		defer stop()
 		go s.refreshMetrics(mctx, 15*time.Second)

@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/spf13/cobra"
 
+	"github.com/tana-cmdb/tana/allocate"
 	"github.com/tana-cmdb/tana/config"
 	"github.com/tana-cmdb/tana/inventory"
 	"github.com/tana-cmdb/tana/reconcile"
@@ -66,6 +67,7 @@ func (c *cli) serve(ctx context.Context, e *reconcile.Engine, cfg *config.Config
 		Limits:     cfg.Server,
 		Ansible:    c.ansibleHandler(s, cfg),
 		Reconcile:  e,
+		Allocator:  allocate.New(s, allocate.Options{Logger: c.logger()}),
 		Sources:    infos,
 		Collect: func(ctx context.Context, name string) ([]reconcile.RunSummary, error) {
 			cs, _, err := c.sources(ctx, cfg, []string{name})

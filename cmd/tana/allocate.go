@@ -1,8 +1,10 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"strings"
+	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -139,4 +141,60 @@ attributes: an address a VM still has stays taken until reality lets it go.`,
 	cmd.Flags().StringVar(&key, "key", "", "release the grant of this key")
 	cmd.Flags().StringVar(&reason, "reason", "", "why, recorded with the release")
 	return cmd
+}
+
+func newPoolsCmd(c *cli) *cobra.Command {
+	var asJSON, all bool
+	cmd := &cobra.Command{
+		Use:   "pools [POOL]",
+		Short: "List the pools and how full they are, or one pool's grants",
+		Long: `Without POOL, list every ip_pool and name_pool: its size, how many values are granted
+and held, how many are free, and what is wrong with a pool that cannot hand out anything.
+With POOL, list its live grants — value, status, key, entry, who and why — or with --all
+its released and expired ones too: the pool's history.`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: c.withStore(func(cmd *cobra.Command, s *inventory.Store, args []string) error {
+			a := allocate.New(s, allocate.Options{Logger: c.logger()})
+			w := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
+			if len(args) == 0 {
+				ps, err := a.Pools(cmd.Context())
+				if err != nil || asJSON {
+					return errors.Join(err, writeJSONIf(asJSON, c, ps))
+				}
+				fmt.Fprintln(w, "POOL\tTYPE\tSIZE\tGRANTED\tHELD\tFREE\tPROBLEM")
+				for _, p := range ps {
+					size, free := fmt.Sprint(p.Size), fmt.Sprint(p.Free)
+					if p.Size < 0 {
+						size, free = "no end", "-"
+					}
+					fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%d\t%s\t%s\n", p.Name, p.Type, size, p.Granted, p.Held, free, p.Problem)
+				}
+				return w.Flush()
+			}
+			as, err := a.Allocations(cmd.Context(), args[0], !all, 0)
+			if err != nil || asJSON {
+				return errors.Join(err, writeJSONIf(asJSON, c, as))
+			}
+			fmt.Fprintln(w, "VALUE\tSTATUS\tKEY\tENTRY\tBY\tAT\tREASON")
+			for _, x := range as {
+				entry := ""
+				if x.EntryID != nil {
+					entry = fmt.Sprint(*x.EntryID)
+				}
+				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", x.Value, x.Status, x.Key, entry, x.Actor, x.CreatedAt.Format("2006-01-02 15:04:05Z"), x.Reason)
+			}
+			return w.Flush()
+		}),
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	cmd.Flags().BoolVar(&all, "all", false, "with POOL: released and expired grants too")
+	return cmd
+}
+
+// writeJSONIf writes v as JSON when asked to.
+func writeJSONIf(asJSON bool, c *cli, v any) error {
+	if !asJSON {
+		return nil
+	}
+	return writeJSON(c.stdout, v)
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tana-cmdb/tana/allocate"
 	"github.com/tana-cmdb/tana/collectors"
 	"github.com/tana-cmdb/tana/config"
 	"github.com/tana-cmdb/tana/inventory"
@@ -36,6 +37,21 @@ func policies(cfg *config.Config) map[string]reconcile.Policy {
 	return out
 }
 
+// poolUsage gives reports the allocation pools' use.
+func poolUsage(a *allocate.Allocator) func(context.Context) ([]reconcile.PoolUsage, error) {
+	return func(ctx context.Context) ([]reconcile.PoolUsage, error) {
+		ps, err := a.Pools(ctx)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]reconcile.PoolUsage, 0, len(ps))
+		for _, p := range ps {
+			out = append(out, reconcile.PoolUsage{Pool: p.Name, Size: p.Size, Used: p.Granted + p.Held, Free: p.Free})
+		}
+		return out, nil
+	}
+}
+
 // engine opens the store and returns an engine over it, with fixers when
 // withFixers is set and sources are configured; then the sources are
 // checked before the store is opened, with any more checks. Call the
@@ -56,7 +72,8 @@ func (c *cli) engine(ctx context.Context, withFixers bool, checks ...check) (*re
 			return nil, nil, nil, err
 		}
 	}
-	e := reconcile.New(s, reconcile.Options{Logger: c.logger(), Policies: policies(cfg), Fixers: fixers, Actor: c.actor(), Lease: cfg.Lease.D()})
+	e := reconcile.New(s, reconcile.Options{Logger: c.logger(), Policies: policies(cfg), Fixers: fixers, Actor: c.actor(), Lease: cfg.Lease.D(),
+		Pools: poolUsage(allocate.New(s, allocate.Options{Logger: c.logger()}))})
 	return e, cfg, func() { c.closeStore(s) }, nil
 }
 

@@ -39,6 +39,9 @@ records (tana plan, tana apply).
 		Args: cobra.ExactArgs(1),
 		RunE: c.withStore(func(cmd *cobra.Command, s *inventory.Store, args []string) error {
 			r.Pool, r.Actor = args[0], c.actor()
+			if r.Count < 1 {
+				return schema.FieldErrorf(schema.EINVALID, "count", "want at least 1 value, got %d", r.Count)
+			}
 			a := allocate.New(s, allocate.Options{Logger: c.logger()})
 			var g *allocate.Grant
 			var err error

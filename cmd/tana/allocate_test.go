@@ -47,6 +47,7 @@ func TestAllocateCommands(t *testing.T) {
 		{[]string{"allocate", "lab-ips", "--count", "9"}, "pool lab-ips (6 values) is exhausted: 9 asked, 5 free"},
 		{[]string{"allocate", "lab-names", "--var", "nope"}, `var[0]: "nope" is not NAME=VALUE`},
 		{[]string{"allocate", "lab-ips", "--confirm"}, "--confirm needs the --key"},
+		{[]string{"allocate", "lab-ips", "--count", "0"}, "count: want at least 1 value, got 0"},
 		{[]string{"release", "lab-ips"}, "name the grant's key or the values"},
 	} {
 		_, errOut, code := run(t, db, "", c.args...)

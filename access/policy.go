@@ -171,6 +171,16 @@ func (a *Access) Principal() *Principal { return a.pr }
 // IsAdmin reports a principal with the admin role: it may do everything.
 func (a *Access) IsAdmin() bool { return a.admin }
 
+// MayWrite reports whether the principal may write anything at all: a
+// role of writer or more, or a grant of write. A write still goes through
+// the guard; this only turns away early who may not write at all.
+func (a *Access) MayWrite() bool {
+	if a.role >= Write {
+		return true
+	}
+	return slices.ContainsFunc(a.grants, func(g Grant) bool { return g.Level >= Write })
+}
+
 // tiers of specificity, most specific first: a grant on an attribute of
 // matching entries, on an attribute, on matching entries, on the type, on
 // every type (where built-in roles sit). The effective level is the

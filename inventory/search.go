@@ -379,11 +379,22 @@ func likeEscape(s string) string {
 // stays flat however many entries there are. The flat JSON the store
 // writes is decoded without reflection.
 func (s *Store) Each(ctx context.Context, typ string, fn func(*Entry) error) error {
-	if _, err := s.reg.Type(typ); err != nil {
+	return s.EachVisible(ctx, typ, nil, fn)
+}
+
+// EachVisible is Each over the entries an access filter keeps (nil keeps
+// all): still one query.
+func (s *Store) EachVisible(ctx context.Context, typ string, af *AccessFilter, fn func(*Entry) error) error {
+	t, err := s.reg.Type(typ)
+	if err != nil {
 		return err
 	}
-	rows, err := s.db.QueryContext(ctx, s.db.Rebind(`SELECT id, name, attrs, version, status, created_at, updated_at, ref_ids
-		FROM entries WHERE type = ? AND deleted_at IS NULL ORDER BY `+s.collate("name")+", id"), typ)
+	cond, args, err := accessSQL(t, af)
+	if err != nil {
+		return err
+	}
+	rows, err := s.db.QueryContext(ctx, s.db.Rebind(`SELECT e.id, e.name, e.attrs, e.version, e.status, e.created_at, e.updated_at, e.ref_ids
+		FROM entries e WHERE e.type = ? AND e.deleted_at IS NULL AND `+cond+` ORDER BY `+s.collate("e.name")+", e.id"), append([]any{typ}, args...)...)
 	if err != nil {
 		return fmt.Errorf("stream %s entries: %w", typ, mapError(err))
 	}

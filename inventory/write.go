@@ -50,8 +50,11 @@ type Result struct {
 	Version int64
 
 	changes map[string]Change // an update's
-	created map[string]any    // a create's attributes
+	attrs   map[string]any    // the entry's attributes after the write
 }
+
+// Attrs returns the entry's attributes after the write (refs by name).
+func (r Result) Attrs() map[string]any { return r.attrs }
 
 // Changes returns what the write changed, attribute by attribute, "name"
 // included when it changed. A create's changes, its name and every
@@ -62,9 +65,9 @@ func (r Result) Changes() map[string]Change {
 	if r.Op != OpCreate {
 		return r.changes
 	}
-	m := make(map[string]Change, len(r.created)+1)
+	m := make(map[string]Change, len(r.attrs)+1)
 	m["name"] = Change{New: r.Name}
-	for k, v := range r.created {
+	for k, v := range r.attrs {
 		m[k] = Change{New: v}
 	}
 	return m
@@ -136,6 +139,9 @@ func (tx *Tx) apply(ctx context.Context, meta Meta, ws []*write) ([]Result, erro
 		}
 		return nil
 	})
+	if err := guard(ctx, ws); err != nil {
+		return nil, err
+	}
 	// The checks that need no database run beside those that do; their
 	// error comes first, as it would in sequence.
 	batchErr := make(chan error, 1)
@@ -243,10 +249,7 @@ func results(ws []*write) []Result {
 		if id == 0 && w.old != nil { // unchanged: no id was assigned
 			id = w.old.ID
 		}
-		out[i] = Result{Index: w.index, ID: id, Type: w.t.Name, Name: w.name, Op: w.op, Version: v, changes: w.changes}
-		if w.op == OpCreate {
-			out[i].created = w.attrs
-		}
+		out[i] = Result{Index: w.index, ID: id, Type: w.t.Name, Name: w.name, Op: w.op, Version: v, changes: w.changes, attrs: w.attrs}
 	}
 	return out
 }

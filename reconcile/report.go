@@ -100,17 +100,46 @@ func (e *Engine) Report(ctx context.Context, since time.Time) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &Report{CreatedAt: e.now().UTC(), Since: since.UTC(), Open: open, Resolved: resolved, Runs: runs, Pools: pools,
-		Summary: Summary{Open: len(open), Resolved: len(resolved), ByKind: map[string]int{}, ByType: map[string]int{}, BySource: map[string]int{}}}
-	for _, it := range open {
-		if !it.FirstSeen.Before(since) {
+	r := &Report{CreatedAt: e.now().UTC(), Since: since.UTC(), Open: open, Resolved: resolved, Runs: runs, Pools: pools}
+	r.count()
+	return r, nil
+}
+
+// count works out the summary from the items.
+func (r *Report) count() {
+	r.Summary = Summary{Open: len(r.Open), Resolved: len(r.Resolved), ByKind: map[string]int{}, ByType: map[string]int{}, BySource: map[string]int{}}
+	for _, it := range r.Open {
+		if !it.FirstSeen.Before(r.Since) {
 			r.Summary.New++
 		}
 		r.Summary.ByKind[string(it.Kind)]++
 		r.Summary.ByType[it.Type]++
 		r.Summary.BySource[it.Scope]++
 	}
-	return r, nil
+}
+
+// Only returns a copy of the report with the items and pools its reader
+// may see, counted again: a report says nothing of what it leaves out.
+func (r *Report) Only(keep func(*Item) bool, keepPool func(string) bool) *Report {
+	c := *r
+	c.Open, c.Resolved, c.Pools = nil, nil, nil
+	for i := range r.Open {
+		if keep(&r.Open[i]) {
+			c.Open = append(c.Open, r.Open[i])
+		}
+	}
+	for i := range r.Resolved {
+		if keep(&r.Resolved[i]) {
+			c.Resolved = append(c.Resolved, r.Resolved[i])
+		}
+	}
+	for _, p := range r.Pools {
+		if keepPool(p.Pool) {
+			c.Pools = append(c.Pools, p)
+		}
+	}
+	c.count()
+	return &c
 }
 
 // lastResolutions keeps one resolution per drift (its latest), and none

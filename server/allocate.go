@@ -7,6 +7,7 @@ import (
 
 	"github.com/graphql-go/graphql"
 
+	"github.com/tana-cmdb/tana/access"
 	"github.com/tana-cmdb/tana/allocate"
 	"github.com/tana-cmdb/tana/inventory"
 	"github.com/tana-cmdb/tana/schema"
@@ -106,7 +107,7 @@ func (b *builder) allocationEntry(p graphql.ResolveParams) (any, error) {
 	if !ok || a.EntryID == nil {
 		return nil, nil
 	}
-	return b.thunk(loaderFrom(p.Context, b.store).ref(*a.EntryID)), nil
+	return b.thunk(b.visibleThunk(p.Context, loaderFrom(p.Context, b.store).ref(*a.EntryID))), nil
 }
 
 // allocateFields are the root fields over the allocator.
@@ -116,7 +117,13 @@ func (b *builder) allocateFields(al *allocate.Allocator) (queries, mutations gra
 	reason := &graphql.ArgumentConfig{Type: str, Description: "recorded in the history"}
 	queries = graphql.Fields{
 		"pools": {Type: graphql.NewNonNull(graphql.NewList(graphql.NewNonNull(t.pool))), Description: "Every pool and how much of it is handed out.",
-			Resolve: b.resolver(func(p graphql.ResolveParams) (any, error) { return al.Pools(p.Context) })},
+			Resolve: b.resolver(func(p graphql.ResolveParams) (any, error) {
+				us, err := al.Pools(p.Context)
+				if err != nil {
+					return nil, err
+				}
+				return visiblePools(p.Context, b.store, us)
+			})},
 		"allocations": {Type: graphql.NewNonNull(graphql.NewList(graphql.NewNonNull(t.allocation))), Description: "A pool's allocations, newest first.",
 			Args: graphql.FieldConfigArgument{
 				"pool":  {Type: nns},
@@ -142,6 +149,9 @@ func (b *builder) allocateFields(al *allocate.Allocator) (queries, mutations gra
 				if err != nil {
 					return nil, err
 				}
+				if err := poolAccess(p.Context, b.store, r.Pool, access.Write); err != nil {
+					return nil, err
+				}
 				return al.Allocate(p.Context, r)
 			})},
 		"confirmAllocation": {Type: t.grant, Description: "Make a held grant permanent.",
@@ -149,6 +159,9 @@ func (b *builder) allocateFields(al *allocate.Allocator) (queries, mutations gra
 			Resolve: b.writer(func(p graphql.ResolveParams) (any, error) {
 				pool, _ := p.Args["pool"].(string)
 				key, _ := p.Args["key"].(string)
+				if err := poolAccess(p.Context, b.store, pool, access.Write); err != nil {
+					return nil, err
+				}
 				return al.Confirm(p.Context, pool, key)
 			})},
 		"releaseAllocation": {Type: t.grant, Description: "Give values back to their pool: a key's grant, or the values named.",
@@ -164,6 +177,9 @@ func (b *builder) allocateFields(al *allocate.Allocator) (queries, mutations gra
 				for _, v := range asList(p.Args["values"]) {
 					s, _ := v.(string)
 					values = append(values, s)
+				}
+				if err := poolAccess(p.Context, b.store, pool, access.Write); err != nil {
+					return nil, err
 				}
 				return al.Release(p.Context, pool, key, values, reason)
 			})},
@@ -213,6 +229,9 @@ func allocateRequest(ctx context.Context, args map[string]any) (allocate.Request
 // beyond listBound without it.
 func (b *builder) allocations(ctx context.Context, al *allocate.Allocator, args map[string]any) ([]inventory.Allocation, error) {
 	pool, _ := args["pool"].(string)
+	if err := poolAccess(ctx, b.store, pool, access.Read); err != nil {
+		return nil, err
+	}
 	live, _ := args["live"].(bool)
 	first, given := args["first"].(int)
 	if given && (first < 0 || first > b.lim.maxPage) {

@@ -54,7 +54,7 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			writeError(w, status, err)
 			return
 		}
-		next.ServeHTTP(w, r.WithContext(withPrincipal(r.Context(), p)))
+		next.ServeHTTP(w, r.WithContext(withAccess(withPrincipal(r.Context(), p))))
 	})
 }
 

@@ -62,7 +62,7 @@ func (b *builder) common() {
 			if !ok {
 				return nil, nil
 			}
-			return b.visibleChanges(p.Context, r.Type, r.Changes()), nil
+			return b.visibleChanges(p.Context, &inventory.Entry{ID: r.ID, Type: r.Type, Name: r.Name, Attrs: r.Attrs()}, r.Changes()), nil
 		}},
 	}})
 	b.scalarFilters = b.scalarFilterTypes()

@@ -8,6 +8,7 @@ import (
 
 	"github.com/graphql-go/graphql"
 
+	"github.com/tana-cmdb/tana/access"
 	"github.com/tana-cmdb/tana/inventory"
 	"github.com/tana-cmdb/tana/schema"
 )
@@ -96,6 +97,11 @@ func (b *builder) fetch(ctx context.Context, q inventory.Query, args map[string]
 	q.OrderBy, q.Desc = strings.CutSuffix(order, " desc")
 	q.IncludeDeleted, _ = args["includeDeleted"].(bool)
 	q.Status, _ = args["status"].(string)
+	acc, err := accessOf(ctx, b.store)
+	if err != nil {
+		return nil, err
+	}
+	q.Access = acc.Rows(q.Type, access.Read) // one query, whatever the grants
 	c := &connection{store: b.store, query: q}
 	for page := q; first > len(c.entries); {
 		page.Limit = min(first-len(c.entries), inventory.MaxLimit)

@@ -186,13 +186,13 @@ func (b *builder) attrField(t *schema.EntityType, a *schema.Attribute) *graphql.
 		if a.Type.List {
 			typ = graphql.NewNonNull(graphql.NewList(graphql.NewNonNull(typ)))
 		}
-		return &graphql.Field{Type: typ, Description: desc, Resolve: b.refResolver(t, a)}
+		return &graphql.Field{Type: typ, Description: desc, Resolve: b.refResolver(a)}
 	}
 	var typ graphql.Output = kindType(a.Type.Kind)
 	if a.Type.List {
 		typ = graphql.NewList(graphql.NewNonNull(typ))
 	}
-	return &graphql.Field{Type: typ, Description: desc, Resolve: attrResolver(t, a)}
+	return &graphql.Field{Type: typ, Description: desc, Resolve: b.attrResolver(a)}
 }
 
 func (b *builder) backrefField(br schema.BackRef) *graphql.Field {

@@ -11,7 +11,6 @@ import (
 	"github.com/graphql-go/graphql/gqlerrors"
 	"github.com/graphql-go/graphql/language/ast"
 
-	"github.com/tana-cmdb/tana/inventory"
 	"github.com/tana-cmdb/tana/schema"
 )
 
@@ -68,8 +67,8 @@ func (s *Server) answer(ctx context.Context, method string, req *gqlRequest) (in
 		if method != http.MethodPost {
 			return http.StatusMethodNotAllowed, errorResult(schema.Errorf(schema.EINVALID, "mutations need POST"))
 		}
-		if err := requireRole(ctx, inventory.RoleWriter); err != nil {
-			return http.StatusForbidden, errorResult(err)
+		if _, err := mayWrite(ctx, s.store); err != nil {
+			return statusOf(err), errorResult(err)
 		}
 	}
 	res = graphql.Execute(graphql.ExecuteParams{

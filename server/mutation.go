@@ -15,12 +15,16 @@ func meta(ctx context.Context, args map[string]any) inventory.Meta {
 	return inventory.Meta{Actor: principalFrom(ctx).Name, Source: "api", Reason: reason}
 }
 
-// writer wraps a mutation resolver: writers only, errors coded.
+// writer wraps a mutation resolver: its writes go through the caller's
+// write guard (package access decides each one in the store's
+// transaction), errors coded.
 func (b *builder) writer(fn graphql.FieldResolveFn) graphql.FieldResolveFn {
 	return b.resolver(func(p graphql.ResolveParams) (any, error) {
-		if err := requireRole(p.Context, inventory.RoleWriter); err != nil {
+		acc, err := mayWrite(p.Context, b.store)
+		if err != nil {
 			return nil, err
 		}
+		p.Context = inventory.WithWriteGuard(p.Context, acc.Guard())
 		return fn(p)
 	})
 }

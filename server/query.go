@@ -6,6 +6,7 @@ import (
 
 	"github.com/graphql-go/graphql"
 
+	"github.com/tana-cmdb/tana/access"
 	"github.com/tana-cmdb/tana/inventory"
 	"github.com/tana-cmdb/tana/schema"
 )
@@ -36,7 +37,8 @@ func (b *builder) queryFields() graphql.Fields {
 				if err != nil {
 					return nil, err
 				}
-				return b.store.Get(p.Context, id)
+				e, err := b.store.Get(p.Context, id)
+				return b.readable(p.Context, e, err)
 			}),
 		},
 		"entryHistory": {
@@ -66,11 +68,12 @@ func (b *builder) queryFields() graphql.Fields {
 	return f
 }
 
-// history returns an entry's versions, without secret values for
-// non-admins.
+// history returns an entry's versions, if the caller may read it; of the
+// changes, those of attributes it may not read are left out (a secret's
+// shows, masked).
 func (b *builder) history(p graphql.ResolveParams, id int64) ([]inventory.Version, error) {
 	e, err := b.store.Get(p.Context, id)
-	if err != nil {
+	if e, err = b.readable(p.Context, e, err); err != nil {
 		return nil, err
 	}
 	vs, err := b.store.History(p.Context, id)
@@ -78,20 +81,47 @@ func (b *builder) history(p graphql.ResolveParams, id int64) ([]inventory.Versio
 		return nil, err
 	}
 	for i := range vs {
-		vs[i].Changes = b.visibleChanges(p.Context, e.Type, vs[i].Changes)
+		vs[i].Changes = b.visibleChanges(p.Context, e, vs[i].Changes)
 	}
 	return vs, nil
 }
 
-// visibleChanges hides the values of secret attributes from non-admins,
-// in history and in what a write returns (an update's old secret would
-// otherwise reach any writer).
-func (b *builder) visibleChanges(ctx context.Context, typ string, changes map[string]inventory.Change) map[string]inventory.Change {
-	t, err := b.reg.Type(typ)
+// visibleChanges keeps the changes of attributes the caller may read: a
+// hidden secret's change shows masked, any other hidden attribute's not
+// at all — in history and in what a write returns (an update's old secret
+// would otherwise reach any writer). e is the entry as it is now.
+func (b *builder) visibleChanges(ctx context.Context, e *inventory.Entry, changes map[string]inventory.Change) map[string]inventory.Change {
+	t, err := b.reg.Type(e.Type)
 	if err != nil {
 		return nil // a type the schema no longer has: show nothing
 	}
-	return inventory.RedactChanges(t, changes, secrets(ctx, schema.Mask))
+	acc, err := accessOf(ctx, b.store)
+	if err != nil {
+		return nil
+	}
+	out := make(map[string]inventory.Change, len(changes))
+	for k, c := range changes {
+		switch a := t.Attr(k); {
+		case acc.CanRead(e, k):
+			out[k] = c
+		case a != nil && a.Secret && acc.AttrLevel(e, k) >= access.Read:
+			out[k] = inventory.Change{Old: t.RedactValue(k, c.Old, schema.Mask), New: t.RedactValue(k, c.New, schema.Mask)}
+		}
+	}
+	return out
+}
+
+// readable passes on an entry the caller may read; one it may not is
+// not found, as if it were not there.
+func (b *builder) readable(ctx context.Context, e *inventory.Entry, err error) (*inventory.Entry, error) {
+	if err != nil {
+		return nil, err
+	}
+	acc, err := accessOf(ctx, b.store)
+	if err != nil {
+		return nil, err
+	}
+	return readable(acc, e)
 }
 
 // lookupField is vm(id:) / vm(name:).
@@ -120,7 +150,7 @@ func (b *builder) lookupField(t *schema.EntityType) *graphql.Field {
 			default:
 				err = schema.Errorf(schema.EINVALID, "give id or name")
 			}
-			if err != nil {
+			if e, err = b.readable(p.Context, e, err); err != nil {
 				return nil, err
 			}
 			loaderFrom(p.Context, b.store).prime([]*inventory.Entry{e})

@@ -156,6 +156,16 @@ func (b *builder) reconcileFields(opts Options) (graphql.Fields, graphql.Fields)
 			return asJSON(v)
 		}
 	}
+	// operator wraps what acts on the whole store and reality, beyond
+	// any one entry a grant names: it needs the writer role.
+	operator := func(fn func(ctx context.Context, args map[string]any) (any, error)) graphql.FieldResolveFn {
+		return resolve(func(ctx context.Context, a map[string]any) (any, error) {
+			if err := requireRole(ctx, inventory.RoleWriter); err != nil {
+				return nil, err
+			}
+			return fn(ctx, a)
+		})
+	}
 	driftArgs := graphql.FieldConfigArgument{
 		"resolved": {Type: graphql.Boolean},
 		"first":    {Type: graphql.Int, Description: fmt.Sprintf("at most this many; without it, more than %d is an error", listBound)},
@@ -168,6 +178,9 @@ func (b *builder) reconcileFields(opts Options) (graphql.Fields, graphql.Fields)
 			Resolve: resolve(func(ctx context.Context, a map[string]any) (any, error) {
 				recs, err := e.Drift(ctx, driftFilter(a))
 				if err != nil {
+					return nil, err
+				}
+				if recs, err = visibleItems(ctx, b.store, recs); err != nil {
 					return nil, err
 				}
 				if first, ok := a["first"].(int); ok {
@@ -184,7 +197,13 @@ func (b *builder) reconcileFields(opts Options) (graphql.Fields, graphql.Fields)
 				out := make([]*reconcile.Plan, 0, len(recs))
 				for _, r := range recs {
 					p, err := e.Plan(ctx, r.ID)
-					if err != nil {
+					if err == nil {
+						p, err = visiblePlan(ctx, b.store, p)
+					}
+					switch {
+					case schema.ErrorCode(err) == schema.ENOTFOUND:
+						continue // none of its fixes is the caller's to see
+					case err != nil:
 						return nil, err
 					}
 					out = append(out, p)
@@ -192,7 +211,13 @@ func (b *builder) reconcileFields(opts Options) (graphql.Fields, graphql.Fields)
 				return out, nil
 			})},
 		"plan": {Type: plan, Args: graphql.FieldConfigArgument{"id": {Type: graphql.NewNonNull(graphql.String)}},
-			Resolve: resolve(func(ctx context.Context, a map[string]any) (any, error) { return e.Plan(ctx, a["id"].(string)) })},
+			Resolve: resolve(func(ctx context.Context, a map[string]any) (any, error) {
+				p, err := e.Plan(ctx, a["id"].(string))
+				if err != nil {
+					return nil, err
+				}
+				return visiblePlan(ctx, b.store, p)
+			})},
 		"runs": {Type: graphql.NewList(run), Args: graphql.FieldConfigArgument{"kind": {Type: graphql.String}, "source": {Type: graphql.String}, "limit": {Type: graphql.Int}},
 			Resolve: resolve(func(ctx context.Context, a map[string]any) (any, error) {
 				k, _ := a["kind"].(string)
@@ -205,13 +230,18 @@ func (b *builder) reconcileFields(opts Options) (graphql.Fields, graphql.Fields)
 				if err != nil {
 					return nil, err
 				}
+				// Each summary is counted from the report's items the
+				// caller may see.
 				out := make([]map[string]any, 0, len(recs))
 				for _, r := range recs {
-					var sum any
-					if err := json.Unmarshal([]byte(r.Summary), &sum); err != nil {
-						return nil, fmt.Errorf("report %s: read its summary: %w", r.ID, err)
+					rep, err := e.StoredReport(ctx, r.ID)
+					if err == nil {
+						rep, err = visibleReport(ctx, b.store, rep)
 					}
-					out = append(out, map[string]any{"id": r.ID, "schedule": r.Schedule, "created_at": r.CreatedAt, "summary": sum})
+					if err != nil {
+						return nil, err
+					}
+					out = append(out, map[string]any{"id": r.ID, "schedule": r.Schedule, "created_at": r.CreatedAt, "summary": rep.Summary})
 				}
 				return out, nil
 			})},
@@ -221,17 +251,17 @@ func (b *builder) reconcileFields(opts Options) (graphql.Fields, graphql.Fields)
 	mutations := graphql.Fields{
 		"collect": {Type: graphql.NewList(collect), Args: graphql.FieldConfigArgument{"source": {Type: graphql.NewNonNull(graphql.String)}},
 			Description: "Collect one configured source and reconcile it now.",
-			Resolve: resolve(func(ctx context.Context, a map[string]any) (any, error) {
+			Resolve: operator(func(ctx context.Context, a map[string]any) (any, error) {
 				if opts.Collect == nil {
 					return nil, schema.Errorf(schema.EINVALID, "no sources are configured")
 				}
 				return opts.Collect(ctx, a["source"].(string))
 			})},
 		"plan": {Type: plan, Args: filterArgs, Description: "Compute and store a plan for the current drift.",
-			Resolve: resolve(func(ctx context.Context, a map[string]any) (any, error) { return e.MakePlan(ctx, driftFilter(a)) })},
+			Resolve: operator(func(ctx context.Context, a map[string]any) (any, error) { return e.MakePlan(ctx, driftFilter(a)) })},
 		"applyPlan": {Type: apply, Args: graphql.FieldConfigArgument{
 			"id": {Type: graphql.NewNonNull(graphql.String)}, "overrideLimits": {Type: graphql.Boolean}},
-			Resolve: resolve(func(ctx context.Context, a map[string]any) (any, error) {
+			Resolve: operator(func(ctx context.Context, a map[string]any) (any, error) {
 				override, _ := a["overrideLimits"].(bool)
 				return e.Apply(ctx, a["id"].(string), reconcile.ApplyOptions{OverrideLimits: override})
 			})},
@@ -274,6 +304,9 @@ func (s *Server) reports(w http.ResponseWriter, r *http.Request) {
 			since = d
 		}
 		rep, err = e.Report(r.Context(), time.Now().Add(-since))
+	}
+	if err == nil {
+		rep, err = visibleReport(r.Context(), s.store, rep)
 	}
 	if err != nil {
 		writeError(w, statusOf(err), err)
@@ -355,6 +388,10 @@ func statusOf(err error) int {
 		return http.StatusBadRequest
 	case schema.EBUSY:
 		return http.StatusServiceUnavailable
+	case schema.EFORBIDDEN:
+		return http.StatusForbidden
+	case schema.EUNAUTHORIZED:
+		return http.StatusUnauthorized
 	}
 	return http.StatusInternalServerError
 }

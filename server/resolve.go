@@ -3,10 +3,12 @@ package server
 import (
 	"context"
 	"fmt"
+	"maps"
 	"time"
 
 	"github.com/graphql-go/graphql"
 
+	"github.com/tana-cmdb/tana/access"
 	"github.com/tana-cmdb/tana/inventory"
 	"github.com/tana-cmdb/tana/schema"
 )
@@ -45,50 +47,80 @@ func timePtr(t *time.Time) any {
 	return timeString(*t)
 }
 
-// visibleAttrs returns the attributes the caller may see: secrets only for
-// admins.
+// visibleAttrs returns the attributes the caller may read (a secret at
+// admin only), a copy: the entry stays whole for the others.
 func (b *builder) visibleAttrs(ctx context.Context, e *inventory.Entry) map[string]any {
-	t, err := b.reg.Type(e.Type)
+	acc, err := accessOf(ctx, b.store)
 	if err != nil {
-		return nil // an entry of a type the schema no longer has: show nothing
+		b.log.Error("access", "err", err)
+		return nil
 	}
-	attrs, _ := t.Redact(e.Attrs, secrets(ctx, schema.Drop))
-	return attrs
+	if acc.IsAdmin() {
+		return e.Attrs
+	}
+	c := *e
+	c.Attrs = maps.Clone(e.Attrs)
+	acc.Hide(&c)
+	return c.Attrs
 }
 
-// secrets is how the caller sees secret values: an admin sees them, anyone
-// else gets hidden (schema.Drop or schema.Mask).
-func secrets(ctx context.Context, hidden schema.Redaction) schema.Redaction {
-	return schema.RevealIf(principalFrom(ctx).can(inventory.RoleAdmin), hidden)
+// canRead reports whether the caller may read attr of e.
+func (b *builder) canRead(ctx context.Context, e *inventory.Entry, attr string) bool {
+	acc, err := accessOf(ctx, b.store)
+	return err == nil && acc.CanRead(e, attr)
 }
 
-func attrResolver(t *schema.EntityType, a *schema.Attribute) graphql.FieldResolveFn {
+func (b *builder) attrResolver(a *schema.Attribute) graphql.FieldResolveFn {
 	return func(p graphql.ResolveParams) (any, error) {
 		e, ok := p.Source.(*inventory.Entry)
-		if !ok || t.Hides(a.Name, secrets(p.Context, schema.Drop)) {
+		if !ok || !b.canRead(p.Context, e, a.Name) {
 			return nil, nil
 		}
 		return e.Attrs[a.Name], nil
 	}
 }
 
+// visibleThunk keeps, of what a loader thunk yields, the entries the
+// caller may read: a reference to a hidden entry reads as none.
+func (b *builder) visibleThunk(ctx context.Context, th func() (any, error)) func() (any, error) {
+	return func() (any, error) {
+		v, err := th()
+		if err != nil {
+			return nil, err
+		}
+		acc, err := accessOf(ctx, b.store)
+		if err != nil {
+			return nil, err
+		}
+		switch x := v.(type) {
+		case *inventory.Entry:
+			if x == nil || acc.EntryLevel(x) < access.Read {
+				return nil, nil
+			}
+		case []*inventory.Entry:
+			return visible(acc, x), nil
+		}
+		return v, nil
+	}
+}
+
 // refResolver returns a thunk: the loader fetches every reference of the
 // current level in one batch.
-func (b *builder) refResolver(t *schema.EntityType, a *schema.Attribute) graphql.FieldResolveFn {
+func (b *builder) refResolver(a *schema.Attribute) graphql.FieldResolveFn {
 	return func(p graphql.ResolveParams) (any, error) {
 		e, ok := p.Source.(*inventory.Entry)
-		if !ok || t.Hides(a.Name, secrets(p.Context, schema.Drop)) {
+		if !ok || !b.canRead(p.Context, e, a.Name) {
 			return nil, nil
 		}
 		ids := e.RefIDs[a.Name]
 		l := loaderFrom(p.Context, b.store)
 		if a.Type.List {
-			return b.thunk(l.refs(ids)), nil
+			return b.thunk(b.visibleThunk(p.Context, l.refs(ids))), nil
 		}
 		if len(ids) == 0 {
 			return nil, nil
 		}
-		return b.thunk(l.ref(ids[0])), nil
+		return b.thunk(b.visibleThunk(p.Context, l.ref(ids[0]))), nil
 	}
 }
 
@@ -99,7 +131,7 @@ func (b *builder) backrefResolver(br schema.BackRef) graphql.FieldResolveFn {
 		if !ok {
 			return nil, nil
 		}
-		th := loaderFrom(p.Context, b.store).referrers(key, e.ID)
+		th := b.visibleThunk(p.Context, loaderFrom(p.Context, b.store).referrers(key, e.ID))
 		first, limited := p.Args["first"].(int)
 		return b.thunk(func() (any, error) {
 			v, err := th()

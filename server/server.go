@@ -176,7 +176,8 @@ func (s *Server) routes() http.Handler {
 	if ansible == nil {
 		ansible = http.NotFoundHandler()
 	}
-	mux.Handle("/ansible/inventory", s.instrument("ansible", s.authenticate(ansible)))
+	mux.Handle("/ansible/inventory", s.instrument("ansible", s.authenticate(s.ansibleFor(ansible))))
+	mux.Handle("/export", s.instrument("export", s.authenticate(http.HandlerFunc(s.export))))
 	if s.opts.Reconcile != nil {
 		mux.Handle("/reports", s.instrument("reports", s.authenticate(http.HandlerFunc(s.reports))))
 	}

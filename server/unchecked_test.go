@@ -13,18 +13,19 @@ import (
 	"github.com/tana-cmdb/tana/reconcile"
 )
 
-// TestReportWithUnreadableSummary: a stored report whose summary is not
-// JSON makes reports an error, not a report with a null summary.
-func TestReportWithUnreadableSummary(t *testing.T) {
+// TestReportWithUnreadableData: a stored report that is not JSON makes
+// reports an error, not a report with a null summary. (Each summary is
+// counted from the report's items the caller may see.)
+func TestReportWithUnreadableData(t *testing.T) {
 	inventorytest.ForEach(t, func(t *testing.T, s *inventory.Store) {
-		rec := &inventory.ReportRecord{Summary: `{"open": `, Data: "{}"}
+		rec := &inventory.ReportRecord{Summary: "1 open drift items", Data: `{"open": `}
 		if err := s.SaveReport(context.Background(), rec); err != nil {
 			t.Fatal(err)
 		}
 		ts := start(t, s, func(o *Options) { o.Reconcile = reconcile.New(s, reconcile.Options{}) })
 		r := ts.do(t, "", `{ reports { id summary } }`, nil)
 		if len(r.Errors) != 1 || r.code() != "INTERNAL" {
-			t.Fatalf("reports with an unreadable summary: %d %s %+v", r.Status, r.Data, r.Errors)
+			t.Fatalf("reports with an unreadable report: %d %s %+v", r.Status, r.Data, r.Errors)
 		}
 	})
 }

@@ -67,29 +67,36 @@ func (c *cli) inventoryFromStore(ctx context.Context, hostSet bool, host string)
 
 // inventoryFromServer copies a server's answer to stdout.
 func (c *cli) inventoryFromServer(ctx context.Context, base string, hostSet bool, host string) error {
-	u := strings.TrimRight(base, "/") + "/ansible/inventory"
+	path := "/ansible/inventory"
 	if hostSet {
-		u += "?host=" + url.QueryEscape(host)
+		path += "?host=" + url.QueryEscape(host)
 	}
+	return c.fromServer(ctx, "inventory", base, path)
+}
+
+// fromServer copies the answer of a tana server (TANA_URL, TANA_TOKEN as
+// a bearer token) to path to stdout: the server decides what the token
+// may see.
+func (c *cli) fromServer(ctx context.Context, what, base, path string) error {
+	u := strings.TrimRight(base, "/") + path
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
-		return fmt.Errorf("inventory: TANA_URL: %w", err)
+		return fmt.Errorf("%s: TANA_URL: %w", what, err)
 	}
 	if tok := c.getenv("TANA_TOKEN"); tok != "" {
 		req.Header.Set("Authorization", "Bearer "+tok)
 	}
-	req.Header.Set("Accept", "application/json")
 	resp, err := (&http.Client{Timeout: 5 * time.Minute}).Do(req)
 	if err != nil {
-		return fmt.Errorf("inventory: ask server: %w", err)
+		return fmt.Errorf("%s: ask server: %w", what, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, 2048))
-		return fmt.Errorf("inventory: server %s answered %s: %s", u, resp.Status, strings.TrimSpace(string(body)))
+		return fmt.Errorf("%s: server %s answered %s: %s", what, u, resp.Status, strings.TrimSpace(string(body)))
 	}
 	if _, err := io.Copy(c.stdout, resp.Body); err != nil {
-		return fmt.Errorf("inventory: read server answer: %w", err)
+		return fmt.Errorf("%s: read server answer: %w", what, err)
 	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"sort"
 	"strings"
@@ -224,8 +225,22 @@ func newExportCmd(c *cli) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "export",
 		Short: "Write entries as a YAML or JSON list that `tana import` reads back",
-		Args:  cobra.NoArgs,
+		Long: `export writes entries as a YAML or JSON list that tana import reads back. It reads
+the store (--db, TANA_DB, tana.yaml) or, when TANA_URL is set, a running tana
+server's /export with TANA_TOKEN as a bearer token: then only the entries and
+attributes that token may read.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if u := c.getenv("TANA_URL"); u != "" {
+				q := url.Values{"format": {format}}
+				if typ != "" {
+					q.Set("type", typ)
+				}
+				if secrets {
+					q.Set("secrets", "true")
+				}
+				return c.fromServer(cmd.Context(), "export", u, "/export?"+q.Encode())
+			}
 			w, err := itemfile.NewWriter(c.stdout, format)
 			if err != nil {
 				return err

@@ -2,8 +2,17 @@ package ansible
 
 import (
 	"bytes"
+	"context"
 	"net/http"
 )
+
+type visibilityKey struct{}
+
+// WithVisibility returns ctx whose inventory requests (Handler) show what
+// vis lets the caller read.
+func WithVisibility(ctx context.Context, vis Visibility) context.Context {
+	return context.WithValue(ctx, visibilityKey{}, vis)
+}
 
 // startedWriter notes whether anything reached the client, so a failure
 // before the first byte can still be a proper error response.
@@ -18,9 +27,15 @@ func (sw *startedWriter) Write(p []byte) (int, error) {
 }
 
 // Handler serves the inventory over HTTP: GET gives the --list JSON,
-// GET ?host=NAME that host's vars. Authentication is the server's job.
-func Handler(inv *Inventory) http.Handler {
+// GET ?host=NAME that host's vars. Authentication is the server's job;
+// what a caller may see, it passes in the request's context
+// (WithVisibility).
+func Handler(all *Inventory) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		inv := all
+		if vis, ok := r.Context().Value(visibilityKey{}).(Visibility); ok {
+			inv = all.For(vis)
+		}
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			w.Header().Set("Allow", "GET, HEAD")
 			http.Error(w, `{"error":"method not allowed"}`, http.StatusMethodNotAllowed)

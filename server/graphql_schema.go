@@ -41,6 +41,7 @@ var reservedTypes = map[string]bool{
 	"Query": true, "Mutation": true, "Entry": true, "EntryConnection": true, "EntryEdge": true,
 	"PageInfo": true, "JSON": true, "EntryOrder": true, "EntryVersion": true, "EntityType": true,
 	"AttributeInfo": true, "WriteResult": true, "EntryInput": true, "AttrFilter": true,
+	"AuditRecord": true,
 }
 
 func buildSchema(reg *schema.Registry, opts Options) (*graphql.Schema, error) {
@@ -71,6 +72,10 @@ func buildSchema(reg *schema.Registry, opts Options) (*graphql.Schema, error) {
 		if extraM, err = merge(rm, extraM, "mutation"); err != nil {
 			return nil, err
 		}
+	}
+	extraQ, err := merge(b.auditFields(), extraQ, "query")
+	if err != nil {
+		return nil, err
 	}
 	query, err := merge(b.queryFields(), extraQ, "query")
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"strings"
 	"time"
 
@@ -83,8 +84,9 @@ func (c *LDAPConfig) authenticate(ctx context.Context, user, password string) (*
 	if err != nil {
 		return nil, err
 	}
-	defer conn.Close()
-	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	defer closeConn(conn)
+	// go-ldap takes no context: closing the connection stops what runs.
+	stop := context.AfterFunc(ctx, func() { closeConn(conn) })
 	defer stop()
 	dn, err := c.userDN(conn, user)
 	if err != nil {
@@ -140,22 +142,24 @@ func (c *LDAPConfig) dial(ctx context.Context) (*ldap.Conn, error) {
 			cfg = &tls.Config{ServerName: hostOf(c.URL), MinVersion: tls.VersionTLS12}
 		}
 		if err := conn.StartTLS(cfg); err != nil {
-			conn.Close()
+			closeConn(conn)
 			return nil, fmt.Errorf("StartTLS with %s: %w", c.URL, err)
 		}
 	}
 	return conn, nil
 }
 
-func hostOf(url string) string {
-	rest := url[strings.Index(url, "://")+3:]
-	if i := strings.IndexAny(rest, "/"); i >= 0 {
-		rest = rest[:i]
+// closeConn ends a connection that only read: its close has nothing to
+// lose, and its error (closed already, by ctx or by StartTLS failing) no
+// one to tell.
+func closeConn(conn *ldap.Conn) { _ = conn.Close() }
+
+func hostOf(u string) string {
+	pu, err := url.Parse(u)
+	if err != nil {
+		return ""
 	}
-	if h, _, err := net.SplitHostPort(rest); err == nil {
-		return h
-	}
-	return rest
+	return pu.Hostname()
 }
 
 // userDN is the DN to bind as: the template filled in, or the one entry

@@ -235,8 +235,8 @@ func TestSessionRequests(t *testing.T) {
 			if h, err := s.History(context.Background(), e.ID); err != nil || len(h) != 1 || h[0].Actor != "alice" {
 				t.Fatalf("history: %+v %v", h, err)
 			}
-			// A user with no role reads nothing and writes nothing (until
-			// grants give it more).
+			// A user with no built-in role writes nothing (until grants,
+			// issue 22's other half, give it more).
 			nc, ncsrf := ts.loginAs(t, "nora", "no-role-at-all")
 			if a := ts.call(t, httpCall{method: "POST", path: "/graphql", contentType: "application/json", body: write, cookie: nc, csrf: ncsrf}); a.status != 403 {
 				t.Fatalf("no role writes: %d %s", a.status, a.body)

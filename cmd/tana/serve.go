@@ -28,8 +28,9 @@ func newServeCmd(c *cli) *cobra.Command {
 		Use:   "serve",
 		Short: "Run the HTTP server: GraphQL, GraphiQL, Ansible inventory, metrics, health",
 		Long: `Serve /graphql (POST, GET), /graphiql, /ansible/inventory, /metrics, /healthz and /readyz.
-The store is migrated at start. With no API tokens the server is open, but only on a
-loopback address; once a token exists (tana token create) every request needs one.`,
+The store is migrated at start. With no API tokens and no users the server is open, but
+only on a loopback address; once a token (tana token create) or a user (tana user add)
+exists every request needs a token or a session (POST /login).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()

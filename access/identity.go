@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/tana-cmdb/tana/inventory"
@@ -33,7 +34,15 @@ type Authenticator struct {
 	// dummy is a hash checked for unknown users, so that a login takes
 	// as long whether or not the user exists.
 	dummy string
+	// hashing bounds the password checks that run at once: each takes
+	// 19 MiB, and a flood of logins must not take the server's memory.
+	hashing chan struct{}
+	// inHash counts the checks running, for tests.
+	inHash atomic.Int32
 }
+
+// maxHashing is how many password checks run at once; more wait.
+const maxHashing = 4
 
 // New returns an Authenticator.
 func New(opts Options) (*Authenticator, error) {
@@ -44,7 +53,8 @@ func New(opts Options) (*Authenticator, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &Authenticator{store: opts.Store, ldap: opts.LDAP, sess: opts.Sessions.withDefaults(), log: opts.Logger, dummy: dummy}
+	a := &Authenticator{store: opts.Store, ldap: opts.LDAP, sess: opts.Sessions.withDefaults(), log: opts.Logger, dummy: dummy,
+		hashing: make(chan struct{}, maxHashing)}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}
@@ -136,7 +146,9 @@ func (a *Authenticator) Login(ctx context.Context, name, password, addr string) 
 // login does Login's work and returns what the audit row's detail adds.
 func (a *Authenticator) login(ctx context.Context, name, password, addr string) (*Principal, string, error) {
 	if inventory.CheckName("user", name) != nil || len(password) > MaxPasswordLen {
-		CheckPassword(a.dummy, password)
+		if _, err := a.checkPassword(ctx, a.dummy, password); err != nil {
+			return nil, "", err
+		}
 		return nil, "", refused(ReasonUnknownUser)
 	}
 	u, err := a.store.User(ctx, name)
@@ -144,7 +156,9 @@ func (a *Authenticator) login(ctx context.Context, name, password, addr string) 
 	case schema.ErrorCode(err) == schema.ENOTFOUND && a.ldap != nil:
 		return a.ldapLogin(ctx, nil, name, password, addr)
 	case schema.ErrorCode(err) == schema.ENOTFOUND:
-		CheckPassword(a.dummy, password)
+		if _, err := a.checkPassword(ctx, a.dummy, password); err != nil {
+			return nil, "", err
+		}
 		return nil, "", refused(ReasonUnknownUser)
 	case err != nil:
 		return nil, "", err
@@ -154,17 +168,35 @@ func (a *Authenticator) login(ctx context.Context, name, password, addr string) 
 		}
 		return a.ldapLogin(ctx, u, name, password, addr)
 	}
-	if u.PasswordHash == "" {
-		CheckPassword(a.dummy, password)
-		return nil, "", refused(ReasonNoPassword)
+	hash, reason := u.PasswordHash, ReasonWrongPassword
+	if hash == "" {
+		hash, reason = a.dummy, ReasonNoPassword
 	}
-	if !CheckPassword(u.PasswordHash, password) {
-		return nil, "", refused(ReasonWrongPassword)
+	ok, err := a.checkPassword(ctx, hash, password)
+	if err != nil {
+		return nil, "", err
+	}
+	if !ok || u.PasswordHash == "" {
+		return nil, "", refused(reason)
 	}
 	if u.Disabled {
 		return nil, "", refused(ReasonDisabled)
 	}
 	return userPrincipal(u, inventory.UserLocal), "source=local", nil
+}
+
+// checkPassword runs CheckPassword when one of the maxHashing slots is
+// free, or fails when ctx ends first.
+func (a *Authenticator) checkPassword(ctx context.Context, hash, password string) (bool, error) {
+	select {
+	case a.hashing <- struct{}{}:
+	case <-ctx.Done():
+		return false, fmt.Errorf("wait to check a password: %w", ctx.Err())
+	}
+	defer func() { <-a.hashing }()
+	a.inHash.Add(1)
+	defer a.inHash.Add(-1)
+	return CheckPassword(hash, password), nil
 }
 
 // ldapLogin binds to the directory; u is the user if tana knows it.

@@ -116,6 +116,21 @@ func TestServeLDAPLogin(t *testing.T) {
 	if err := os.WriteFile(cfg, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	// tana config check finds the missing password and a bad CA file;
+	// --skip-env leaves both to the machine that serves.
+	badCA := filepath.Join(tmp, "bad.yaml")
+	if err := os.WriteFile(badCA, []byte(strings.Replace(yaml, dir.CAFile, filepath.Join(tmp, "nope.pem"), 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, errOut, code := runEnv(t, map[string]string{"TANA_TEST_LDAP_PASSWORD": "x"}, "config", "check", badCA); code != 1 || !strings.Contains(errOut, "bad.yaml:5: auth.ldap.ca_file: open ") {
+		t.Fatalf("config check, bad CA file: %d %s", code, errOut)
+	}
+	if _, errOut, code := runEnv(t, nil, "config", "check", cfg); code != 1 || !strings.Contains(errOut, "auth.ldap.bind_password_env: environment variable TANA_TEST_LDAP_PASSWORD is not set") {
+		t.Fatalf("config check: %d %s", code, errOut)
+	}
+	if out, errOut, code := runEnv(t, nil, "config", "check", "--skip-env", cfg); code != 0 {
+		t.Fatalf("config check --skip-env: %d %s %s", code, out, errOut)
+	}
 	// Without the service account's password serve refuses to start.
 	if _, errOut, code := runEnv(t, map[string]string{"TANA_CONFIG": cfg, "TANA_DB": db}, "serve", "--listen", "127.0.0.1:0"); code == 0 || !strings.Contains(errOut, "auth.ldap.bind_password_env: environment variable TANA_TEST_LDAP_PASSWORD is not set") {
 		t.Fatalf("serve without the LDAP password: %d %s", code, errOut)

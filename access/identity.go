@@ -151,7 +151,7 @@ func (a *Authenticator) login(ctx context.Context, name, password, addr string) 
 		}
 		return nil, "", refused(ReasonUnknownUser)
 	}
-	u, err := a.store.User(ctx, name)
+	u, err := a.findUser(ctx, name)
 	switch {
 	case schema.ErrorCode(err) == schema.ENOTFOUND && a.ldap != nil:
 		return a.ldapLogin(ctx, nil, name, password, addr)
@@ -185,6 +185,22 @@ func (a *Authenticator) login(ctx context.Context, name, password, addr string) 
 	return userPrincipal(u, inventory.UserLocal), "source=local", nil
 }
 
+// findUser returns the user of a login name. Directories match names
+// without regard to case, so an LDAP user is found whatever case it is
+// typed in (and is kept in lower case): ALICE is alice, and a disabled
+// alice stays disabled as ALICE. Local users match exactly.
+func (a *Authenticator) findUser(ctx context.Context, name string) (*inventory.User, error) {
+	u, err := a.store.User(ctx, name)
+	lower := strings.ToLower(name)
+	if schema.ErrorCode(err) != schema.ENOTFOUND || a.ldap == nil || lower == name {
+		return u, err
+	}
+	if u, lerr := a.store.User(ctx, lower); lerr == nil && u.Source == inventory.UserLDAP {
+		return u, nil
+	}
+	return nil, err
+}
+
 // checkPassword runs CheckPassword when one of the maxHashing slots is
 // free, or fails when ctx ends first.
 func (a *Authenticator) checkPassword(ctx context.Context, hash, password string) (bool, error) {
@@ -216,15 +232,16 @@ func (a *Authenticator) ldapLogin(ctx context.Context, u *inventory.User, name, 
 	}
 	by := inventory.By{Actor: name, RemoteAddr: addr}
 	if u == nil {
-		if u, err = a.store.CreateUser(ctx, by, inventory.User{Name: name, DisplayName: lu.DisplayName, Source: inventory.UserLDAP}); err != nil {
-			return nil, "", fmt.Errorf("create LDAP user %q: %w", name, err)
+		nu := inventory.User{Name: strings.ToLower(name), DisplayName: lu.DisplayName, Source: inventory.UserLDAP}
+		if u, err = a.store.CreateUser(ctx, by, nu); err != nil {
+			return nil, "", fmt.Errorf("create LDAP user %q: %w", nu.Name, err)
 		}
 	} else if lu.DisplayName != "" && lu.DisplayName != u.DisplayName {
-		if u, err = a.store.ChangeUser(ctx, by, name, inventory.UserChange{DisplayName: &lu.DisplayName}); err != nil {
+		if u, err = a.store.ChangeUser(ctx, by, u.Name, inventory.UserChange{DisplayName: &lu.DisplayName}); err != nil {
 			return nil, "", err
 		}
 	}
-	teams, err := a.store.SyncLDAPTeams(ctx, by, name, lu.Groups, a.ldap.CreateTeams)
+	teams, err := a.store.SyncLDAPTeams(ctx, by, u.Name, lu.Groups, a.ldap.CreateTeams)
 	if err != nil {
 		return nil, "", err
 	}

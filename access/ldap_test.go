@@ -76,6 +76,8 @@ func TestLDAPLogin(t *testing.T) {
 			{"DN injection", "alice,ou=people", "x", access.ReasonUnknownUser, schema.EUNAUTHORIZED},
 			{"disabled, right password", "dave", ldaptest.DavePassword, access.ReasonDisabled, schema.EFORBIDDEN},
 			{"disabled, wrong password", "dave", "nope", access.ReasonWrongPassword, schema.EUNAUTHORIZED},
+			// The directory matches names in any case: so does tana.
+			{"disabled, in capitals", "DAVE", ldaptest.DavePassword, access.ReasonDisabled, schema.EFORBIDDEN},
 		}
 		for _, c := range cases {
 			t.Run(c.name, func(t *testing.T) {
@@ -91,6 +93,12 @@ func TestLDAPLogin(t *testing.T) {
 		}
 		if u, _ := s.User(ctx, "mallory"); u != nil {
 			t.Fatal("a failed login made a user")
+		}
+		if p, err := a.Login(ctx, "Alice", ldaptest.AlicePassword, ""); err != nil || p.User != "alice" || p.Role != "writer" {
+			t.Fatalf("Alice is alice: %+v %v", p, err)
+		}
+		if us, _ := s.Users(ctx); len(us) != 2 {
+			t.Fatalf("users: %+v", us)
 		}
 	})
 }

@@ -74,6 +74,7 @@ func TestUsers(t *testing.T) {
 			{"bad role", inventory.User{Name: "bob", Role: "boss"}, schema.EINVALID, "role"},
 			{"bad source", inventory.User{Name: "bob", Source: "kerberos"}, schema.EINVALID, "source"},
 			{"ldap with a hash", inventory.User{Name: "bob", Source: "ldap", PasswordHash: "x"}, schema.EINVALID, "password"},
+			{"ldap in capitals", inventory.User{Name: "Bob", Source: "ldap"}, schema.EINVALID, "name"},
 		}
 		for _, c := range bad {
 			_, err := s.CreateUser(ctx, admin, c.u)

@@ -73,6 +73,9 @@ func checkUser(u User) error {
 	if u.Source != UserLocal && u.Source != UserLDAP {
 		return schema.FieldErrorf(schema.EINVALID, "source", "unknown source %q (want local or ldap)", u.Source)
 	}
+	if u.Source == UserLDAP && u.Name != strings.ToLower(u.Name) {
+		return schema.FieldErrorf(schema.EINVALID, "name", "%q: an LDAP user's name is kept in lower case (directories ignore case): %s", u.Name, strings.ToLower(u.Name))
+	}
 	if u.Source == UserLDAP && u.PasswordHash != "" {
 		return schema.FieldErrorf(schema.EINVALID, "password", "an LDAP user's password is the directory's: tana keeps none")
 	}

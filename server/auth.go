@@ -55,8 +55,19 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			s.refuse(w, err)
 			return
 		}
-		next.ServeHTTP(w, r.WithContext(access.WithPrincipal(r.Context(), p)))
+		ctx := context.WithValue(access.WithPrincipal(r.Context(), p), remoteAddrKey{}, remoteIP(r))
+		next.ServeHTTP(w, r.WithContext(ctx))
 	})
+}
+
+type remoteAddrKey struct{}
+
+// RemoteAddr returns the address an authenticated request came from
+// (without its port), for audit records written by resolvers; "" outside
+// a request.
+func RemoteAddr(ctx context.Context) string {
+	a, _ := ctx.Value(remoteAddrKey{}).(string)
+	return a
 }
 
 // refuse answers a request that could not be authenticated.

@@ -413,6 +413,23 @@ func TestAuditQuery(t *testing.T) {
 	})
 }
 
+// Resolvers find the caller's address for their audit records.
+func TestRemoteAddrInContext(t *testing.T) {
+	s := inventorytest.Open(t, "sqlite")
+	srv, err := New(Options{Store: s})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got string
+	h := srv.authenticate(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { got = RemoteAddr(r.Context()) }))
+	req := httptest.NewRequest(http.MethodGet, "/x", nil)
+	req.RemoteAddr = "[2001:db8::7]:4242"
+	h.ServeHTTP(httptest.NewRecorder(), req)
+	if got != "2001:db8::7" || RemoteAddr(context.Background()) != "" {
+		t.Fatalf("remote address %q", got)
+	}
+}
+
 func TestParseSince(t *testing.T) {
 	now := time.Date(2026, 3, 8, 12, 0, 0, 0, time.UTC)
 	for in, want := range map[string]time.Time{

@@ -11,13 +11,15 @@ build:
 	$(GO) build -o $(BIN) ./cmd/tana
 
 # The whole suite: SQLite and PostgreSQL (TANA_TEST_POSTGRES, default the local
-# trust-auth server), the govmomi simulator, a real named, real ansible-inventory;
+# trust-auth server), the govmomi simulator, a real named, a real slapd, real ansible-inventory;
 # then each fuzz target for a few seconds (seeds in testdata/fuzz/).
 test:
 	$(GO) test -count=1 -timeout 20m $(PKGS)
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 3s ./config
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 3s ./inventory/itemfile
 	$(GO) test -run '^$$' -fuzz '^FuzzCheckQuery$$' -fuzztime 5s ./server
+	$(GO) test -run '^$$' -fuzz '^FuzzParseLogin$$' -fuzztime 3s ./server
+	$(GO) test -run '^$$' -fuzz '^FuzzCheckPassword$$' -fuzztime 3s ./access
 
 # Speed targets, proven by Go benchmarks (heavy ones take minutes). -p 1:
 # one package's benchmarks at a time, not two competing for the CPUs.

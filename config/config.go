@@ -28,6 +28,7 @@ type Config struct {
 	Policies  map[string]Policy `yaml:"policies"`
 	Ansible   Ansible           `yaml:"ansible"`
 	Server    Server            `yaml:"server"`
+	Auth      Auth              `yaml:"auth"`
 	// Lease is how long a run and the scope locks it holds live without a
 	// heartbeat: a crashed tana frees its scopes, and its runs read
 	// interrupted, this long after it died (default 15s).

@@ -61,13 +61,7 @@ func mayWrite(ctx context.Context, s *inventory.Store) (*access.Access, error) {
 }
 
 // accessPrincipal is the request's principal as package access knows it.
-func accessPrincipal(ctx context.Context) *access.Principal {
-	if p := access.FromContext(ctx); p != nil {
-		return p
-	}
-	p := principalFrom(ctx)
-	return &access.Principal{Kind: "token", Name: p.Name, Role: p.Role}
-}
+func accessPrincipal(ctx context.Context) *access.Principal { return principalFrom(ctx).Principal }
 
 // visible keeps the entries the caller may read.
 func visible(acc *access.Access, es []*inventory.Entry) []*inventory.Entry {
@@ -108,7 +102,7 @@ func (s *Server) ansibleFor(next http.Handler) http.Handler {
 type ansibleView struct{ acc *access.Access }
 
 func (v ansibleView) Rows(typ string) *inventory.AccessFilter { return v.acc.Rows(typ, access.Read) }
-func (v ansibleView) AttrRule(typ, attr string) (bool, bool)   { return v.acc.AttrRule(typ, attr) }
+func (v ansibleView) AttrRule(typ, attr string) (bool, bool)  { return v.acc.AttrRule(typ, attr) }
 func (v ansibleView) CanRead(en *inventory.Entry, attr string) bool {
 	return v.acc.CanRead(en, attr)
 }

@@ -2,84 +2,137 @@ package server
 
 import (
 	"context"
+	"net"
 	"net/http"
 	"strings"
 
+	"github.com/tana-cmdb/tana/access"
 	"github.com/tana-cmdb/tana/inventory"
 	"github.com/tana-cmdb/tana/schema"
 )
 
-// principal is who makes a request: a token's name and role, or the
-// anonymous writer of an open (tokenless, loopback) server.
-type principal struct {
-	Name string
-	Role string
+// principal is who makes a request, as package access authenticated it.
+// Server code asks it can(role) until the permission evaluator takes the
+// built-in roles' place.
+type principal struct{ *access.Principal }
+
+// anonymous is the principal of a request without one (a test calling
+// resolvers directly): the weakest role.
+func anonymous() principal {
+	return principal{&access.Principal{Kind: "anonymous", Name: "anonymous", Role: inventory.RoleReader}}
 }
 
-type principalKey struct{}
-
-func withPrincipal(ctx context.Context, p principal) context.Context {
-	return context.WithValue(ctx, principalKey{}, p)
-}
-
-// principalFrom returns the request's principal; without one (a test
-// calling resolvers directly) the weakest role.
+// principalFrom returns the request's principal; without one, anonymous.
 func principalFrom(ctx context.Context) principal {
-	if p, ok := ctx.Value(principalKey{}).(principal); ok {
-		return p
+	if p := access.FromContext(ctx); p != nil {
+		return principal{p}
 	}
-	return principal{Name: "anonymous", Role: inventory.RoleReader}
+	return anonymous()
 }
 
 func (p principal) can(role string) bool {
-	return inventory.RoleRank(p.Role) >= inventory.RoleRank(role)
+	return access.RoleLevel(p.Role) >= access.RoleLevel(role)
 }
 
-// openRole is what requests get while no token exists. Writer, not admin:
-// secret attributes stay hidden until someone creates an admin token.
+// openRole is what requests get while no token and no user exists.
+// Writer, not admin: secret attributes stay hidden until someone creates
+// an admin token.
 const openRole = inventory.RoleWriter
 
-// authenticate requires a valid bearer token once any token exists.
+// sessionCookie names the web session's cookie.
+const sessionCookie = "tana_session"
+
+// csrfHeader carries a session's CSRF token on every change.
+const csrfHeader = "X-CSRF-Token"
+
+// authenticate requires a valid bearer token or session once any token or
+// user exists, and the session's CSRF token on a change made with a
+// session cookie.
 func (s *Server) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p, err := s.principal(r)
+		p, _, err := s.identify(r)
 		if err != nil {
-			status := http.StatusUnauthorized
-			if schema.ErrorCode(err) == schema.EINTERNAL {
-				status = http.StatusInternalServerError
-				s.log.Error("authenticate", "err", err)
-			} else {
-				w.Header().Set("WWW-Authenticate", `Bearer realm="tana"`)
-			}
-			writeError(w, status, err)
+			s.refuse(w, err)
 			return
 		}
-		next.ServeHTTP(w, r.WithContext(withAccess(withPrincipal(r.Context(), p))))
+		ctx := context.WithValue(access.WithPrincipal(r.Context(), p), remoteAddrKey{}, remoteIP(r))
+		next.ServeHTTP(w, r.WithContext(withAccess(ctx)))
 	})
 }
 
-func (s *Server) principal(r *http.Request) (principal, error) {
+type remoteAddrKey struct{}
+
+// RemoteAddr returns the address an authenticated request came from
+// (without its port), for audit records written by resolvers; "" outside
+// a request.
+func RemoteAddr(ctx context.Context) string {
+	a, _ := ctx.Value(remoteAddrKey{}).(string)
+	return a
+}
+
+// refuse answers a request that could not be authenticated.
+func (s *Server) refuse(w http.ResponseWriter, err error) {
+	status := http.StatusUnauthorized
+	switch schema.ErrorCode(err) {
+	case schema.EUNAUTHORIZED:
+		w.Header().Set("WWW-Authenticate", `Bearer realm="tana"`)
+	case schema.EFORBIDDEN:
+		status = http.StatusForbidden
+	default:
+		status = http.StatusInternalServerError
+		s.log.Error("authenticate", "err", err)
+	}
+	writeError(w, status, err)
+}
+
+// identify returns the request's principal and, for a session, its CSRF
+// token: a bearer token first, then the session cookie, then the open
+// server's anonymous writer.
+func (s *Server) identify(r *http.Request) (*access.Principal, string, error) {
 	ctx := r.Context()
-	h := r.Header.Get("Authorization")
-	if h == "" {
-		has, err := s.store.HasTokens(ctx)
+	if h := r.Header.Get("Authorization"); h != "" {
+		secret, ok := strings.CutPrefix(h, "Bearer ")
+		if !ok || strings.TrimSpace(secret) == "" {
+			return nil, "", schema.Errorf(schema.EUNAUTHORIZED, "Authorization header must be: Bearer <token>")
+		}
+		p, err := s.auth.Token(ctx, strings.TrimSpace(secret), remoteIP(r))
+		return p, "", err
+	}
+	if c, err := r.Cookie(sessionCookie); err == nil && c.Value != "" {
+		p, csrf, err := s.auth.SessionPrincipal(ctx, c.Value)
 		if err != nil {
-			return principal{}, err
+			return nil, "", err
 		}
-		if has || s.exposed.Load() {
-			return principal{}, schema.Errorf(schema.EUNAUTHORIZED, "this server needs an API token: Authorization: Bearer <token>")
+		if !safeMethod(r.Method) {
+			if err := access.CheckCSRF(csrf, r.Header.Get(csrfHeader)); err != nil {
+				return nil, "", err
+			}
 		}
-		return principal{Name: "anonymous", Role: openRole}, nil
+		return p, csrf, nil
 	}
-	secret, ok := strings.CutPrefix(h, "Bearer ")
-	if !ok || strings.TrimSpace(secret) == "" {
-		return principal{}, schema.Errorf(schema.EUNAUTHORIZED, "Authorization header must be: Bearer <token>")
-	}
-	t, err := s.store.Authenticate(ctx, strings.TrimSpace(secret))
+	open, err := s.auth.Open(ctx)
 	if err != nil {
-		return principal{}, err
+		return nil, "", err
 	}
-	return principal{Name: t.Name, Role: t.Role}, nil
+	if !open || s.exposed.Load() {
+		return nil, "", schema.Errorf(schema.EUNAUTHORIZED, "this server needs an API token (Authorization: Bearer <token>) or a login (POST /login)")
+	}
+	return &access.Principal{Kind: "anonymous", Name: "anonymous", Role: openRole, Source: "open"}, "", nil
+}
+
+// safeMethod reports whether a request of method changes nothing (RFC
+// 9110's safe methods): those need no CSRF token.
+func safeMethod(m string) bool {
+	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions
+}
+
+// remoteIP is the address a request came from, without its port.
+func remoteIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
 }
 
 // Principal returns the name and role of the caller of a request, for
@@ -98,7 +151,11 @@ func RequireRole(ctx context.Context, role string) error { return requireRole(ct
 func requireRole(ctx context.Context, role string) error {
 	p := principalFrom(ctx)
 	if !p.can(role) {
-		return schema.Errorf(schema.EFORBIDDEN, "role %s cannot do this (needs %s)", p.Role, role)
+		has := p.Role
+		if has == "" {
+			has = "(none)"
+		}
+		return schema.Errorf(schema.EFORBIDDEN, "role %s cannot do this (needs %s)", has, role)
 	}
 	return nil
 }

@@ -41,7 +41,7 @@ var reservedTypes = map[string]bool{
 	"Query": true, "Mutation": true, "Entry": true, "EntryConnection": true, "EntryEdge": true,
 	"PageInfo": true, "JSON": true, "EntryOrder": true, "EntryVersion": true, "EntityType": true,
 	"AttributeInfo": true, "WriteResult": true, "EntryInput": true, "AttrFilter": true,
-	"Grant": true, "SkippedValue": true, "PoolUsage": true, "Allocation": true,
+	"Grant": true, "SkippedValue": true, "PoolUsage": true, "Allocation": true, "AuditRecord": true,
 }
 
 func buildSchema(reg *schema.Registry, opts Options) (*graphql.Schema, error) {
@@ -75,6 +75,10 @@ func buildSchema(reg *schema.Registry, opts Options) (*graphql.Schema, error) {
 		if extraQ, extraM, err = mergeRoots(aq, am, extraQ, extraM); err != nil {
 			return nil, err
 		}
+	}
+	extraQ, err = merge(b.auditFields(), extraQ, "query")
+	if err != nil {
+		return nil, err
 	}
 	query, err := merge(b.queryFields(), extraQ, "query")
 	if err != nil {

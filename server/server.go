@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/tana-cmdb/tana/access"
 	"github.com/tana-cmdb/tana/allocate"
 	"github.com/tana-cmdb/tana/config"
 	"github.com/tana-cmdb/tana/inventory"
@@ -47,6 +48,9 @@ type Options struct {
 	// confirmAllocation and releaseAllocation mutations and the pool
 	// metrics (tana_pool_values).
 	Allocator *allocate.Allocator
+	// Auth authenticates tokens, logins and sessions; nil: local users
+	// and default sessions over Store.
+	Auth *access.Authenticator
 }
 
 // Limits defaults.
@@ -68,6 +72,7 @@ type Server struct {
 	gather  prometheus.Gatherer
 	schema  atomic.Pointer[gqlSchema]
 	handler http.Handler
+	auth    *access.Authenticator
 	// exposed is set when serving a non-loopback address: then a server
 	// whose last token was revoked locks up instead of falling open.
 	exposed atomic.Bool
@@ -83,9 +88,16 @@ func New(opts Options) (*Server, error) {
 	if opts.Listen == "" {
 		opts.Listen = defaultListen
 	}
-	s := &Server{opts: opts, store: opts.Store, log: opts.Logger}
+	s := &Server{opts: opts, store: opts.Store, log: opts.Logger, auth: opts.Auth}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.auth == nil {
+		a, err := access.New(access.Options{Store: opts.Store, Logger: s.log})
+		if err != nil {
+			return nil, err
+		}
+		s.auth = a
 	}
 	reg, gather := opts.Registerer, opts.Gatherer
 	if reg == nil {
@@ -181,6 +193,9 @@ func (s *Server) routes() http.Handler {
 	if s.opts.Reconcile != nil {
 		mux.Handle("/reports", s.instrument("reports", s.authenticate(http.HandlerFunc(s.reports))))
 	}
+	mux.Handle("POST /login", s.instrument("login", http.HandlerFunc(s.login)))
+	mux.Handle("POST /logout", s.instrument("logout", http.HandlerFunc(s.logout)))
+	mux.Handle("GET /session", s.instrument("session", http.HandlerFunc(s.session)))
 	mux.Handle("/", s.instrument("other", http.NotFoundHandler()))
 	return s.secure(mux)
 }
@@ -231,19 +246,19 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	return nil
 }
 
-// checkOpen refuses to serve a non-loopback address without tokens: that
-// would hand the whole inventory, writable, to the network.
+// checkOpen refuses to serve a non-loopback address without tokens or
+// users: that would hand the whole inventory, writable, to the network.
 func (s *Server) checkOpen(ctx context.Context, addr net.Addr) error {
 	if isLoopback(addr) || s.opts.Limits.AllowOpenNonLoop {
 		return nil
 	}
 	s.exposed.Store(true)
-	has, err := s.store.HasTokens(ctx)
+	has, err := s.store.HasCredentials(ctx)
 	if err != nil {
 		return err
 	}
 	if !has {
-		return fmt.Errorf("refusing to listen on non-loopback %s with no API tokens: create one with `tana token create --role admin`, or set server.allow_open_non_loopback", addr)
+		return fmt.Errorf("refusing to listen on non-loopback %s with no API tokens or users: create one with `tana token create --role admin`, or set server.allow_open_non_loopback", addr)
 	}
 	return nil
 }

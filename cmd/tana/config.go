@@ -22,8 +22,8 @@ checks everything tana checks before it opens the database, reporting every prob
 once with its line: unknown keys and values, URLs, cron expressions, durations and limits,
 the entity types (types:) and every reference to a type or attribute (policies, the
 ansible section), report formats, TSIG algorithms, and that the environment variables
-holding the sources' and webhooks' secrets are set (--skip-env leaves those out, for a
-machine without them). It exits 0 when all is well and 1 otherwise.
+holding the sources', webhooks' and LDAP service account's secrets are set and the LDAP
+CA file reads (--skip-env leaves those out, for a machine without them). It exits 0 when all is well and 1 otherwise.
 
 It never opens the database. One rule needs it: serve refuses a non-loopback listen
 address unless the database holds an API token; check reports that only when the
@@ -35,7 +35,7 @@ database does not exist yet, and notes the requirement otherwise.`,
 			}
 			checks := []check{checkListen("")}
 			if !skipEnv {
-				checks = append(checks, c.checkSources, checkSchedules)
+				checks = append(checks, c.checkSources, checkSchedules, checkAuth)
 			}
 			cfg, reg, err := c.load(checks...)
 			if err != nil {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -28,12 +29,13 @@ func newServeCmd(c *cli) *cobra.Command {
 		Use:   "serve",
 		Short: "Run the HTTP server: GraphQL, GraphiQL, Ansible inventory, metrics, health",
 		Long: `Serve /graphql (POST, GET), /graphiql, /ansible/inventory, /metrics, /healthz and /readyz.
-The store is migrated at start. With no API tokens the server is open, but only on a
-loopback address; once a token exists (tana token create) every request needs one.`,
+The store is migrated at start. With no API tokens and no users the server is open, but
+only on a loopback address; once a token (tana token create) or a user (tana user add)
+exists every request needs a token or a session (POST /login).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			e, cfg, closeStore, err := c.engine(ctx, true, checkSchedules, checkListen(listen))
+			e, cfg, closeStore, err := c.engine(ctx, true, checkSchedules, checkListen(listen), checkAuth)
 			if err != nil {
 				return err
 			}
@@ -58,7 +60,12 @@ func (c *cli) serve(ctx context.Context, e *reconcile.Engine, cfg *config.Config
 	for _, sc := range cfg.Sources {
 		infos = append(infos, server.SourceInfo{Name: sc.Name, Type: sc.Type})
 	}
+	auth, err := c.authenticator(cfg, s)
+	if err != nil {
+		return err
+	}
 	srv, err := server.New(server.Options{
+		Auth:       auth,
 		Listen:     cfg.Listen,
 		Store:      s,
 		Logger:     c.logger(),
@@ -106,18 +113,21 @@ func newTokenCmd(c *cli) *cobra.Command {
 }
 
 func newTokenCreateCmd(c *cli) *cobra.Command {
-	var role, name string
+	var role, name, user, team string
 	cmd := &cobra.Command{
-		Use:   "create --role reader|writer|admin [--name NAME]",
+		Use:   "create --role reader|writer|admin [--user U | --team T] [--name NAME]",
 		Short: "Create a token and print it once",
-		Args:  cobra.NoArgs,
+		Long: `Create a token and print it once. A token may belong to a user (--user) or a team
+(--team): it then authenticates as that user or team, and --role may be left out (the
+token then has only what its owner is granted). A token of no owner needs --role.`,
+		Args: cobra.NoArgs,
 		RunE: c.withStore(func(cmd *cobra.Command, s *inventory.Store, _ []string) error {
 			if name == "" {
 				b := make([]byte, 4)
 				rand.Read(b)
-				name = role + "-" + hex.EncodeToString(b)
+				name = cmp.Or(user, team, role) + "-" + hex.EncodeToString(b)
 			}
-			secret, t, err := s.CreateToken(cmd.Context(), name, role)
+			secret, t, err := s.CreateTokenFor(cmd.Context(), c.by(), inventory.TokenSpec{Name: name, Role: role, User: user, Team: team})
 			if err != nil {
 				return err
 			}
@@ -125,14 +135,27 @@ func newTokenCreateCmd(c *cli) *cobra.Command {
 			if _, err := fmt.Fprintln(c.stdout, secret); err != nil {
 				return fmt.Errorf("print token %q (it exists now: revoke it): %w", t.Name, err)
 			}
-			fmt.Fprintf(c.stderr, "created %s token %q; it is shown only now: use it as Authorization: Bearer <token>\n", t.Role, t.Name)
+			fmt.Fprintf(c.stderr, "created token %q (%s); it is shown only now: use it as Authorization: Bearer <token>\n", t.Name, tokenOwner(t))
 			return nil
 		}),
 	}
 	cmd.Flags().StringVar(&role, "role", "", "reader (read), writer (read and write) or admin (also sees secret attributes)")
 	cmd.Flags().StringVar(&name, "name", "", "token name, for listing and revoking (default: ROLE-random)")
-	_ = cmd.MarkFlagRequired("role") // fails only for a flag not defined, and it is, above
+	cmd.Flags().StringVar(&user, "user", "", "the user the token belongs to")
+	cmd.Flags().StringVar(&team, "team", "", "the team the token belongs to")
 	return cmd
+}
+
+// tokenOwner describes a token's role and owner.
+func tokenOwner(t *inventory.Token) string {
+	d := "role " + dash(t.Role)
+	if t.User != "" {
+		d += ", user " + t.User
+	}
+	if t.Team != "" {
+		d += ", team " + t.Team
+	}
+	return d
 }
 
 func newTokenListCmd(c *cli) *cobra.Command {
@@ -153,9 +176,13 @@ func newTokenListCmd(c *cli) *cobra.Command {
 				return json.NewEncoder(c.stdout).Encode(ts)
 			}
 			w := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(w, "NAME\tROLE\tCREATED")
+			fmt.Fprintln(w, "NAME\tROLE\tUSER\tTEAM\tCREATED\tLAST USED")
 			for _, t := range ts {
-				fmt.Fprintf(w, "%s\t%s\t%s\n", t.Name, t.Role, t.CreatedAt.Format("2006-01-02 15:04:05Z"))
+				used := "-"
+				if t.LastUsedAt != nil {
+					used = t.LastUsedAt.Format("2006-01-02 15:04Z") + " from " + t.LastUsedFrom
+				}
+				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", t.Name, dash(t.Role), dash(t.User), dash(t.Team), t.CreatedAt.Format("2006-01-02 15:04:05Z"), used)
 			}
 			return w.Flush()
 		}),
@@ -170,7 +197,7 @@ func newTokenRevokeCmd(c *cli) *cobra.Command {
 		Short: "Delete a token; requests with it fail from now on",
 		Args:  cobra.ExactArgs(1),
 		RunE: c.withStore(func(cmd *cobra.Command, s *inventory.Store, args []string) error {
-			if err := s.RevokeToken(cmd.Context(), args[0]); err != nil {
+			if err := s.RevokeTokenBy(cmd.Context(), c.by(), args[0]); err != nil {
 				return err
 			}
 			fmt.Fprintf(c.stdout, "revoked %s\n", args[0])

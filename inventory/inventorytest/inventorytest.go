@@ -16,6 +16,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 
@@ -110,8 +111,48 @@ func Open(tb testing.TB, dialect string, extra ...*schema.EntityType) *inventory
 // OpenWith opens and migrates a store on dsn with reg.
 func OpenWith(tb testing.TB, dsn string, reg *schema.Registry) *inventory.Store {
 	tb.Helper()
+	return OpenWithOptions(tb, dsn, reg, inventory.Options{})
+}
+
+// Clock is a settable clock for stores under test (Options.Now).
+type Clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+// NewClock returns a clock standing at t.
+func NewClock(t time.Time) *Clock { return &Clock{t: t} }
+
+// Now returns the clock's time.
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+// Advance moves the clock on by d.
+func (c *Clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// OpenClocked returns a migrated store on a fresh database of the dialect
+// whose clock is c.
+func OpenClocked(tb testing.TB, dialect string, c *Clock) *inventory.Store {
+	tb.Helper()
+	reg, err := schema.NewRegistry(schema.Builtin()...)
+	if err != nil {
+		tb.Fatalf("registry: %v", err)
+	}
+	return OpenWithOptions(tb, DSN(tb, dialect), reg, inventory.Options{Now: c.Now})
+}
+
+// OpenWithOptions opens and migrates a store on dsn with reg and opts.
+func OpenWithOptions(tb testing.TB, dsn string, reg *schema.Registry, opts inventory.Options) *inventory.Store {
+	tb.Helper()
 	ctx := context.Background()
-	s, err := inventory.Open(ctx, dsn, reg, inventory.Options{})
+	s, err := inventory.Open(ctx, dsn, reg, opts)
 	if err != nil {
 		tb.Fatalf("open store: %v", err)
 	}

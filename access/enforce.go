@@ -25,6 +25,9 @@ func (a *Access) Guard() inventory.WriteGuard {
 			}
 			return a.mayWrite(c.New, c.Changed)
 		case inventory.OpUpdate:
+			if err := a.mayTouch(c.Old); err != nil {
+				return err
+			}
 			if err := a.mayWrite(c.Old, c.Changed); err != nil {
 				return err
 			}
@@ -32,12 +35,24 @@ func (a *Access) Guard() inventory.WriteGuard {
 				return forbidden("", "%s may not change %s %q so: it could not write it afterwards", a.who(), c.Old.Type, c.Old.Name)
 			}
 		case inventory.OpDelete, inventory.OpRestore:
+			if err := a.mayTouch(c.Old); err != nil {
+				return err
+			}
 			if a.EntryLevel(c.Old) < Write {
 				return forbidden("", "%s may not %s %s %q", a.who(), c.Op, c.Old.Type, c.Old.Name)
 			}
 		}
 		return nil
 	}
+}
+
+// mayTouch refuses a write to an entry the principal may not read as
+// not found: a refusal would tell it exists.
+func (a *Access) mayTouch(en *inventory.Entry) error {
+	if a.EntryLevel(en) < Read {
+		return schema.Errorf(schema.ENOTFOUND, "entry not found (id %d)", en.ID)
+	}
+	return nil
 }
 
 // mayWrite refuses the first attribute of en the principal may not write,

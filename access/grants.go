@@ -81,12 +81,16 @@ func check(reg *schema.Registry, g *Grant) error {
 	return nil
 }
 
-// AddGrant checks a grant and stores it, recorded as given by by.
-func AddGrant(ctx context.Context, s *inventory.Store, by *Principal, g Grant) (*Grant, error) {
+// AddGrant checks a grant and stores it, recorded as given by by in the
+// grant and in the audit log.
+func AddGrant(ctx context.Context, s *inventory.Store, by inventory.By, g Grant) (*Grant, error) {
 	if err := check(s.Registry(), &g); err != nil {
 		return nil, err
 	}
-	rec := &inventory.GrantRecord{Subject: g.Subject, Level: g.Level.String(), Type: g.Type, Attr: g.Attr, CreatedBy: nameOf(by)}
+	if err := subjectExists(ctx, s, g.Subject); err != nil {
+		return nil, err
+	}
+	rec := &inventory.GrantRecord{Subject: g.Subject, Level: g.Level.String(), Type: g.Type, Attr: g.Attr, CreatedBy: by.Actor}
 	if len(g.Where) > 0 {
 		b, err := json.Marshal(g.Where)
 		if err != nil {
@@ -94,28 +98,43 @@ func AddGrant(ctx context.Context, s *inventory.Store, by *Principal, g Grant) (
 		}
 		rec.Filter = string(b)
 	}
-	if err := s.AddGrant(ctx, rec); err != nil {
+	if err := s.AddGrant(ctx, by, rec, g.String()); err != nil {
 		return nil, err
 	}
 	g.ID = rec.ID
 	return &g, nil
 }
 
-// RevokeGrant removes a grant.
-func RevokeGrant(ctx context.Context, s *inventory.Store, id int64) (*Grant, error) {
-	rec, err := s.RemoveGrant(ctx, id)
+// subjectExists refuses a grant to a user or team tana does not know: a
+// typo would otherwise grant nothing, silently.
+func subjectExists(ctx context.Context, s *inventory.Store, subject string) error {
+	var err error
+	kind, name, _ := strings.Cut(subject, ":")
+	switch kind {
+	case "user":
+		_, err = s.User(ctx, name)
+	case "team":
+		_, err = s.Team(ctx, name)
+	}
+	if schema.ErrorCode(err) == schema.ENOTFOUND {
+		return schema.FieldErrorf(schema.ENOTFOUND, "subject", "no %s named %q (add it first: tana %s add %s)", kind, name, kind, name)
+	}
+	return err
+}
+
+// RevokeGrant removes a grant, recorded as revoked by by in the audit log.
+func RevokeGrant(ctx context.Context, s *inventory.Store, by inventory.By, id int64) (*Grant, error) {
+	rec, err := s.RemoveGrant(ctx, by, id, func(r inventory.GrantRecord) string {
+		if g, err := grantOf(r); err == nil {
+			return g.String()
+		}
+		return r.Subject + " " + r.Level
+	})
 	if err != nil {
 		return nil, err
 	}
 	g, err := grantOf(*rec)
 	return &g, err
-}
-
-func nameOf(p *Principal) string {
-	if p == nil || p.Name == "" {
-		return "anonymous"
-	}
-	return p.Name
 }
 
 // String writes a grant as tana grant takes it.

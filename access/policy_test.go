@@ -27,7 +27,7 @@ func grant(t *testing.T, s *inventory.Store, subject, level, typ, attr string, w
 		b, _ := json.Marshal(fs)
 		rec.Filter = string(b)
 	}
-	if err := s.AddGrant(ctx, rec); err != nil {
+	if err := s.AddGrant(ctx, inventory.By{Actor: "test"}, rec, "test grant"); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -10,7 +10,6 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
-	"github.com/tana-cmdb/tana/migrations"
 	"github.com/tana-cmdb/tana/schema"
 )
 
@@ -30,39 +29,50 @@ type GrantRecord struct {
 
 const grantCols = "id, subject, level, type, attr, filter, created_by, created_at"
 
-// AddGrant stores a grant and sets its id and time.
-func (s *Store) AddGrant(ctx context.Context, g *GrantRecord) error {
-	g.CreatedAt = s.Now().UTC()
-	args := []any{g.Subject, g.Level, g.Type, g.Attr, g.Filter, g.CreatedBy, g.CreatedAt}
-	query := "INSERT INTO grants (subject, level, type, attr, filter, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
-	if s.dialect == migrations.Postgres {
-		if err := s.db.GetContext(ctx, &g.ID, s.db.Rebind(query+" RETURNING id"), args...); err != nil {
-			return fmt.Errorf("store grant: %w", mapError(err))
+// The audit actions of grants.
+const (
+	AuditGrant  = "grant"
+	AuditRevoke = "revoke"
+)
+
+// AddGrant stores a grant, sets its id and time, and records it in the
+// audit log as given by by (detail: how the grant reads).
+func (s *Store) AddGrant(ctx context.Context, by By, g *GrantRecord, detail string) error {
+	return s.InTx(ctx, func(tx *Tx) error {
+		g.CreatedAt = tx.now.UTC()
+		var err error
+		g.ID, err = insertID(ctx, tx, "INSERT INTO grants (subject, level, type, attr, filter, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+			g.Subject, g.Level, g.Type, g.Attr, g.Filter, g.CreatedBy, g.CreatedAt)
+		if err != nil {
+			return fmt.Errorf("store grant: %w", err)
 		}
-		return nil
-	}
-	res, err := s.db.ExecContext(ctx, query, args...)
-	if err != nil {
-		return fmt.Errorf("store grant: %w", mapError(err))
-	}
-	g.ID, err = res.LastInsertId()
-	return err
+		return tx.Audit(ctx, AuditRecord{Actor: by.Actor, RemoteAddr: by.RemoteAddr, Action: AuditGrant,
+			Target: fmt.Sprintf("grant %d", g.ID), Detail: detail, Success: true})
+	})
 }
 
-// RemoveGrant deletes a grant and returns it.
-func (s *Store) RemoveGrant(ctx context.Context, id int64) (*GrantRecord, error) {
+// RemoveGrant deletes a grant, records it in the audit log as revoked by
+// by, and returns it; describe says how the grant read.
+func (s *Store) RemoveGrant(ctx context.Context, by By, id int64, describe func(GrantRecord) string) (*GrantRecord, error) {
 	var g GrantRecord
-	err := sqlx.GetContext(ctx, s.db, &g, s.db.Rebind("SELECT "+grantCols+" FROM grants WHERE id = ?"), id)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, schema.FieldErrorf(schema.ENOTFOUND, "id", "no grant %d", id)
-	}
+	err := s.InTx(ctx, func(tx *Tx) error {
+		err := sqlx.GetContext(ctx, tx, &g, tx.Rebind("SELECT "+grantCols+" FROM grants WHERE id = ?"), id)
+		if errors.Is(err, sql.ErrNoRows) {
+			return schema.FieldErrorf(schema.ENOTFOUND, "id", "no grant %d", id)
+		}
+		if err != nil {
+			return fmt.Errorf("load grant %d: %w", id, mapError(err))
+		}
+		if _, err := tx.ExecContext(ctx, tx.Rebind("DELETE FROM grants WHERE id = ?"), id); err != nil {
+			return fmt.Errorf("remove grant %d: %w", id, mapError(err))
+		}
+		g.CreatedAt = g.CreatedAt.UTC()
+		return tx.Audit(ctx, AuditRecord{Actor: by.Actor, RemoteAddr: by.RemoteAddr, Action: AuditRevoke,
+			Target: fmt.Sprintf("grant %d", id), Detail: describe(g), Success: true})
+	})
 	if err != nil {
-		return nil, fmt.Errorf("load grant %d: %w", id, mapError(err))
+		return nil, err
 	}
-	if _, err := s.db.ExecContext(ctx, s.db.Rebind("DELETE FROM grants WHERE id = ?"), id); err != nil {
-		return nil, fmt.Errorf("remove grant %d: %w", id, mapError(err))
-	}
-	g.CreatedAt = g.CreatedAt.UTC()
 	return &g, nil
 }
 

@@ -47,7 +47,7 @@ func (s *Store) EachRawVisible(ctx context.Context, typ string, af *AccessFilter
 	cond, args := "1 = 1", []any{typ}
 	if !af.All() {
 		var aargs []any
-		if cond, aargs, err = accessSQL(t, af); err != nil {
+		if cond, aargs, err = s.accessSQL(t, af); err != nil {
 			return err
 		}
 		args = append(args, aargs...)

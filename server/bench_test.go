@@ -10,7 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tana-cmdb/tana/access"
 	"github.com/tana-cmdb/tana/inventory"
+	"github.com/tana-cmdb/tana/inventory/ansible"
 	"github.com/tana-cmdb/tana/inventory/inventorytest"
 )
 
@@ -80,4 +82,117 @@ func estate(vms, hosts, clusters int) []inventory.Item {
 		}})
 	}
 	return items
+}
+
+// BenchmarkPermissions compares a team member, whose grant is an entry
+// filter (write on vm where owner=$team), with an admin, on the 10,000-VM
+// query and the Ansible inventory through the server. Every VM is the
+// team's, so both get the same answer and the difference is what the
+// permissions cost. The two are asked in turn, so the machine's noise
+// falls on both alike; member/admin is the ratio of their times.
+func BenchmarkPermissions(b *testing.B) {
+	const vms, hosts, clusters = 10000, 100, 10
+	for _, dialect := range inventorytest.Dialects {
+		b.Run(dialect, func(b *testing.B) {
+			ctx := context.Background()
+			s := inventorytest.Open(b, dialect)
+			items := estate(vms, hosts, clusters)
+			for i := range items {
+				if items[i].Type == "vm" {
+					items[i].Attrs["owner"] = "web"
+				}
+			}
+			if _, err := s.Upsert(ctx, inventorytest.Meta("bench"), items, inventory.UpsertOptions{}); err != nil {
+				b.Fatal(err)
+			}
+			admin, member := benchPersonas(b, s)
+			inv, err := ansible.New(s, ansible.Options{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			ts := start(b, s, func(o *Options) {
+				o.Limits.MaxPageSize = vms
+				o.Limits.MaxComplexity = 1 << 30
+				o.Ansible = ansible.Handler(inv)
+			})
+			query, _ := json.Marshal(map[string]any{"query": `{ vms(first: 10000) { edges { node { name cpus owner host { name cluster { name } } } } } }`})
+			for _, c := range []struct {
+				name, method, path string
+				body               []byte
+			}{
+				{"graphql", http.MethodPost, "/graphql", query},
+				{"ansible", http.MethodGet, "/ansible/inventory", nil},
+			} {
+				b.Run(c.name, func(b *testing.B) {
+					ask := func(token string) (time.Duration, int64) {
+						req, _ := http.NewRequest(c.method, ts.url+c.path, bytes.NewReader(c.body))
+						req.Header.Set("Content-Type", "application/json")
+						req.Header.Set("Authorization", "Bearer "+token)
+						start := time.Now()
+						resp, err := http.DefaultClient.Do(req)
+						if err != nil {
+							b.Fatal(err)
+						}
+						n, _ := io.Copy(io.Discard, resp.Body)
+						resp.Body.Close()
+						if resp.StatusCode != 200 {
+							b.Fatalf("status %d", resp.StatusCode)
+						}
+						return time.Since(start), n
+					}
+					_, na := ask(admin) // warm up; both see the same
+					_, nm := ask(member)
+					if na != nm || na < 100000 {
+						b.Fatalf("admin got %d bytes, the member %d", na, nm)
+					}
+					var ta, tm time.Duration
+					b.ResetTimer()
+					for i := 0; i < b.N; i++ {
+						d, _ := ask(admin)
+						ta += d
+						d, _ = ask(member)
+						tm += d
+					}
+					b.StopTimer()
+					b.ReportMetric(ta.Seconds()/float64(b.N), "admin-s/op")
+					b.ReportMetric(tm.Seconds()/float64(b.N), "member-s/op")
+					b.ReportMetric(float64(tm)/float64(ta), "member/admin")
+				})
+			}
+		})
+	}
+}
+
+// benchPersonas makes an admin token and a token of alice, of team web,
+// who may write the VMs her team owns and read hosts and clusters.
+func benchPersonas(b *testing.B, s *inventory.Store) (admin, member string) {
+	ctx := context.Background()
+	by := inventory.By{Actor: "bench"}
+	if _, err := s.CreateTeam(ctx, by, inventory.Team{Name: "web"}); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := s.CreateUser(ctx, by, inventory.User{Name: "alice"}); err != nil {
+		b.Fatal(err)
+	}
+	if err := s.AddTeamMember(ctx, by, "web", "alice"); err != nil {
+		b.Fatal(err)
+	}
+	for _, g := range []access.Grant{
+		{Subject: "team:web", Level: access.Write, Type: "vm", Where: []inventory.Filter{{Attr: "owner", Op: inventory.OpEq, Values: []any{"$team"}}}},
+		{Subject: "team:web", Level: access.Read, Type: "host"},
+		{Subject: "team:web", Level: access.Read, Type: "cluster"},
+	} {
+		if _, err := access.AddGrant(ctx, s, by, g); err != nil {
+			b.Fatal(err)
+		}
+	}
+	admin, _, err := s.CreateTokenFor(ctx, by, inventory.TokenSpec{Name: "root", Role: "admin"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	member, _, err = s.CreateTokenFor(ctx, by, inventory.TokenSpec{Name: "alice", User: "alice"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return admin, member
 }

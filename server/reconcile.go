@@ -86,6 +86,7 @@ func (b *builder) reconcileTypes() (drift, plan, run, report, source, apply, col
 		"entryId": {"entry_id", i}, "entryName": {"entry_name", s}, "attr": {"attr", s}, "store": {"store", j},
 		"actual": {"actual", j}, "authority": {"authority", s}, "message": {"message", s}, "fix": {"fix", j},
 		"firstSeen": {"first_seen", s}, "lastSeen": {"last_seen", s}, "resolvedAt": {"resolved_at", s},
+		"objectId": {"object_id", s}, "object": {"object", j},
 	})
 	fix := jsonObject("PlanFix", "One fix of a plan: to the store (observed) or to reality (declared).", map[string]field{
 		"kind": {"kind", s}, "type": {"type", s}, "scope": {"scope", s}, "entryId": {"entry_id", i},

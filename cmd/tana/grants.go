@@ -40,7 +40,7 @@ the highest level. Secret attributes are read at admin only.
 			if g.Where, err = access.ParseWhere(where); err != nil {
 				return err
 			}
-			added, err := access.AddGrant(cmd.Context(), s, &access.Principal{Kind: "user", Name: c.actor()}, g)
+			added, err := access.AddGrant(cmd.Context(), s, c.by(), g)
 			if err != nil {
 				return err
 			}
@@ -64,7 +64,7 @@ func newRevokeCmd(c *cli) *cobra.Command {
 			if err != nil {
 				return schema.FieldErrorf(schema.EINVALID, "id", "%q is not a grant id", args[0])
 			}
-			g, err := access.RevokeGrant(cmd.Context(), s, id)
+			g, err := access.RevokeGrant(cmd.Context(), s, c.by(), id)
 			if err != nil {
 				return err
 			}

@@ -6,10 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
+
+	"github.com/tana-cmdb/tana/schema"
 
 	"github.com/tana-cmdb/tana/migrations"
 )
@@ -164,7 +167,21 @@ func (tx *Tx) AddAllocations(ctx context.Context, as []Allocation) error {
 	if err := tx.insertMany(ctx, "allocations", cols, rows); err != nil {
 		return fmt.Errorf("record allocations: %w", err)
 	}
-	return nil
+	var granted []Allocation // a hold is granted when it is confirmed
+	for _, a := range as {
+		if a.Status == AllocGranted {
+			granted = append(granted, a)
+		}
+	}
+	return tx.emitAllocations(ctx, schema.EventAllocationGranted, granted)
+}
+
+func (tx *Tx) emitAllocations(ctx context.Context, typ string, as []Allocation) error {
+	evs, err := allocationEvents(typ, as)
+	if err != nil {
+		return err
+	}
+	return tx.Emit(ctx, evs...)
 }
 
 // EndAllocations releases (or confirms) a pool's live allocations: those
@@ -197,6 +214,23 @@ func (tx *Tx) EndAllocations(ctx context.Context, poolID int64, key string, valu
 		return nil, fmt.Errorf("%s allocations of pool %d: %w", status, poolID, mapError(err))
 	}
 	fixAllocTimes(out)
+	typ := schema.EventAllocationReleased
+	if status == AllocGranted {
+		typ = schema.EventAllocationGranted
+	}
+	changed := slices.Clone(out)
+	for i := range changed {
+		changed[i].Status = status
+		if status != AllocGranted {
+			at := tx.now.UTC()
+			changed[i].EndedAt, changed[i].Reason = &at, reason
+		} else {
+			changed[i].ExpiresAt = nil
+		}
+	}
+	if err := tx.emitAllocations(ctx, typ, changed); err != nil {
+		return nil, err
+	}
 	return out, nil
 }
 

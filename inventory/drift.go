@@ -9,6 +9,8 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
+
+	"github.com/tana-cmdb/tana/schema"
 )
 
 // DriftRecord is one drift item as stored. Key identifies the same drift
@@ -69,6 +71,7 @@ func (tx *Tx) SyncDrift(ctx context.Context, scope string, items []DriftRecord, 
 		byKey[open[i].Key] = &open[i]
 	}
 	var inserts []any
+	var opened []DriftRecord
 	var seen []string // open items seen again, unchanged
 	for i := range items {
 		it := &items[i]
@@ -87,9 +90,18 @@ func (tx *Tx) SyncDrift(ctx context.Context, scope string, items []DriftRecord, 
 		}
 		it.ID, it.FirstSeen, it.LastSeen = uuid.Must(uuid.NewV7()).String(), tx.now, tx.now
 		inserts = append(inserts, it.ID, it.Key, it.Kind, it.Type, scope, nullID(it.EntryID), it.EntryName, it.Attr, it.Data, tx.now, tx.now)
+		it.Scope = scope
+		opened = append(opened, *it)
 	}
 	if err := tx.insertMany(ctx, "drift", strings.Split(strings.ReplaceAll(driftCols, " ", ""), ",")[:11], inserts); err != nil {
 		return fmt.Errorf("open drift: %w", err)
+	}
+	evs, err := driftEvents(schema.EventDriftDetected, opened)
+	if err != nil {
+		return err
+	}
+	if err := tx.Emit(ctx, evs...); err != nil {
+		return err
 	}
 	for _, chunk := range chunks(seen, 500) {
 		query, args, err := sqlx.In("UPDATE drift SET last_seen = ? WHERE id IN (?)", tx.now, chunk)
@@ -112,15 +124,36 @@ func (tx *Tx) SyncDrift(ctx context.Context, scope string, items []DriftRecord, 
 	return tx.ResolveDrift(ctx, gone, res.By)
 }
 
-// ResolveDrift marks drift items resolved now, by the given cause.
+// ResolveDrift marks drift items resolved now, by the given cause, and
+// writes a drift.resolved event for each that was open.
 func (tx *Tx) ResolveDrift(ctx context.Context, ids []string, by string) error {
 	for _, chunk := range chunks(ids, 500) {
-		query, args, err := sqlx.In("UPDATE drift SET resolved_at = ?, resolved_by = ? WHERE resolved_at IS NULL AND id IN (?)", tx.now, by, chunk)
+		query, args, err := sqlx.In("SELECT "+driftCols+" FROM drift WHERE resolved_at IS NULL AND id IN (?) ORDER BY id"+tx.forUpdate(), chunk)
+		if err != nil {
+			return err
+		}
+		var open []DriftRecord
+		if err := sqlx.SelectContext(ctx, tx, &open, tx.Rebind(query), args...); err != nil {
+			return fmt.Errorf("load drift to resolve: %w", mapError(err))
+		}
+		query, args, err = sqlx.In("UPDATE drift SET resolved_at = ?, resolved_by = ? WHERE resolved_at IS NULL AND id IN (?)", tx.now, by, chunk)
 		if err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, tx.Rebind(query), args...); err != nil {
 			return fmt.Errorf("resolve drift: %w", mapError(err))
+		}
+		now := tx.now
+		for i := range open {
+			open[i].fixTimes()
+			open[i].ResolvedAt, open[i].ResolvedBy = &now, by
+		}
+		evs, err := driftEvents(schema.EventDriftResolved, open)
+		if err != nil {
+			return err
+		}
+		if err := tx.Emit(ctx, evs...); err != nil {
+			return err
 		}
 	}
 	return nil

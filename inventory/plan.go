@@ -57,7 +57,11 @@ func (tx *Tx) SavePlan(ctx context.Context, p *PlanRecord) error {
 	if err != nil {
 		return fmt.Errorf("store plan: %w", mapError(err))
 	}
-	return nil
+	ev, err := planEvent(schema.EventPlanCreated, *p)
+	if err != nil {
+		return err
+	}
+	return tx.Emit(ctx, ev)
 }
 
 // SetPlanStatus records how an apply of the plan ended.
@@ -73,7 +77,27 @@ func (tx *Tx) SetPlanStatus(ctx context.Context, id, status, errMsg string) erro
 	if n, _ := res.RowsAffected(); n == 0 {
 		return schema.Errorf(schema.ENOTFOUND, "plan %s not found", id)
 	}
-	return nil
+	return tx.emitPlanEnd(ctx, id, status)
+}
+
+// emitPlanEnd writes plan.applied or plan.failed (failed and partial
+// applies) for the plan's new status; other statuses have no event.
+func (tx *Tx) emitPlanEnd(ctx context.Context, id, status string) error {
+	typ := map[string]string{PlanApplied: schema.EventPlanApplied, PlanFailed: schema.EventPlanFailed, PlanPartial: schema.EventPlanFailed}[status]
+	if typ == "" {
+		return nil
+	}
+	var p PlanRecord
+	if err := sqlx.GetContext(ctx, tx, &p, tx.Rebind("SELECT "+planCols+" FROM plans WHERE id = ?"), id); err != nil {
+		return fmt.Errorf("load plan %s: %w", id, mapError(err))
+	}
+	p.fixTimes()
+	p.Data = ""
+	ev, err := planEvent(typ, p)
+	if err != nil {
+		return err
+	}
+	return tx.Emit(ctx, ev)
 }
 
 // ClaimPlan makes run the one run applying plan id. It succeeds only for
@@ -161,12 +185,18 @@ func (s *Store) ReleasePlan(ctx context.Context, id string, run *Run) error {
 // stopped, as a crash would; it may be applied again, its pins guarding
 // what it fixes).
 func (s *Store) EndPlan(ctx context.Context, id string, run *Run, status, why string) error {
-	_, err := s.db.ExecContext(context.WithoutCancel(ctx), s.db.Rebind("UPDATE plans SET status = ?, error = ?, applied_at = ? WHERE id = ? AND run_id = ?"),
-		status, why, s.Now().UTC(), id, run.ID)
-	if err != nil {
-		return fmt.Errorf("mark plan %s %s: %w", id, status, mapError(err))
-	}
-	return nil
+	ctx = context.WithoutCancel(ctx)
+	return s.InTx(ctx, func(tx *Tx) error {
+		res, err := tx.ExecContext(ctx, tx.Rebind("UPDATE plans SET status = ?, error = ?, applied_at = ? WHERE id = ? AND run_id = ?"),
+			status, why, tx.now.UTC(), id, run.ID)
+		if err != nil {
+			return fmt.Errorf("mark plan %s %s: %w", id, status, mapError(err))
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return nil
+		}
+		return tx.emitPlanEnd(ctx, id, status)
+	})
 }
 
 // Plan returns a stored plan.

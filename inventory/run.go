@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"sync"
 	"time"
 
@@ -211,6 +212,9 @@ type RunResult struct {
 	Changes int
 	Errors  []string
 	Detail  string
+	// SafetyLimits are the safety limits the run hit (each also among
+	// Errors): each writes a safety_limit.hit event.
+	SafetyLimits []string
 }
 
 // Finish records how the run ended, stops its heartbeat and frees its
@@ -223,16 +227,42 @@ func (r *Run) Finish(ctx context.Context, res RunResult) error {
 	ctx = context.WithoutCancel(ctx)
 	errs, _ := json.Marshal(orEmpty(res.Errors))
 	dur := r.s.Now().Sub(r.StartedAt)
-	out, err := r.s.db.ExecContext(ctx, r.s.db.Rebind(`UPDATE runs SET status = ?, duration_ms = ?, objects = ?, changes = ?, errors = ?, detail = ?, expires_at = NULL
+	err := r.s.InTx(ctx, func(tx *Tx) error {
+		out, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE runs SET status = ?, duration_ms = ?, objects = ?, changes = ?, errors = ?, detail = ?, expires_at = NULL
 		WHERE id = ? AND status = ?`), res.Status, dur.Milliseconds(), res.Objects, res.Changes, string(errs), res.Detail, r.ID, RunRunning)
-	if err == nil {
-		if n, _ := out.RowsAffected(); n == 0 {
-			err = schema.Errorf(schema.ELOCKED, "%s run %s lost its lease before it finished; it is recorded as interrupted", r.Kind, r.ID)
+		if err != nil {
+			return fmt.Errorf("finish %s run of %s: %w", r.Kind, r.Source, mapError(err))
 		}
-	} else {
-		err = fmt.Errorf("finish %s run of %s: %w", r.Kind, r.Source, mapError(err))
-	}
+		if n, _ := out.RowsAffected(); n == 0 {
+			return schema.Errorf(schema.ELOCKED, "%s run %s lost its lease before it finished; it is recorded as interrupted", r.Kind, r.ID)
+		}
+		return tx.Emit(ctx, r.events(res, dur)...)
+	})
 	return errors.Join(err, r.releaseAll(ctx))
+}
+
+// events are the events of a run's end: a collection that failed or
+// missed part of its sources, and the safety limits it hit.
+func (r *Run) events(res RunResult, dur time.Duration) []Event {
+	data := func(extra map[string]any) string {
+		m := map[string]any{"run_id": r.ID, "kind": r.Kind, "source": r.Source, "status": res.Status,
+			"started_at": r.StartedAt.UTC(), "duration_ms": dur.Milliseconds(), "objects": res.Objects, "errors": orEmpty(res.Errors)}
+		maps.Copy(m, extra)
+		b, _ := json.Marshal(m) // plain values: cannot fail
+		return string(b)
+	}
+	var out []Event
+	if r.Kind == "collect" {
+		typ := map[string]string{RunFailed: schema.EventCollectionFailed, RunPartial: schema.EventCollectionIncomplete}[res.Status]
+		if typ != "" {
+			out = append(out, Event{Type: typ, Subject: "collection/" + r.Source, Scope: r.Source, Kind: res.Status, Data: data(nil)})
+		}
+	}
+	for _, limit := range res.SafetyLimits {
+		out = append(out, Event{Type: schema.EventSafetyLimitHit, Subject: r.Kind + "/" + r.Source, Scope: r.Source, Kind: r.Kind,
+			Data: data(map[string]any{"limit": limit})})
+	}
+	return out
 }
 
 // Discard drops the record of a run that did nothing (a schedule tick

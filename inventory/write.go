@@ -170,7 +170,7 @@ func (tx *Tx) apply(ctx context.Context, meta Meta, ws []*write) ([]Result, erro
 			}
 		}
 	}
-	if err := tx.writeBatch(ctx, cs, ws, refs); err != nil {
+	if err := tx.writeBatch(ctx, meta, cs, ws, refs); err != nil {
 		return nil, explainInsert(err, ws)
 	}
 	return results(ws), nil
@@ -181,7 +181,7 @@ func (tx *Tx) apply(ctx context.Context, meta Meta, ws []*write) ([]Result, erro
 // outside it (updates, deletes by key) and at the end: in a batch of
 // creates the database inserts without a pause. The index rows are
 // gathered and sorted while it inserts the entries and versions.
-func (tx *Tx) writeBatch(ctx context.Context, cs string, ws []*write, refs map[refKey]int64) error {
+func (tx *Tx) writeBatch(ctx context.Context, meta Meta, cs string, ws []*write, refs map[refKey]int64) error {
 	stop := make(chan struct{})
 	defer close(stop)
 	index := gatherIndex(ws, refs, maxPendingValues, stop)
@@ -192,10 +192,10 @@ func (tx *Tx) writeBatch(ctx context.Context, cs string, ws []*write, refs map[r
 		return err
 	}
 	tx.progress.step("entries queued")
-	if err := tx.insertVersions(ctx, cs, ws); err != nil {
+	if err := tx.insertVersions(ctx, meta, cs, ws); err != nil {
 		return err
 	}
-	tx.progress.step("versions queued")
+	tx.progress.step("versions and events queued")
 	if err := tx.reindex(ctx, ws, index); err != nil {
 		return err
 	}
@@ -799,9 +799,18 @@ func (tx *Tx) unindex(ctx context.Context, ws []*write) error {
 	return tx.deleteKeys(ctx, "unique_values", []string{"type", "attr", "value"}, unique)
 }
 
-func (tx *Tx) insertVersions(ctx context.Context, cs string, ws []*write) error {
+func (tx *Tx) insertVersions(ctx context.Context, meta Meta, cs string, ws []*write) error {
 	rw := tx.sharedWriter("versions", []string{"changeset_id"}, "entry_id", "version", "op", "name", "changes")
 	if err := rw.share(ctx, cs); err != nil {
+		return err
+	}
+	if !hasWork(ws) {
+		return nil
+	}
+	// Each version's event goes into the outbox beside it, from the same
+	// JSON: no event without the change, no change without its event.
+	ev, err := tx.entryEvents(ctx, cs, meta)
+	if err != nil {
 		return err
 	}
 	var b []byte
@@ -825,8 +834,14 @@ func (tx *Tx) insertVersions(ctx context.Context, cs string, ws []*write) error 
 		if err := rw.add(ctx, w.id, v, string(w.op), w.name, string(b)); err != nil {
 			return err
 		}
+		if err := ev.add(ctx, w, v, b); err != nil {
+			return err
+		}
 	}
-	return rw.send(ctx)
+	if err := rw.send(ctx); err != nil {
+		return err
+	}
+	return ev.rw.send(ctx)
 }
 
 // appendChanges appends a version's changes as JSON, keys sorted:

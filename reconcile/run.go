@@ -3,6 +3,7 @@ package reconcile
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/tana-cmdb/tana/inventory"
@@ -32,10 +33,20 @@ func (e *Engine) end(ctx context.Context, run *inventory.Run, objects, changes i
 		res.Status = inventory.RunFailed
 		res.Errors = append(res.Errors, err.Error())
 	}
+	for _, m := range res.Errors {
+		if strings.Contains(m, safetyLimit) {
+			res.SafetyLimits = append(res.SafetyLimits, m)
+		}
+	}
 	if err := run.Finish(ctx, res); err != nil {
 		e.log.Warn("record the end of a run", "run", run.ID, "kind", run.Kind, "source", run.Source, "err", err)
 	}
 }
+
+// safetyLimit starts the message of every safety limit the engine hits
+// (see limitError, suspect, withinLimits): such a message in a run's end
+// is a safety_limit.hit event.
+const safetyLimit = "safety limit: "
 
 // lockWaiting takes scope's lock for run, trying again while another run
 // holds it, for up to wait; then it fails with that run's ELOCKED.

@@ -18,7 +18,8 @@ import (
 // holds up its own deliveries only.
 type sender struct {
 	w      *Worker
-	sub    Subscription
+	spec   Subscription // as configured, to notice a change
+	sub    Subscription // with the defaults filled in
 	signer *Signer // nil: unsigned
 	apiKey string
 	batch  int
@@ -27,7 +28,7 @@ type sender struct {
 }
 
 func (w *Worker) newSender(sub Subscription) (*sender, error) {
-	s := &sender{w: w, sub: sub}
+	s := &sender{w: w, spec: sub, sub: sub}
 	s.sub.Timeout = orDefault(sub.Timeout, DefaultTimeout)
 	if s.sub.Concurrency <= 0 {
 		s.sub.Concurrency = DefaultConcurrency

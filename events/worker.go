@@ -220,7 +220,7 @@ func (w *Worker) reconcileSenders(ctx context.Context, subs []Subscription, send
 		want[s.Name] = s
 	}
 	for name, s := range senders {
-		if ws, ok := want[name]; !ok || !equalSub(ws, s.sub) {
+		if ws, ok := want[name]; !ok || !equalSub(ws, s.spec) {
 			s.stop()
 			delete(senders, name)
 		}

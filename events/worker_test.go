@@ -6,7 +6,10 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
+	"os"
+	"sync"
 	"testing"
 	"time"
 
@@ -32,6 +35,9 @@ var quick = events.Retry{Initial: 10 * time.Millisecond, Max: 40 * time.Millisec
 // startWorker runs a worker until the test ends, and waits for it to stop.
 func startWorker(t *testing.T, o events.Options) {
 	t.Helper()
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
 	if o.Poll == 0 {
 		o.Poll = 20 * time.Millisecond
 	}
@@ -241,6 +247,126 @@ func TestRetryKeepsOrder(t *testing.T) {
 		must(t, err)
 		if len(log) != 1 || log[0].Attempts != 4 || log[0].Status != inventory.DeliveryDelivered || log[0].LastError != "" {
 			t.Errorf("delivery log of the created event: %+v", log)
+		}
+	})
+}
+
+// Two replicas on one database deliver each event exactly once, in order
+// per subject.
+func TestTwoReplicasDeliverOnce(t *testing.T) {
+	inventorytest.ForEachPair(t, func(t *testing.T, _ string, a, b *inventory.Store) {
+		ctx := context.Background()
+		var items []inventory.Item
+		for i := range 200 {
+			items = append(items, inventory.Item{Type: "vm", Name: fmt.Sprintf("vm%03d", i), Attrs: map[string]any{"cpus": 1}})
+		}
+		_, err := a.Upsert(ctx, inventorytest.Meta("bulk"), items, inventory.UpsertOptions{})
+		must(t, err)
+		for cpus := 2; cpus <= 4; cpus++ {
+			for i := range items {
+				items[i].Attrs = map[string]any{"cpus": cpus}
+			}
+			_, err = b.Upsert(ctx, inventorytest.Meta("bulk"), items, inventory.UpsertOptions{})
+			must(t, err)
+		}
+		rc := newReceiver(t, nil)
+		subs := []events.Subscription{{Name: "one", URL: rc.URL, Concurrency: 4}}
+		startWorker(t, events.Options{Store: a, Subscriptions: subs})
+		startWorker(t, events.Options{Store: b, Subscriptions: subs})
+		waitFor(t, "800 events", 60*time.Second, func() bool { return len(rc.accepted()) >= 800 })
+		time.Sleep(200 * time.Millisecond)
+		seen := map[string]bool{}
+		last := map[string]float64{}
+		for _, r := range rc.all() {
+			if seen[r.Event.ID] {
+				t.Errorf("event %s delivered twice", r.Event.ID)
+			}
+			seen[r.Event.ID] = true
+			var d struct {
+				Attrs   map[string]any
+				Changes map[string]struct{ New any }
+			}
+			must(t, json.Unmarshal(r.Event.Data, &d))
+			cpus, _ := d.Changes["cpus"].New.(float64)
+			if d.Attrs != nil {
+				cpus, _ = d.Attrs["cpus"].(float64)
+			}
+			if cpus <= last[r.Event.Subject] {
+				t.Errorf("%s: cpus %v after %v", r.Event.Subject, cpus, last[r.Event.Subject])
+			}
+			last[r.Event.Subject] = cpus
+		}
+		if len(seen) != 800 {
+			t.Errorf("%d events delivered, want 800", len(seen))
+		}
+	})
+}
+
+// A dead receiver delays its own deliveries only: writes go on, and
+// another subscription gets its events at once.
+func TestDeadReceiverBlocksNothing(t *testing.T) {
+	inventorytest.ForEach(t, func(t *testing.T, s *inventory.Store) {
+		ctx := context.Background()
+		hang := make(chan struct{})
+		dead := newReceiver(t, nil)
+		dead.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			select {
+			case <-hang:
+			case <-r.Context().Done():
+			}
+		})
+		defer close(hang)
+		live := newReceiver(t, nil)
+		startWorker(t, events.Options{Store: s, Subscriptions: []events.Subscription{
+			{Name: "dead", URL: dead.URL, Timeout: 5 * time.Second},
+			{Name: "live", URL: live.URL},
+		}})
+		start := time.Now()
+		for i := range 20 {
+			_, err := s.Create(ctx, inventorytest.Meta("carol"), "vm", fmt.Sprintf("app%02d", i), nil)
+			must(t, err)
+		}
+		waitFor(t, "the live receiver", 3*time.Second, func() bool { return len(live.accepted()) >= 20 })
+		if d := time.Since(start); d > 3*time.Second {
+			t.Errorf("writes and the live receiver took %v", d)
+		}
+	})
+}
+
+// A delivery whose retries ran out is failed; redelivered by hand, it goes
+// again, exactly once.
+func TestGiveUpAndRedeliver(t *testing.T) {
+	inventorytest.ForEach(t, func(t *testing.T, s *inventory.Store) {
+		ctx := context.Background()
+		down := true
+		var mu sync.Mutex
+		rc := newReceiver(t, func(received, int) bool { mu.Lock(); defer mu.Unlock(); return down })
+		_, err := s.Create(ctx, inventorytest.Meta("dave"), "vm", "lonely", nil)
+		must(t, err)
+		startWorker(t, events.Options{Store: s, Retry: events.Retry{Initial: 10 * time.Millisecond, Max: 20 * time.Millisecond, For: 150 * time.Millisecond},
+			Subscriptions: []events.Subscription{{Name: "down", URL: rc.URL}}})
+		var failed []inventory.Delivery
+		waitFor(t, "the delivery to fail", 10*time.Second, func() bool {
+			failed, err = s.Deliveries(ctx, inventory.DeliveryFilter{Status: inventory.DeliveryFailed})
+			must(t, err)
+			return len(failed) == 1
+		})
+		if d := failed[0]; d.Attempts < 2 || d.ResponseCode != 500 || d.LastError == "" {
+			t.Errorf("failed delivery: %+v", d)
+		}
+		mu.Lock()
+		down = false
+		mu.Unlock()
+		_, err = s.Redeliver(ctx, failed[0].ID, inventory.By{Actor: "admin"})
+		must(t, err)
+		waitFor(t, "the redelivery", 10*time.Second, func() bool { return len(rc.accepted()) == 1 })
+		d, err := s.Delivery(ctx, failed[0].ID)
+		must(t, err)
+		if d.Status != inventory.DeliveryDelivered || d.ResponseCode != 204 {
+			t.Errorf("redelivered: %+v", d)
+		}
+		if _, err := s.Redeliver(ctx, 999999, inventory.By{Actor: "admin"}); schema.ErrorCode(err) != schema.ENOTFOUND || schema.ErrorField(err) != "id" {
+			t.Errorf("redeliver of a missing delivery: %v", err)
 		}
 	})
 }

@@ -178,7 +178,9 @@ func (s *Store) FinishDeliveries(ctx context.Context, claimer string, as []Attem
 	if len(as) == 0 {
 		return nil
 	}
-	return s.InTx(context.WithoutCancel(ctx), func(tx *Tx) error {
+	// Attempts made are recorded even when the worker is stopping.
+	ctx = context.WithoutCancel(ctx)
+	return s.InTx(ctx, func(tx *Tx) error {
 		ok := map[int][]int64{}
 		for _, a := range as {
 			if a.Unsent {

@@ -34,6 +34,7 @@ func (c *Config) Check() []Problem {
 	ps = append(ps, c.checkPolicies()...)
 	ps = append(ps, c.checkServer()...)
 	ps = append(ps, c.checkAuth()...)
+	ps = append(ps, c.checkEvents()...)
 	if c.DB.MaxConns < 0 {
 		ps = append(ps, c.Problem("db.max_conns", "want at least 1 connection, got %d", c.DB.MaxConns))
 	}

@@ -1,5 +1,6 @@
 // Package config reads tana.yaml: the database, listener, user types,
-// sources, schedules, reconcile policies and the Ansible inventory shape.
+// sources, schedules, reconcile policies, the Ansible inventory shape and
+// where events go.
 // Secrets are never in the file: a source names the environment variable
 // that holds them (password_env, secret_env).
 package config
@@ -29,6 +30,7 @@ type Config struct {
 	Ansible   Ansible           `yaml:"ansible"`
 	Server    Server            `yaml:"server"`
 	Auth      Auth              `yaml:"auth"`
+	Events    Events            `yaml:"events"`
 	// Lease is how long a run and the scope locks it holds live without a
 	// heartbeat: a crashed tana frees its scopes, and its runs read
 	// interrupted, this long after it died (default 15s).
@@ -112,6 +114,9 @@ type ReportSpec struct {
 	Webhook string   `yaml:"webhook"`
 	// SecretEnv holds the HMAC key that signs webhook bodies.
 	SecretEnv string `yaml:"secret_env"`
+	// OnlyOnChange posts the report only when the drift set differs from
+	// the one last posted (a digest of it is kept in the store).
+	OnlyOnChange bool `yaml:"only_on_change"`
 }
 
 // Policy says, per entity type, what reconcile does with drift and where

@@ -16,6 +16,7 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("policies: {vm: {delete_after: -5d, stale_after: 3x, max_deletes: -1, max_change_percent: 101}}\nserver: {max_body_bytes: -1, max_depth: abc}\n"))
 	f.Add([]byte("ansible: {keyed_groups: [{key: a, separator: ~}], groups: {web: {filters: {a: [1, {b: c}]}}}}\n"))
 	f.Add([]byte("&a [*a]"))
+	f.Add([]byte("events: {retry: {initial: 1m, max_interval: 1s, for: 2d}, subscriptions: [{name: a b, url: 'http://[::1', types: [drift.*, '*', x.*], preset: stackstorm, filter: {scope: ['vsphere:*']}, concurrency: -1}]}\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		c, err := Parse("tana.yaml", data)
 		if err == nil {

@@ -51,7 +51,7 @@ var Presets = []string{"cloudevents", "slack", "teams", "stackstorm"}
 
 // Check returns what is wrong with s, each problem naming its field
 // under prefix (e.g. "events.subscriptions[0]"). It reads the secrets'
-// environment variables, so it runs where tana runs.
+// environment variables (CheckSecrets), so it runs where tana runs.
 func (s Subscription) Check(prefix string) []error {
 	var out []error
 	bad := func(field, format string, args ...any) {
@@ -71,16 +71,7 @@ func (s Subscription) Check(prefix string) []error {
 	if s.Preset != "" && !slices.Contains(Presets, s.Preset) {
 		bad("preset", "unknown preset %q (want one of %s)", s.Preset, strings.Join(Presets, ", "))
 	}
-	if s.SecretEnv != "" {
-		if v, ok := os.LookupEnv(s.SecretEnv); !ok {
-			bad("secret_env", "environment variable %s is not set", s.SecretEnv)
-		} else if _, err := NewSigner(prefix+".secret_env", v); err != nil {
-			bad("secret_env", "%s holds no Standard Webhooks secret: want whsec_ and the base64 of at least 16 bytes", s.SecretEnv)
-		}
-	}
-	if s.APIKeyEnv != "" && os.Getenv(s.APIKeyEnv) == "" {
-		bad("api_key_env", "environment variable %s is not set", s.APIKeyEnv)
-	}
+	out = append(out, s.CheckSecrets(prefix)...)
 	if s.Preset == "stackstorm" && s.APIKeyEnv == "" {
 		bad("api_key_env", "preset stackstorm needs api_key_env: the variable holding the St2-Api-Key")
 	}
@@ -89,6 +80,24 @@ func (s Subscription) Check(prefix string) []error {
 	}
 	if s.Concurrency < 0 || s.Concurrency > 256 {
 		bad("concurrency", "want 1 to 256 requests at once, got %d", s.Concurrency)
+	}
+	return out
+}
+
+// CheckSecrets returns what is wrong with the secrets' environment
+// variables: each is set, and the webhook secret is one.
+func (s Subscription) CheckSecrets(prefix string) []error {
+	var out []error
+	if s.SecretEnv != "" {
+		if v, ok := os.LookupEnv(s.SecretEnv); !ok {
+			out = append(out, schema.FieldErrorf(schema.EINVALID, prefix+".secret_env", "environment variable %s is not set", s.SecretEnv))
+		} else if _, err := NewSigner(prefix+".secret_env", v); err != nil {
+			out = append(out, schema.FieldErrorf(schema.EINVALID, prefix+".secret_env",
+				"%s holds no Standard Webhooks secret: want whsec_ and the base64 of at least 16 bytes", s.SecretEnv))
+		}
+	}
+	if s.APIKeyEnv != "" && os.Getenv(s.APIKeyEnv) == "" {
+		out = append(out, schema.FieldErrorf(schema.EINVALID, prefix+".api_key_env", "environment variable %s is not set", s.APIKeyEnv))
 	}
 	return out
 }

@@ -22,7 +22,7 @@ checks everything tana checks before it opens the database, reporting every prob
 once with its line: unknown keys and values, URLs, cron expressions, durations and limits,
 the entity types (types:) and every reference to a type or attribute (policies, the
 ansible section), report formats, TSIG algorithms, and that the environment variables
-holding the sources', webhooks' and LDAP service account's secrets are set and the LDAP
+holding the sources', webhooks', event subscriptions' and LDAP service account's secrets are set and the LDAP
 CA file reads (--skip-env leaves those out, for a machine without them). It exits 0 when all is well and 1 otherwise.
 
 It never opens the database. One rule needs it: serve refuses a non-loopback listen
@@ -35,7 +35,7 @@ database does not exist yet, and notes the requirement otherwise.`,
 			}
 			checks := []check{checkListen("")}
 			if !skipEnv {
-				checks = append(checks, c.checkSources, checkSchedules, checkAuth)
+				checks = append(checks, c.checkSources, checkSchedules, checkAuth, checkEvents)
 			}
 			cfg, reg, err := c.load(checks...)
 			if err != nil {

@@ -10,6 +10,6 @@ import "github.com/spf13/cobra"
 func extraCommands(c *cli) []*cobra.Command {
 	cmds := []*cobra.Command{newServeCmd(c), newTokenCmd(c), newInventoryCmd(c), newDemoCmd(c), newSetCmd(c),
 		newAllocateCmd(c), newReleaseCmd(c), newPoolsCmd(c), newGrantCmd(c), newRevokeCmd(c), newGrantsCmd(c),
-		newUserCmd(c), newTeamCmd(c), newAuditCmd(c)}
+		newUserCmd(c), newTeamCmd(c), newAuditCmd(c), newEventsCmd(c)}
 	return append(cmds, reconcileCommands(c)...)
 }

@@ -29,13 +29,15 @@ func newServeCmd(c *cli) *cobra.Command {
 		Use:   "serve",
 		Short: "Run the HTTP server: GraphQL, GraphiQL, Ansible inventory, metrics, health",
 		Long: `Serve /graphql (POST, GET), /graphiql, /ansible/inventory, /metrics, /healthz and /readyz.
-The store is migrated at start. With no API tokens and no users the server is open, but
+The store is migrated at start. The event worker runs beside the server: it delivers the
+events of every change to the subscriptions of tana.yaml's events section (and those made
+through GraphQL), retrying failed deliveries; see tana events. With no API tokens and no users the server is open, but
 only on a loopback address; once a token (tana token create) or a user (tana user add)
 exists every request needs a token or a session (POST /login).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			e, cfg, closeStore, err := c.engine(ctx, true, checkSchedules, checkListen(listen), checkAuth)
+			e, cfg, closeStore, err := c.engine(ctx, true, checkSchedules, checkListen(listen), checkAuth, checkEvents)
 			if err != nil {
 				return err
 			}
@@ -100,6 +102,16 @@ func (c *cli) serve(ctx context.Context, e *reconcile.Engine, cfg *config.Config
 		defer sch.Stop()
 		c.logger().Info("schedules started", "count", len(schedules))
 	}
+	// The event worker stops with the server, after it: what it is
+	// sending is finished and recorded before the store closes.
+	wctx, stopEvents := context.WithCancel(ctx)
+	waitEvents, err := startEvents(wctx, s, cfg, c.logger())
+	if err != nil {
+		stopEvents()
+		return err
+	}
+	defer waitEvents()
+	defer stopEvents()
 	if ln == nil {
 		return srv.Run(ctx)
 	}

@@ -114,9 +114,6 @@ type ReportSpec struct {
 	Webhook string   `yaml:"webhook"`
 	// SecretEnv holds the HMAC key that signs webhook bodies.
 	SecretEnv string `yaml:"secret_env"`
-	// OnlyOnChange posts the report only when the drift set differs from
-	// the one last posted (a digest of it is kept in the store).
-	OnlyOnChange bool `yaml:"only_on_change"`
 }
 
 // Policy says, per entity type, what reconcile does with drift and where

@@ -14,13 +14,16 @@ import (
 	"github.com/tana-cmdb/tana/inventory"
 )
 
+// batchRounds is how many requests per concurrent slot one claim takes.
+const batchRounds = 8
+
 // sender delivers one subscription's events: a slow or dead receiver
 // holds up its own deliveries only.
 type sender struct {
 	w      *Worker
 	spec   Subscription // as configured, to notice a change
 	sub    Subscription // with the defaults filled in
-	signer *Signer // nil: unsigned
+	signer *Signer      // nil: unsigned
 	apiKey string
 	batch  int
 	lease  time.Duration
@@ -43,12 +46,13 @@ func (w *Worker) newSender(sub Subscription) (*sender, error) {
 	if sub.APIKeyEnv != "" {
 		s.apiKey = w.o.Getenv(sub.APIKeyEnv)
 	}
-	s.batch = s.sub.Concurrency * 32
+	s.batch = s.sub.Concurrency * batchRounds
 	// A batch whose every request times out, one round of Concurrency
-	// after another, still ends inside its lease.
+	// after another, still ends inside its lease; a replica killed while
+	// sending leaves its claims to the others this long after.
 	s.lease = w.o.Lease
 	if s.lease <= 0 {
-		s.lease = s.sub.Timeout*time.Duration(s.batch/s.sub.Concurrency+1) + 30*time.Second
+		s.lease = s.sub.Timeout*(batchRounds+1) + 5*time.Second
 	}
 	return s, nil
 }

@@ -2,8 +2,6 @@ package inventory
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
 	"time"
 
@@ -62,28 +60,4 @@ func (s *Store) Subscriptions(ctx context.Context) ([]StoredSubscription, error)
 		out[i].CreatedAt = out[i].CreatedAt.UTC()
 	}
 	return out, nil
-}
-
-// ReportDigest returns the digest of the drift set a schedule last
-// reported, "" if none.
-func (s *Store) ReportDigest(ctx context.Context, schedule string) (string, error) {
-	var d string
-	err := s.db.GetContext(ctx, &d, s.db.Rebind("SELECT digest FROM report_digests WHERE schedule = ?"), schedule)
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", nil
-	}
-	if err != nil {
-		return "", fmt.Errorf("read the report digest of %s: %w", schedule, mapError(err))
-	}
-	return d, nil
-}
-
-// SetReportDigest records the digest of the drift set a schedule reported.
-func (s *Store) SetReportDigest(ctx context.Context, schedule, digest string) error {
-	_, err := s.db.ExecContext(ctx, s.db.Rebind(`INSERT INTO report_digests (schedule, digest, sent_at) VALUES (?, ?, ?)
-		ON CONFLICT (schedule) DO UPDATE SET digest = excluded.digest, sent_at = excluded.sent_at`), schedule, digest, s.Now())
-	if err != nil {
-		return fmt.Errorf("record the report digest of %s: %w", schedule, mapError(err))
-	}
-	return nil
 }

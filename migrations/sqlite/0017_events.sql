@@ -62,16 +62,7 @@ CREATE TABLE event_subscriptions (
     created_at TIMESTAMP NOT NULL
 );
 
--- The digest of the drift set a schedule last reported, for reports sent
--- only when the drift set changes.
-CREATE TABLE report_digests (
-    schedule TEXT PRIMARY KEY,
-    digest   TEXT NOT NULL,
-    sent_at  TIMESTAMP NOT NULL
-);
-
 -- +goose Down
-DROP TABLE report_digests;
 DROP TABLE event_subscriptions;
 DROP TABLE event_deliveries;
 DROP TABLE events;

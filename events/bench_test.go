@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"strconv"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -19,7 +21,10 @@ import (
 // signed and sent by one worker until the receiver has them all. The
 // target is at least 1,000 events/s.
 func BenchmarkDeliver(b *testing.B) {
-	const n = 10_000
+	n := int64(10_000)
+	if v, err := strconv.Atoi(os.Getenv("TANA_BENCH_EVENTS")); err == nil && v > 0 {
+		n = int64(v)
+	}
 	for _, d := range inventorytest.Dialects {
 		b.Run(d, func(b *testing.B) {
 			b.Setenv("TANA_BENCH_SECRET", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
@@ -52,6 +57,9 @@ func BenchmarkDeliver(b *testing.B) {
 				start := time.Now()
 				go func() { done <- w.Run(ctx) }()
 				for got.Load() < n {
+					if time.Since(start) > 5*time.Minute {
+						b.Fatalf("%d of %d events delivered in 5 minutes", got.Load(), n)
+					}
 					time.Sleep(time.Millisecond)
 				}
 				elapsed += time.Since(start)
@@ -61,7 +69,7 @@ func BenchmarkDeliver(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
-			b.ReportMetric(float64(n*b.N)/elapsed.Seconds(), "events/s")
+			b.ReportMetric(float64(n*int64(b.N))/elapsed.Seconds(), "events/s")
 		})
 	}
 }

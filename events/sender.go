@@ -15,7 +15,7 @@ import (
 )
 
 // batchRounds is how many requests per concurrent slot one claim takes.
-const batchRounds = 8
+const batchRounds = 16
 
 // sender delivers one subscription's events: a slow or dead receiver
 // holds up its own deliveries only.

@@ -93,8 +93,9 @@ type hostType struct {
 
 // field is one hostvar: its pre-encoded `"key":` and where the value is.
 type field struct {
-	key []byte
-	get getter
+	name string
+	key  []byte
+	get  getter
 }
 
 // New checks opts against the store's types and compiles them.
@@ -197,7 +198,7 @@ func (inv *Inventory) compileType(reg *schema.Registry, t *schema.EntityType) (*
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		ht.fields = append(ht.fields, field{key: append(appendString(nil, k), ':'), get: vars[k]})
+		ht.fields = append(ht.fields, field{name: k, key: append(appendString(nil, k), ':'), get: vars[k]})
 	}
 	for i, p := range inv.opts.HostAddress {
 		g, err := inv.resolve(reg, t, p)

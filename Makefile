@@ -19,6 +19,7 @@ test:
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 3s ./inventory/itemfile
 	$(GO) test -run '^$$' -fuzz '^FuzzCheckQuery$$' -fuzztime 5s ./server
 	$(GO) test -run '^$$' -fuzz '^FuzzParseLogin$$' -fuzztime 3s ./server
+	$(GO) test -run '^$$' -fuzz '^FuzzParseQuery$$' -fuzztime 3s ./inventory/ansible
 	$(GO) test -run '^$$' -fuzz '^FuzzCheckPassword$$' -fuzztime 3s ./access
 
 # Speed targets, proven by Go benchmarks (heavy ones take minutes). -p 1:

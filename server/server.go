@@ -33,6 +33,10 @@ type Options struct {
 	Limits     config.Server
 	// Ansible serves /ansible/inventory; nil answers 404.
 	Ansible http.Handler
+	// AnsibleCollection serves the tana.cmdb collection's tarball at
+	// /ansible/tana-cmdb.tar.gz, without authentication (ansible-galaxy
+	// sends no token; the file is the same for everyone); nil answers 404.
+	AnsibleCollection http.Handler
 	// ExtraQueries and ExtraMutations are added to the generated root types
 	// (drift, plans, reports, collect, applyPlan from reconcile).
 	ExtraQueries   graphql.Fields
@@ -189,6 +193,9 @@ func (s *Server) routes() http.Handler {
 		ansible = http.NotFoundHandler()
 	}
 	mux.Handle("/ansible/inventory", s.instrument("ansible", s.authenticate(s.ansibleFor(ansible))))
+	if s.opts.AnsibleCollection != nil {
+		mux.Handle("/ansible/tana-cmdb.tar.gz", s.instrument("ansible_collection", s.opts.AnsibleCollection))
+	}
 	mux.Handle("/export", s.instrument("export", s.authenticate(http.HandlerFunc(s.export))))
 	if s.opts.Reconcile != nil {
 		mux.Handle("/reports", s.instrument("reports", s.authenticate(http.HandlerFunc(s.reports))))

@@ -7,8 +7,15 @@ GOLANGCI_LINT_VERSION ?= v2.15.0
 
 .PHONY: build test bench lint demo clean
 
+# tana version (and /healthz) report these; a plain go build falls back to
+# the module and VCS information Go records.
+VERSION    ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
+COMMIT     ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+BUILD_DATE ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
+LDFLAGS    := -X github.com/tana-cmdb/tana/version.version=$(VERSION) -X github.com/tana-cmdb/tana/version.commit=$(COMMIT) -X github.com/tana-cmdb/tana/version.buildDate=$(BUILD_DATE)
+
 build:
-	$(GO) build -o $(BIN) ./cmd/tana
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/tana
 
 # The whole suite: SQLite and PostgreSQL (TANA_TEST_POSTGRES, default the local
 # trust-auth server), the govmomi simulator, a real named, a real slapd, real ansible-inventory;

@@ -19,6 +19,7 @@ import (
 	"github.com/tana-cmdb/tana/config"
 	"github.com/tana-cmdb/tana/inventory"
 	"github.com/tana-cmdb/tana/reconcile"
+	"github.com/tana-cmdb/tana/version"
 )
 
 // Options configure a Server. Store is required; the rest have defaults.
@@ -33,6 +34,8 @@ type Options struct {
 	Limits     config.Server
 	// Ansible serves /ansible/inventory; nil answers 404.
 	Ansible http.Handler
+	// Version is what /healthz reports (tana version's).
+	Version version.Info
 	// AnsibleCollection serves the tana.cmdb collection's tarball at
 	// /ansible/tana-cmdb.tar.gz, without authentication (ansible-galaxy
 	// sends no token; the file is the same for everyone); nil answers 404.

@@ -20,6 +20,7 @@ import (
 	"github.com/tana-cmdb/tana/inventory"
 	"github.com/tana-cmdb/tana/reconcile"
 	"github.com/tana-cmdb/tana/server"
+	"github.com/tana-cmdb/tana/version"
 )
 
 // Owned by the server work (issue 7).
@@ -73,6 +74,7 @@ func (c *cli) serve(ctx context.Context, e *reconcile.Engine, cfg *config.Config
 	}
 	srv, err := server.New(server.Options{
 		AnsibleCollection: collection.Handler(coll),
+		Version:           version.Get(),
 		Auth:              auth,
 		Listen:            cfg.Listen,
 		Store:             s,

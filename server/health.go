@@ -13,10 +13,11 @@ import (
 // version the server runs (as tana version prints it).
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
-	json.NewEncoder(w).Encode(struct {
+	body, _ := json.Marshal(struct { // strings only: it cannot fail
 		Status string `json:"status"`
 		version.Info
 	}{"ok", s.opts.Version})
+	w.Write(append(body, '\n'))
 }
 
 // readyz answers 200 when the store is reachable and fully migrated, so a

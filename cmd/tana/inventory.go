@@ -166,6 +166,9 @@ func (c *cli) ansibleOptions(a config.Ansible) ansible.Options {
 	for _, k := range a.KeyedGroups {
 		o.KeyedGroups = append(o.KeyedGroups, ansible.KeyedGroup{Key: k.Key, Prefix: k.Prefix, Separator: k.Separator, Default: k.Default})
 	}
+	if a.KeyedGroups == nil { // not set; keyed_groups: [] is none
+		o.KeyedGroups = ansible.DefaultKeyedGroups()
+	}
 	if len(a.Groups) > 0 {
 		o.Groups = make(map[string]ansible.Group, len(a.Groups))
 		for n, g := range a.Groups {

@@ -55,6 +55,22 @@ type KeyedGroup struct {
 	Prefix    string
 	Separator *string
 	Default   string
+	// IfPresent applies the group only to host types that have Key,
+	// instead of refusing the others (the defaults are made so).
+	IfPresent bool
+}
+
+// DefaultKeyedGroups are the groups an inventory has when tana.yaml sets
+// no keyed_groups: one per cluster, datacenter, power state and guest OS
+// family (cluster_prod01, datacenter_dc1, power_state_poweredOn,
+// os_linux), for the host types that have those attributes.
+func DefaultKeyedGroups() []KeyedGroup {
+	return []KeyedGroup{
+		{Key: "cluster", Prefix: "cluster", IfPresent: true},
+		{Key: "datacenter", Prefix: "datacenter", IfPresent: true},
+		{Key: "power_state", Prefix: "power_state", IfPresent: true},
+		{Key: GuestOSFamily, Prefix: "os", IfPresent: true},
+	}
 }
 
 // Group is a user-defined group: the hosts whose attributes match every
@@ -209,6 +225,9 @@ func (inv *Inventory) compileType(reg *schema.Registry, t *schema.EntityType) (*
 		ht.address = append(ht.address, g)
 	}
 	for i, kg := range inv.opts.KeyedGroups {
+		if kg.IfPresent && !hasKey(t, kg.Key) {
+			continue
+		}
 		k, err := inv.compileKeyed(reg, t, kg)
 		if err != nil {
 			errs.add(fmt.Sprintf("keyed_groups[%d].key", i), err)
@@ -260,6 +279,9 @@ func (inv *Inventory) resolve(reg *schema.Registry, t *schema.EntityType, path s
 	head, tail, isRef := strings.Cut(path, ".")
 	if head == "name" && !isRef {
 		return getter{name: true}, nil
+	}
+	if g, ok := familyGetter(t, path); ok {
+		return g, nil
 	}
 	a := t.Attr(head)
 	if a == nil {

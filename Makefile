@@ -5,7 +5,7 @@ PKGS    ?= ./...
 STATICCHECK_VERSION ?= v0.8.2
 GOLANGCI_LINT_VERSION ?= v2.15.0
 
-.PHONY: build test bench lint demo clean
+.PHONY: build test bench bench-ansible lint demo clean
 
 # tana version (and /healthz) report these; a plain go build falls back to
 # the module and VCS information Go records.
@@ -33,6 +33,11 @@ test:
 # one package's benchmarks at a time, not two competing for the CPUs.
 bench:
 	$(GO) test -p 1 -run '^$$' -bench . -timeout 60m $(PKGS)
+
+# ansible-inventory over 10,000 hosts: cat of the JSON (the floor), the
+# script, the tana.cmdb plugin, the plugin with five hostvars (about 1 min per round).
+bench-ansible:
+	$(GO) test -run '^$$' -bench '^BenchmarkAnsibleInventory$$' -benchtime 1x -count 3 -timeout 30m ./inventory/ansible
 
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }

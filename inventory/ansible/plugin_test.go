@@ -26,7 +26,7 @@ import (
 // startServe runs the real `tana serve` on a free loopback port over the
 // environment's store and returns its base URL; it is stopped with the
 // test.
-func startServe(t *testing.T, e *env) string {
+func startServe(t testing.TB, e *env) string {
 	t.Helper()
 	cmd := exec.Command(tanaBin, "serve", "--listen", "127.0.0.1:0")
 	cmd.Env = append(os.Environ(), e.vars...)

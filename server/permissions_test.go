@@ -215,7 +215,9 @@ func (m *matrix) graphQLQuery(t *testing.T) {
 			continue
 		}
 		var data struct {
-			Vms, Apps struct{ Edges []struct{ Node map[string]any } }
+			Vms, Apps struct {
+				Edges []struct{ Node map[string]any }
+			}
 		}
 		if r.Status != 200 || len(r.Errors) > 0 || json.Unmarshal(r.Data, &data) != nil {
 			t.Fatalf("%s: %d %s %+v", p, r.Status, r.Data, r.Errors)

@@ -19,6 +19,7 @@ import (
 	"github.com/tana-cmdb/tana/config"
 	"github.com/tana-cmdb/tana/inventory"
 	"github.com/tana-cmdb/tana/reconcile"
+	"github.com/tana-cmdb/tana/server/web"
 )
 
 // Options configure a Server. Store is required; the rest have defaults.
@@ -72,6 +73,7 @@ type Server struct {
 	gather  prometheus.Gatherer
 	schema  atomic.Pointer[gqlSchema]
 	handler http.Handler
+	ui      *web.UI
 	auth    *access.Authenticator
 	// exposed is set when serving a non-loopback address: then a server
 	// whose last token was revoked locks up instead of falling open.
@@ -118,6 +120,9 @@ func New(opts Options) (*Server, error) {
 	}
 	s.metrics, s.gather = m, gather
 	if err := s.Rebuild(); err != nil {
+		return nil, err
+	}
+	if s.ui, err = s.newUI(); err != nil {
 		return nil, err
 	}
 	s.handler = s.routes()
@@ -196,7 +201,7 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("POST /login", s.instrument("login", http.HandlerFunc(s.login)))
 	mux.Handle("POST /logout", s.instrument("logout", http.HandlerFunc(s.logout)))
 	mux.Handle("GET /session", s.instrument("session", http.HandlerFunc(s.session)))
-	mux.Handle("/", s.instrument("other", http.NotFoundHandler()))
+	mux.Handle("/", s.instrument("web", s.ui.Handler()))
 	return s.secure(mux)
 }
 

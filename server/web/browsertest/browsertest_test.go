@@ -26,6 +26,8 @@ var pages = map[string]string{
 <script>null.nothing()</script></main></body></html>`,
 	"/outside": `<!DOCTYPE html><html lang="en"><head><title>Outside</title><link rel="icon" href="data:,"></head><body><main><h1>x</h1>
 <script>fetch("http://192.0.2.1/beacon").catch(() => {})</script></main></body></html>`,
+	"/csp": `<!DOCTYPE html><html lang="en"><head><title>CSP</title><link rel="icon" href="data:,"></head><body><main><h1>x</h1>
+<script>document.title = "ran"</script></main></body></html>`,
 	"/inaccessible": `<!DOCTYPE html><html><head><title>Bad</title><link rel="icon" href="data:,"></head><body>
 <img src="data:image/gif;base64,R0lGODlhAQABAAAAACw="><input type="text"></body></html>`,
 }
@@ -38,6 +40,9 @@ func site(t *testing.T) string {
 			return
 		}
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		if r.URL.Path == "/csp" {
+			w.Header().Set("Content-Security-Policy", "script-src 'self'")
+		}
 		_, _ = w.Write([]byte(page))
 	}))
 	t.Cleanup(srv.Close)
@@ -121,6 +126,7 @@ func TestProblemsFailTheTest(t *testing.T) {
 		{"/console", "boom from the page"},
 		{"/throws", "null"},
 		{"/outside", "request to http://192.0.2.1/beacon leaves the test server"},
+		{"/csp", "Content Security Policy"},
 		{"/inaccessible", "accessibility: image-alt (critical)"},
 	}
 	for _, c := range cases {

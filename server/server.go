@@ -20,6 +20,7 @@ import (
 	"github.com/tana-cmdb/tana/inventory"
 	"github.com/tana-cmdb/tana/reconcile"
 	"github.com/tana-cmdb/tana/server/web"
+	"github.com/tana-cmdb/tana/server/web/assets"
 )
 
 // Options configure a Server. Store is required; the rest have defaults.
@@ -78,6 +79,8 @@ type Server struct {
 	// exposed is set when serving a non-loopback address: then a server
 	// whose last token was revoked locks up instead of falling open.
 	exposed atomic.Bool
+	// graphiqlPage is rendered once: its asset URLs are fixed per build.
+	graphiqlPage []byte
 }
 
 // New builds the server and its GraphQL schema from the store's entity
@@ -90,7 +93,7 @@ func New(opts Options) (*Server, error) {
 	if opts.Listen == "" {
 		opts.Listen = defaultListen
 	}
-	s := &Server{opts: opts, store: opts.Store, log: opts.Logger, auth: opts.Auth}
+	s := &Server{opts: opts, store: opts.Store, log: opts.Logger, auth: opts.Auth, graphiqlPage: graphiqlPage()}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -186,6 +189,7 @@ func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/graphql", s.instrument("graphql", s.authenticate(http.HandlerFunc(s.graphql))))
 	mux.Handle("/graphiql", s.instrument("graphiql", http.HandlerFunc(s.graphiql)))
+	mux.Handle(assets.Prefix, s.instrument("static", assets.Handler()))
 	mux.Handle("/healthz", s.instrument("healthz", http.HandlerFunc(s.healthz)))
 	mux.Handle("/readyz", s.instrument("readyz", http.HandlerFunc(s.readyz)))
 	mux.Handle("/metrics", s.instrument("metrics", s.authenticate(promhttp.HandlerFor(s.gather, promhttp.HandlerOpts{}))))

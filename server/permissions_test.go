@@ -186,6 +186,7 @@ func TestPermissionMatrix(t *testing.T) {
 		t.Run("ansible", m.ansibleInventory)
 		t.Run("export", m.export)
 		t.Run("report", m.report)
+		t.Run("web", m.web)
 		t.Run("mutations", m.mutations) // last: it changes the estate
 	}, appType())
 }

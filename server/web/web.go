@@ -245,7 +245,8 @@ func (u *UI) query(ctx context.Context, q string, vars map[string]any, out any) 
 func asGQLError(fe gqlerrors.FormattedError) *gqlError {
 	e := &gqlError{Message: fe.Message}
 	if fe.Extensions != nil {
-		e.Code, _ = fe.Extensions["code"].(string)
+		code, _ := fe.Extensions["code"].(string)
+		e.Code = strings.ToLower(code) // as package schema spells them
 		e.Field, _ = fe.Extensions["field"].(string)
 	}
 	return e
@@ -265,7 +266,7 @@ func statusOf(err error) int {
 		return http.StatusForbidden
 	case schema.EUNAUTHORIZED:
 		return http.StatusUnauthorized
-	case schema.EINVALID, "BAD_USER_INPUT", "GRAPHQL_VALIDATION_FAILED":
+	case schema.EINVALID, "bad_user_input", "graphql_validation_failed", "graphql_parse_failed":
 		return http.StatusBadRequest
 	case schema.ECONFLICT:
 		return http.StatusConflict

@@ -97,18 +97,7 @@ func BenchmarkPermissions(b *testing.B) {
 	const vms, hosts, clusters = 10000, 100, 10
 	for _, dialect := range inventorytest.Dialects {
 		b.Run(dialect, func(b *testing.B) {
-			ctx := context.Background()
-			s := inventorytest.Open(b, dialect)
-			items := estate(vms, hosts, clusters)
-			for i := range items {
-				if items[i].Type == "vm" {
-					items[i].Attrs["owner"] = "web"
-				}
-			}
-			if _, err := s.Upsert(ctx, inventorytest.Meta("bench"), items, inventory.UpsertOptions{}); err != nil {
-				b.Fatal(err)
-			}
-			admin, member := benchPersonas(b, s)
+			s, admin, member := teamEstate(b, dialect, vms, hosts, clusters)
 			inv, err := ansible.New(s, ansible.Options{})
 			if err != nil {
 				b.Fatal(err)
@@ -166,6 +155,23 @@ func BenchmarkPermissions(b *testing.B) {
 	}
 }
 
+// teamEstate is a store of the estate whose VMs team web owns, with an
+// admin's token and a token of alice, of team web (benchPersonas).
+func teamEstate(b *testing.B, dialect string, vms, hosts, clusters int) (s *inventory.Store, admin, member string) {
+	s = inventorytest.Open(b, dialect)
+	items := estate(vms, hosts, clusters)
+	for i := range items {
+		if items[i].Type == "vm" {
+			items[i].Attrs["owner"] = "web"
+		}
+	}
+	if _, err := s.Upsert(context.Background(), inventorytest.Meta("bench"), items, inventory.UpsertOptions{}); err != nil {
+		b.Fatal(err)
+	}
+	admin, member = benchPersonas(b, s)
+	return s, admin, member
+}
+
 // benchPersonas makes an admin token and a token of alice, of team web,
 // who may write the VMs her team owns and read hosts and clusters.
 func benchPersonas(b *testing.B, s *inventory.Store) (admin, member string) {
@@ -208,17 +214,7 @@ func BenchmarkWebPages(b *testing.B) {
 	for _, dialect := range inventorytest.Dialects {
 		b.Run(dialect, func(b *testing.B) {
 			ctx := context.Background()
-			s := inventorytest.Open(b, dialect)
-			items := estate(vms, hosts, clusters)
-			for i := range items {
-				if items[i].Type == "vm" {
-					items[i].Attrs["owner"] = "web"
-				}
-			}
-			if _, err := s.Upsert(ctx, inventorytest.Meta("bench"), items, inventory.UpsertOptions{}); err != nil {
-				b.Fatal(err)
-			}
-			admin, member := benchPersonas(b, s)
+			s, admin, member := teamEstate(b, dialect, vms, hosts, clusters)
 			vm, err := s.GetByName(ctx, "vm", "vm05000")
 			if err != nil {
 				b.Fatal(err)

@@ -5,7 +5,7 @@ PKGS    ?= ./...
 STATICCHECK_VERSION ?= v0.8.2
 GOLANGCI_LINT_VERSION ?= v2.15.0
 
-.PHONY: build test bench bench-ansible lint demo clean
+.PHONY: build test bench bench-ansible lint demo clean vendor
 
 # tana version (and /healthz) report these; a plain go build falls back to
 # the module and VCS information Go records.
@@ -44,6 +44,13 @@ lint:
 	$(GO) vet $(PKGS)
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) $(PKGS)
 	$(GO) run github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION) run $(PKGS)
+
+# The web UI's third-party files (htmx, GraphiQL, React, axe-core) at the
+# versions pinned in server/web/assets/vendor.lock, fetched from the npm
+# registry and checked against the lock; the result is committed, so no
+# build fetches. After a version bump (hashes emptied): make vendor PIN=1.
+vendor:
+	$(GO) run ./server/web/assets/npmvendor $(if $(PIN),-pin)
 
 demo: build
 	$(BIN) demo

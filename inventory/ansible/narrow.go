@@ -39,7 +39,7 @@ func (inv *Inventory) Narrow(ctx context.Context, q Query) (*Inventory, error) {
 	v := *inv
 	v.hostTypes = nil
 	for _, ht := range hts {
-		where, ok, err := compileConds(ht.t, conds)
+		where, ok, err := ht.compileConds(conds)
 		if err != nil {
 			return nil, err
 		}
@@ -114,14 +114,22 @@ func (inv *Inventory) queryConds(ctx context.Context, q Query) ([]cond, error) {
 	return out, nil
 }
 
-// compileConds turns the conditions into store filters for host type t;
-// ok is false when t lacks an attribute they name (no host of it can
-// match). A value t's attribute cannot hold is an error.
-func compileConds(t *schema.EntityType, conds []cond) ([]inventory.Filter, bool, error) {
+// compileConds turns the conditions into store filters for the host
+// type; ok is false when it lacks an attribute they name (no host of it
+// can match). A value its attribute cannot hold is an error, and so is an
+// attribute the caller may not read: which hosts a filter keeps would
+// tell its values.
+func (ht *hostType) compileConds(conds []cond) ([]inventory.Filter, bool, error) {
+	t := ht.t
 	var out []inventory.Filter
 	for _, c := range conds {
 		if c.Attr != "name" && t.Attr(c.Attr) == nil {
 			return nil, false, nil
+		}
+		if ht.vis != nil && c.Attr != "name" {
+			if ok, per := ht.vis.AttrRule(t.Name, c.Attr); !ok || per {
+				return nil, false, schema.FieldErrorf(schema.EINVALID, c.param, "%s.%s: you may not read it, so you may not filter on it", t.Name, c.Attr)
+			}
 		}
 		f := inventory.Filter{Attr: c.Attr, Op: c.Op}
 		for _, s := range c.Values {

@@ -243,3 +243,50 @@ func TestSpool(t *testing.T) {
 		t.Errorf("spool gave back %q (%d), %v", b.String(), sp.size, err)
 	}
 }
+
+// prodOnly is a caller that may read the VMs of cluster prod01 only, all
+// their attributes but owner.
+type prodOnly struct{}
+
+func (prodOnly) Rows(typ string) *inventory.AccessFilter {
+	return &inventory.AccessFilter{Allow: [][]inventory.Filter{{{Attr: "cluster", Op: inventory.OpEq, Values: []any{"prod01"}}}}}
+}
+func (prodOnly) AttrRule(typ, attr string) (bool, bool)        { return attr != "owner", false }
+func (prodOnly) CanRead(en *inventory.Entry, attr string) bool { return attr != "owner" }
+
+// TestQueryKeepsAccess checks that a query narrows what the caller may
+// see and never widens it, on both stores: the filters join the caller's
+// access filter in one SQL condition.
+func TestQueryKeepsAccess(t *testing.T) {
+	forEach(t, func(t *testing.T, s *inventory.Store) {
+		seed(t, s)
+		inv, err := New(s, testOptions())
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			Handler(inv).ServeHTTP(w, r.WithContext(WithVisibility(r.Context(), prodOnly{})))
+		})
+		for query, want := range map[string][]string{
+			"":                   {"web01", "web02"},
+			"filter=role=web,db": {"web01", "web02"},
+			"filter=role=db":     nil,
+			"filter=name=db01":   nil,
+			"filter=cpus>=2":     {"web01"},
+		} {
+			rec := get(h, "/ansible/inventory?"+query, "")
+			if rec.Code != 200 {
+				t.Errorf("?%s = %d %s", query, rec.Code, rec.Body)
+				continue
+			}
+			if hosts := sortedKeys(parseList(t, rec.Body.Bytes()).Meta.Hostvars); !slices.Equal(hosts, want) && len(hosts)+len(want) > 0 {
+				t.Errorf("prod01's caller with ?%s sees %v, want %v", query, hosts, want)
+			}
+		}
+		for query, field := range map[string]string{"vars=owner": "vars[0]", "filter=owner=alice": "filter[0]", "owner=alice": "owner", "filter=!owner": "filter[0]"} {
+			if rec := get(h, "/ansible/inventory?"+query, ""); rec.Code != 400 || !strings.Contains(rec.Body.String(), `"`+field+": ") {
+				t.Errorf("?%s for a caller who may not read owner = %d %s, want 400 naming %s", query, rec.Code, rec.Body, field)
+			}
+		}
+	})
+}

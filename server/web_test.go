@@ -67,6 +67,11 @@ func fetch(t *testing.T, c *http.Client, method, url, token string, form url.Val
 		if err != nil {
 			t.Fatal(err)
 		}
+		// Without an icon link a browser asks for /favicon.ico: a 404 in
+		// its console on every page.
+		if resp.StatusCode/100 != 3 && p.doc.Find(`head link[rel="icon"]`).Length() != 1 {
+			t.Errorf("%s %s: no icon link in the head", method, url)
+		}
 	}
 	return p
 }

@@ -189,7 +189,27 @@ type planFix struct {
 	EntryID                                                                                 int64
 	Store, Actual                                                                           any
 	Attrs                                                                                   map[string]any
-	Reality                                                                                 map[string]any
+	Reality                                                                                 *realityOp
+}
+
+// realityOp is what a fix to reality does to one object of a source
+// (create a DNS record, delete an orphan one).
+type realityOp struct {
+	Op     string
+	Scope  string
+	Object struct {
+		Type, Name string
+		Attrs      map[string]any
+	}
+}
+
+// group is the action a fix is reviewed under: what it does to reality
+// (create, update, delete) for a fix to reality, else its own action.
+func (f planFix) group() string {
+	if f.Reality != nil && f.Reality.Op != "" {
+		return f.Reality.Op
+	}
+	return f.Action
 }
 
 type plan struct {
@@ -240,11 +260,12 @@ func (u *UI) plan(w http.ResponseWriter, r *http.Request) {
 	pv := planView{Plan: *data.Plan, Open: data.Plan.Status == "proposed" || data.Plan.Status == "interrupted"}
 	idx := map[string]int{}
 	for _, f := range data.Plan.Fixes {
-		i, ok := idx[f.Action]
+		action := f.group()
+		i, ok := idx[action]
 		if !ok {
 			i = len(pv.Groups)
-			idx[f.Action] = i
-			pv.Groups = append(pv.Groups, planGroup{Action: f.Action})
+			idx[action] = i
+			pv.Groups = append(pv.Groups, planGroup{Action: action})
 		}
 		pv.Groups[i].Fixes = append(pv.Groups[i].Fixes, f)
 	}

@@ -294,6 +294,23 @@ func TestWebPages(t *testing.T) {
 			t.Errorf("an applied plan: %q", p.doc.Find("main p").First().Text())
 		}
 
+		// A name pool has no end: neither 0 free nor full.
+		if _, err := s.Create(context.Background(), inventorytest.Meta("t"), "name_pool", "svc", map[string]any{"template": "svc{seq:02}"}); err != nil {
+			t.Fatal(err)
+		}
+		pools := map[string][]string{}
+		get("/").doc.Find(`#pools-h ~ table tbody tr`).Each(func(_ int, r *goquery.Selection) {
+			var cells []string
+			r.Find("td").Each(func(_ int, c *goquery.Selection) { cells = append(cells, strings.TrimSpace(c.Text())) })
+			pools[cells[0]] = cells
+		})
+		if got := pools["svc"]; len(got) < 3 || got[2] != "no end" || pools["lab"][2] != "254" {
+			t.Errorf("dashboard's pools: %q", pools)
+		}
+		if got := get("/allocate").doc.Find(`#name_pool option[value="svc"]`).Text(); got != "svc (no end)" {
+			t.Errorf("allocate offers the name pool as %q", got)
+		}
+
 		// Allocate an address for web03 twice with one key: one grant.
 		form = url.Values{"ip_pool": {"lab"}, "type": {"vm"}, "name": {"web03"}, "key": {"k1"}}
 		first := post("/allocate", form)

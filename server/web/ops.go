@@ -61,9 +61,21 @@ type pool struct {
 	Size        float64
 	Granted     int
 	Held        int
-	Free        float64
+	Free        *float64 // nil: a pool with no end, or one with a problem
 	Utilisation float64
 	Problem     string
+}
+
+// FreeText is how many values a pool has left, for people.
+func (p pool) FreeText() string {
+	switch {
+	case p.Free != nil:
+		return strconv.FormatFloat(*p.Free, 'f', -1, 64)
+	case p.Problem != "":
+		return "unknown"
+	default:
+		return "no end"
+	}
 }
 
 // count is one line of a tally.

@@ -37,7 +37,6 @@ func TestWebUIEndToEnd(t *testing.T) {
 	b := browsertest.New(t)
 	w := &webUser{t: t, b: b, base: lab.base, shots: shots}
 	w.login("ops", "ops-password-e2e")
-	w.shot("dashboard.png")
 	w.search()
 	id := w.edit("web03")
 	w.conflict(lab, id)
@@ -220,7 +219,19 @@ func (w *webUser) login(user, password string) {
 		w.t.Errorf("the header names %q, want %s", who, user)
 	}
 	w.checkPage()
+	w.cardsHoldTables()
+	w.shot("dashboard.png")
 	w.tabToSkipLink()
+}
+
+// cardsHoldTables: no dashboard card's table spills out of it.
+func (w *webUser) cardsHoldTables() {
+	w.t.Helper()
+	spill := eval[string](w, `[...document.querySelectorAll(".card")].filter(c => [...c.querySelectorAll("table")].some(t =>
+	  t.getBoundingClientRect().right > c.getBoundingClientRect().right + 1)).map(c => c.querySelector("h2").textContent).join(", ")`)
+	if spill != "" {
+		w.t.Errorf("tables spill out of the dashboard's cards: %s", spill)
+	}
 }
 
 // tabToSkipLink: a fresh page's first Tab reaches the skip link.

@@ -69,7 +69,7 @@ func startDemo(t *testing.T) demoLab {
 	go func() { exited <- demo.Wait() }()
 	t.Cleanup(func() {
 		_ = demo.Process.Kill() // the demo serves until killed
-		_ = <-exited // killed: its exit error is expected
+		_ = <-exited            // killed: its exit error is expected
 		if t.Failed() {
 			t.Logf("demo stdout:\n%s\ndemo stderr:\n%s", out.String(), errOut.String())
 		}

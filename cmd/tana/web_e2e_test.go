@@ -69,9 +69,9 @@ func startDemo(t *testing.T) demoLab {
 	go func() { exited <- demo.Wait() }()
 	t.Cleanup(func() {
 		_ = demo.Process.Kill() // the demo serves until killed
-		_ = <-exited            // killed: its exit error is expected
+		exit := <-exited // killed: an error, expected
 		if t.Failed() {
-			t.Logf("demo stdout:\n%s\ndemo stderr:\n%s", out.String(), errOut.String())
+			t.Logf("demo (%v) stdout:\n%s\ndemo stderr:\n%s", exit, out.String(), errOut.String())
 		}
 	})
 	base := "http://" + waitConfig(t, filepath.Join(dir, "tana.yaml"), "listen: ", exited)

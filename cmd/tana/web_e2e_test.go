@@ -69,7 +69,7 @@ func startDemo(t *testing.T) demoLab {
 	go func() { exited <- demo.Wait() }()
 	t.Cleanup(func() {
 		_ = demo.Process.Kill() // the demo serves until killed
-		exit := <-exited // killed: an error, expected
+		exit := <-exited        // killed: an error, expected
 		if t.Failed() {
 			t.Logf("demo (%v) stdout:\n%s\ndemo stderr:\n%s", exit, out.String(), errOut.String())
 		}

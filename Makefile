@@ -5,7 +5,7 @@ PKGS    ?= ./...
 STATICCHECK_VERSION ?= v0.8.2
 GOLANGCI_LINT_VERSION ?= v2.15.0
 
-.PHONY: build test bench bench-ansible lint demo clean vendor
+.PHONY: build test bench bench-ansible lint demo clean vendor screenshots
 
 # tana version (and /healthz) report these; a plain go build falls back to
 # the module and VCS information Go records.
@@ -54,6 +54,11 @@ vendor:
 
 demo: build
 	$(BIN) demo
+
+# The README's pictures of the web UI, taken by its end-to-end test in
+# headless Chromium against the demo lab (1280×800).
+screenshots:
+	TANA_SCREENSHOTS=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run '^TestWebUIEndToEnd$$' ./cmd/tana
 
 clean:
 	rm -rf bin

@@ -67,6 +67,11 @@ func fetch(t *testing.T, c *http.Client, method, url, token string, form url.Val
 		if err != nil {
 			t.Fatal(err)
 		}
+		// Without an icon link a browser asks for /favicon.ico: a 404 in
+		// its console on every page.
+		if resp.StatusCode/100 != 3 && p.doc.Find(`head link[rel="icon"]`).Length() != 1 {
+			t.Errorf("%s %s: no icon link in the head", method, url)
+		}
 	}
 	return p
 }
@@ -287,6 +292,23 @@ func TestWebPages(t *testing.T) {
 		}
 		if p := get(planPath); !strings.Contains(p.doc.Find("main p").First().Text(), "applied") || p.doc.Find(`form[action$="/apply"]`).Length() != 0 {
 			t.Errorf("an applied plan: %q", p.doc.Find("main p").First().Text())
+		}
+
+		// A name pool has no end: neither 0 free nor full.
+		if _, err := s.Create(context.Background(), inventorytest.Meta("t"), "name_pool", "svc", map[string]any{"template": "svc{seq:02}"}); err != nil {
+			t.Fatal(err)
+		}
+		pools := map[string][]string{}
+		get("/").doc.Find(`#pools-h ~ table tbody tr`).Each(func(_ int, r *goquery.Selection) {
+			var cells []string
+			r.Find("td").Each(func(_ int, c *goquery.Selection) { cells = append(cells, strings.TrimSpace(c.Text())) })
+			pools[cells[0]] = cells
+		})
+		if got := pools["svc"]; len(got) < 3 || got[2] != "no end" || pools["lab"][2] != "254" {
+			t.Errorf("dashboard's pools: %q", pools)
+		}
+		if got := get("/allocate").doc.Find(`#name_pool option[value="svc"]`).Text(); got != "svc (no end)" {
+			t.Errorf("allocate offers the name pool as %q", got)
 		}
 
 		// Allocate an address for web03 twice with one key: one grant.

@@ -61,9 +61,21 @@ type pool struct {
 	Size        float64
 	Granted     int
 	Held        int
-	Free        float64
+	Free        *float64 // nil: a pool with no end, or one with a problem
 	Utilisation float64
 	Problem     string
+}
+
+// FreeText is how many values a pool has left, for people.
+func (p pool) FreeText() string {
+	switch {
+	case p.Free != nil:
+		return strconv.FormatFloat(*p.Free, 'f', -1, 64)
+	case p.Problem != "":
+		return "unknown"
+	default:
+		return "no end"
+	}
 }
 
 // count is one line of a tally.
@@ -189,7 +201,27 @@ type planFix struct {
 	EntryID                                                                                 int64
 	Store, Actual                                                                           any
 	Attrs                                                                                   map[string]any
-	Reality                                                                                 map[string]any
+	Reality                                                                                 *realityOp
+}
+
+// realityOp is what a fix to reality does to one object of a source
+// (create a DNS record, delete an orphan one).
+type realityOp struct {
+	Op     string
+	Scope  string
+	Object struct {
+		Type, Name string
+		Attrs      map[string]any
+	}
+}
+
+// group is the action a fix is reviewed under: what it does to reality
+// (create, update, delete) for a fix to reality, else its own action.
+func (f planFix) group() string {
+	if f.Reality != nil && f.Reality.Op != "" {
+		return f.Reality.Op
+	}
+	return f.Action
 }
 
 type plan struct {
@@ -240,11 +272,12 @@ func (u *UI) plan(w http.ResponseWriter, r *http.Request) {
 	pv := planView{Plan: *data.Plan, Open: data.Plan.Status == "proposed" || data.Plan.Status == "interrupted"}
 	idx := map[string]int{}
 	for _, f := range data.Plan.Fixes {
-		i, ok := idx[f.Action]
+		action := f.group()
+		i, ok := idx[action]
 		if !ok {
 			i = len(pv.Groups)
-			idx[f.Action] = i
-			pv.Groups = append(pv.Groups, planGroup{Action: f.Action})
+			idx[action] = i
+			pv.Groups = append(pv.Groups, planGroup{Action: action})
 		}
 		pv.Groups[i].Fixes = append(pv.Groups[i].Fixes, f)
 	}

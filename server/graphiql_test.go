@@ -110,3 +110,36 @@ func TestGraphiQLInBrowser(t *testing.T) {
 		t.Fatalf("GraphiQL sent Authorization %q, want the stored token", auth)
 	}
 }
+
+// TestGraphiQLWithSession: a person logged in to the web UI opens
+// GraphiQL and runs a query with the session cookie — the page sends the
+// session's CSRF token, which every POST with a cookie needs.
+func TestGraphiQLWithSession(t *testing.T) {
+	s := inventorytest.Open(t, "sqlite")
+	mustLocalUser(t, s, "dana", "reader", "correct horse battery")
+	ts := start(t, s)
+	b := browsertest.New(t)
+	b.Navigate(ts.url + "/login")
+	b.Run(
+		chromedp.SendKeys(`#user`, "dana"),
+		chromedp.SendKeys(`#password`, "correct horse battery"),
+		chromedp.Submit(`#password`),
+		chromedp.WaitVisible(`nav[aria-label="Main"]`), // the dashboard, not the login page
+	)
+	b.Navigate(ts.url + "/graphiql")
+	b.Run(
+		chromedp.WaitVisible(`.graphiql-query-editor .CodeMirror`),
+		chromedp.Evaluate[chromedp.Void](`document.querySelector(".graphiql-query-editor .CodeMirror").CodeMirror.setValue("{ __typename }")`),
+		chromedp.Click(`.graphiql-execute-button`),
+	)
+	result, err := chromedp.Run(b.Context(), chromedp.Poll[string](
+		`(() => { const r = document.querySelector(".graphiql-response .CodeMirror"); const v = r && r.CodeMirror.getValue(); return v && v.length > 2 ? v : false })()`,
+		chromedp.WithPollingTimeout(20*time.Second)))
+	if err != nil {
+		t.Fatalf("no result in GraphiQL: %v", err)
+	}
+	if !strings.Contains(result, `"__typename": "Query"`) {
+		t.Fatalf("GraphiQL with a session shows %q", result)
+	}
+	b.Check()
+}

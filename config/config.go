@@ -129,10 +129,13 @@ type Policy struct {
 
 // Ansible shapes the dynamic inventory.
 type Ansible struct {
-	Hosts             []string         `yaml:"hosts"`
-	HostAddress       []string         `yaml:"host_address"`
-	HostvarsPrefix    string           `yaml:"hostvars_prefix"`
-	RefAttrs          []string         `yaml:"ref_attrs"` // e.g. cluster.datacenter → hostvar cluster_datacenter
+	Hosts          []string `yaml:"hosts"`
+	HostAddress    []string `yaml:"host_address"`
+	HostvarsPrefix string   `yaml:"hostvars_prefix"`
+	RefAttrs       []string `yaml:"ref_attrs"` // e.g. cluster.datacenter → hostvar cluster_datacenter
+	// KeyedGroups left out (nil) gives the default groups, one per
+	// cluster, datacenter, power state and guest OS family
+	// (ansible.DefaultKeyedGroups); keyed_groups: [] gives none.
 	KeyedGroups       []KeyedGroup     `yaml:"keyed_groups"`
 	Groups            map[string]Group `yaml:"groups"`
 	GroupVarsFrom     []string         `yaml:"group_vars_from"` // entity types whose entries become group vars

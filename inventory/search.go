@@ -61,10 +61,24 @@ type AccessFilter struct {
 	Allow [][]Filter
 	Deny  [][]Filter
 	Base  bool
+	// Where are conditions every kept entry must meet as well, whatever
+	// the grants: a request's own filters (the Ansible query form),
+	// narrowing what the grants let through in the same SQL condition.
+	Where []Filter
 }
 
 // All reports whether the filter keeps every entry.
-func (af *AccessFilter) All() bool { return af == nil || af.Base && len(af.Deny) == 0 }
+func (af *AccessFilter) All() bool {
+	return af == nil || af.Base && len(af.Deny) == 0 && len(af.Where) == 0
+}
+
+// CheckFilter reports what is wrong with f as a condition on entries of t
+// (unknown, secret or unindexed attribute, bad value or operator), so a
+// caller can refuse a request before it streams anything.
+func CheckFilter(t *schema.EntityType, f Filter) error {
+	_, _, err := filterSQL(t, f)
+	return err
+}
 
 // accessSQL compiles an access filter for entries of type t (alias e).
 func (s *Store) accessSQL(t *schema.EntityType, af *AccessFilter) (string, []any, error) {
@@ -80,6 +94,25 @@ func (s *Store) accessSQL(t *schema.EntityType, af *AccessFilter) (string, []any
 // 10,000-host inventory 1.18× an admin's instead of 1.0x.
 func accessSQL(t *schema.EntityType, af *AccessFilter, keepOrder bool) (string, []any, error) {
 	if af.All() {
+		return "1 = 1", nil, nil
+	}
+	cond, args, err := grantsSQL(t, af, keepOrder)
+	if err != nil {
+		return "", nil, err
+	}
+	for _, f := range af.Where {
+		clause, fargs, err := filterSQL(t, f)
+		if err != nil {
+			return "", nil, fmt.Errorf("filter on %s: %w", f.Attr, err)
+		}
+		cond, args = cond+" AND "+clause, append(args, fargs...)
+	}
+	return cond, args, nil
+}
+
+// grantsSQL compiles the Allow, Deny and Base part of an access filter.
+func grantsSQL(t *schema.EntityType, af *AccessFilter, keepOrder bool) (string, []any, error) {
+	if af.Base && len(af.Deny) == 0 {
 		return "1 = 1", nil, nil
 	}
 	var args []any

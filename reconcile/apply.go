@@ -311,6 +311,15 @@ func (e *Engine) checkLimits(planID string, fixes []Fix, counts map[string]int64
 
 const minForPercent = 10
 
+// LimitProblem says which safety limit applying p would trip ("" if
+// none), for a review before the apply.
+func (e *Engine) LimitProblem(p *Plan) string {
+	if err := e.checkLimits(p.ID, p.selected(false), p.Counts); err != nil {
+		return err.Error()
+	}
+	return ""
+}
+
 func limitError(planID, why string) error {
 	return &schema.Error{Code: schema.ECONFLICT, Field: "limits",
 		Message: fmt.Sprintf("safety limit: plan %s not applied: %s; review it and apply with --override-limits to go ahead", planID, why)}

@@ -104,7 +104,7 @@ func (s *Server) identify(r *http.Request) (*access.Principal, string, error) {
 			return nil, "", err
 		}
 		if !safeMethod(r.Method) {
-			if err := access.CheckCSRF(csrf, r.Header.Get(csrfHeader)); err != nil {
+			if err := access.CheckCSRF(csrf, csrfToken(r)); err != nil {
 				return nil, "", err
 			}
 		}

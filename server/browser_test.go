@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -16,22 +14,8 @@ import (
 
 	"github.com/tana-cmdb/tana/inventory"
 	"github.com/tana-cmdb/tana/inventory/inventorytest"
+	"github.com/tana-cmdb/tana/server/web/browsertest"
 )
-
-// chromium finds a Chromium to drive. Without one the test skips loudly
-// on a workstation and fails in CI (CI=true), where .ci/run installs it.
-func chromium(t *testing.T) string {
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if path, err := exec.LookPath(name); err == nil {
-			return path
-		}
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("no chromium on PATH: the cross-origin browser test cannot run (apt-get install chromium)")
-	}
-	t.Skip("SKIPPED LOUDLY: no chromium on PATH, the cross-origin browser test does not run here (apt-get install chromium)")
-	return ""
-}
 
 // attackPage is a page on another site that tries what a browser lets any
 // page do without asking: POST a text/plain body with fetch (no-cors),
@@ -70,7 +54,7 @@ attack();
 // site (localhost, while tana is on 127.0.0.1) that attacks an open tana
 // server: the requests arrive, and no VM is created.
 func TestCrossOriginBrowser(t *testing.T) {
-	exe := chromium(t)
+	opts := browsertest.AllocatorOptions(t) // skips loudly without chromium, fails under CI=true
 	s := inventorytest.Open(t, "sqlite")
 	srv, err := New(Options{Store: s})
 	if err != nil {
@@ -91,12 +75,6 @@ func TestCrossOriginBrowser(t *testing.T) {
 	defer attacker.Close()
 	attackerURL := strings.Replace(attacker.URL, "127.0.0.1", "localhost", 1)
 
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(exe), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck, chromedp.UserDataDir(t.TempDir()),
-		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	actx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)

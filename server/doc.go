@@ -3,7 +3,8 @@
 // Prometheus metrics, health and token authentication.
 //
 // Routes: /graphql (POST application/json; GET for queries only),
-// /graphiql (a static page that loads GraphiQL from a CDN), /ansible/inventory
+// /graphiql (GraphiQL from the binary's vendored files), /static/ (embedded
+// assets, server/web/assets), /ansible/inventory
 // (Options.Ansible), /metrics, /healthz (process up), /readyz (store
 // reachable and migrated).
 //

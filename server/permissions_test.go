@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"slices"
 	"sort"
 	"strings"
@@ -186,6 +187,7 @@ func TestPermissionMatrix(t *testing.T) {
 		t.Run("ansible", m.ansibleInventory)
 		t.Run("export", m.export)
 		t.Run("report", m.report)
+		t.Run("web", m.web)
 		t.Run("mutations", m.mutations) // last: it changes the estate
 	}, appType())
 }
@@ -215,7 +217,9 @@ func (m *matrix) graphQLQuery(t *testing.T) {
 			continue
 		}
 		var data struct {
-			Vms, Apps struct{ Edges []struct{ Node map[string]any } }
+			Vms, Apps struct {
+				Edges []struct{ Node map[string]any }
+			}
 		}
 		if r.Status != 200 || len(r.Errors) > 0 || json.Unmarshal(r.Data, &data) != nil {
 			t.Fatalf("%s: %d %s %+v", p, r.Status, r.Data, r.Errors)
@@ -490,4 +494,77 @@ func (m *matrix) mutations(t *testing.T) {
 			t.Errorf("bob lists pools: %s, want none", r.Data)
 		}
 	}
+}
+
+// TestNetbox18987 is netbox #18987 as the issue puts it: a user who may
+// not read vm.owner updates vm.cpus — by the typed mutation, the generic
+// one, an upsert and the web form — and owner stays as it was.
+func TestNetbox18987(t *testing.T) {
+	inventorytest.ForEach(t, func(t *testing.T, s *inventory.Store) {
+		ctx := context.Background()
+		by := inventory.By{Actor: "test"}
+		if _, err := s.CreateTeam(ctx, by, inventory.Team{Name: "ops"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.CreateUser(ctx, by, inventory.User{Name: "carol"}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.AddTeamMember(ctx, by, "ops", "carol"); err != nil {
+			t.Fatal(err)
+		}
+		for _, g := range []access.Grant{
+			{Subject: "team:ops", Level: access.Write, Type: "vm"},
+			{Subject: "team:ops", Level: access.None, Type: "vm", Attr: "owner"},
+		} {
+			if _, err := access.AddGrant(ctx, s, by, g); err != nil {
+				t.Fatal(err)
+			}
+		}
+		token, _, err := s.CreateTokenFor(ctx, by, inventory.TokenSpec{Name: "carol", User: "carol"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		vm, err := s.Create(ctx, inventorytest.Meta("admin"), "vm", "web01", map[string]any{"owner": "web", "cpus": 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ts := start(t, s)
+		id := idString(vm.ID)
+		check := func(how string, cpus int64) {
+			t.Helper()
+			e, _ := s.GetByName(ctx, "vm", "web01")
+			if e.Attrs["owner"] != "web" || e.Attrs["cpus"] != cpus {
+				t.Errorf("after %s: %v, want owner web and cpus %d", how, e.Attrs, cpus)
+			}
+		}
+		version := func() int64 { e, _ := s.GetByName(ctx, "vm", "web01"); return e.Version }
+		if r := ts.do(t, token, `{ vm(name: "web01") { owner cpus attrs } }`, nil); strings.Contains(string(r.Data), "web\"") {
+			t.Errorf("carol reads the owner: %s", r.Data)
+		}
+		r := ts.do(t, token, `mutation($id: ID!, $v: Int!) { updateVm(id: $id, version: $v, attrs: {cpus: 4}) { cpus } }`, map[string]any{"id": id, "v": version()})
+		if len(r.Errors) > 0 {
+			t.Fatalf("updateVm: %+v", r.Errors)
+		}
+		check("updateVm", 4)
+		r = ts.do(t, token, `mutation($id: ID!, $v: Int!) { updateEntry(id: $id, version: $v, attrs: {cpus: 5}) { name } }`, map[string]any{"id": id, "v": version()})
+		if len(r.Errors) > 0 {
+			t.Fatalf("updateEntry: %+v", r.Errors)
+		}
+		check("updateEntry", 5)
+		r = ts.do(t, token, `mutation { upsertEntries(items: [{type: "vm", name: "web01", attrs: {cpus: 6}}]) { op } }`, nil)
+		if len(r.Errors) > 0 {
+			t.Fatalf("upsertEntries: %+v", r.Errors)
+		}
+		check("upsertEntries", 6)
+		// The web form has no owner input for her: what she saves keeps it.
+		p := fetch(t, noRedirect, http.MethodGet, ts.url+"/e/"+id+"/edit", token, nil)
+		if v, _ := p.doc.Find("#f-owner").Attr("value"); v != "" {
+			t.Errorf("the form shows carol the owner %q", v)
+		}
+		form := url.Values{"version": {fmt.Sprint(version())}, "name": {"web01"}, "attr.cpus": {"7"}, "attr.owner": {""}}
+		if p := fetch(t, noRedirect, http.MethodPost, ts.url+"/e/"+id, token, form); p.status != http.StatusSeeOther {
+			t.Fatalf("web form: %d %v", p.status, p.texts(".notice"))
+		}
+		check("the web form", 7)
+	})
 }

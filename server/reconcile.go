@@ -92,12 +92,12 @@ func (b *builder) reconcileTypes() (drift, plan, run, report, source, apply, col
 		"kind": {"kind", s}, "type": {"type", s}, "scope": {"scope", s}, "entryId": {"entry_id", i},
 		"entryName": {"entry_name", s}, "attr": {"attr", s}, "direction": {"direction", s}, "action": {"action", s},
 		"authority": {"authority", s}, "policy": {"policy", s}, "message": {"message", s}, "attrs": {"attrs", j},
-		"reality": {"reality", j},
+		"reality": {"reality", j}, "name": {"name", s}, "store": {"store", j}, "actual": {"actual", j},
 	})
 	plan = jsonObject("Plan", "Fixes for the drift of one moment, with the versions they were computed from.", map[string]field{
 		"id": {"id", s}, "actor": {"actor", s}, "status": {"status", s}, "createdAt": {"created_at", s},
 		"appliedAt": {"applied_at", s}, "error": {"error", s}, "fixes": {"fixes", graphql.NewList(fix)},
-		"runId": {"run_id", s},
+		"runId": {"run_id", s}, "limits": {"limits", s},
 	})
 	run = jsonObject("Run", "A collection, reconcile, apply, plan or schedule run: running, ok, partial, failed or interrupted (its process died).", map[string]field{
 		"id": {"id", s}, "kind": {"kind", s}, "source": {"source", s}, "status": {"status", s},
@@ -142,6 +142,12 @@ func limitArg(args map[string]any, def int) int {
 		return min(n, 500)
 	}
 	return def
+}
+
+// planWithLimits is a plan with the safety limit its apply would trip.
+type planWithLimits struct {
+	*reconcile.Plan
+	Limits string `json:"limits,omitempty"`
 }
 
 // reconcileFields are the root fields over the reconcile engine.
@@ -217,7 +223,11 @@ func (b *builder) reconcileFields(opts Options) (graphql.Fields, graphql.Fields)
 				if err != nil {
 					return nil, err
 				}
-				return visiblePlan(ctx, b.store, p)
+				limits := e.LimitProblem(p) // of the whole plan, as apply checks it
+				if p, err = visiblePlan(ctx, b.store, p); err != nil {
+					return nil, err
+				}
+				return planWithLimits{p, limits}, nil
 			})},
 		"runs": {Type: graphql.NewList(run), Args: graphql.FieldConfigArgument{"kind": {Type: graphql.String}, "source": {Type: graphql.String}, "limit": {Type: graphql.Int}},
 			Resolve: resolve(func(ctx context.Context, a map[string]any) (any, error) {

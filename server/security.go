@@ -1,13 +1,10 @@
 package server
 
 import (
-	"crypto/sha256"
-	"encoding/base64"
 	"fmt"
 	"mime"
 	"net/http"
 	"runtime/debug"
-	"strings"
 
 	"github.com/tana-cmdb/tana/schema"
 )
@@ -65,23 +62,4 @@ func requireJSON(r *http.Request) error {
 			"POST /graphql takes Content-Type: application/json, not %q (queries may also use GET)", ct)
 	}
 	return nil
-}
-
-// graphiqlCSP is the GraphiQL page's policy: its scripts and styles from
-// the CDN it names, its one inline script by hash, requests only to this
-// server, and no framing.
-func graphiqlCSP(page string) string {
-	script := page[strings.Index(page, "<script>")+len("<script>") : strings.LastIndex(page, "</script>")]
-	sum := sha256.Sum256([]byte(script))
-	return strings.Join([]string{
-		"default-src 'none'",
-		"script-src https://unpkg.com 'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'",
-		"style-src https://unpkg.com 'unsafe-inline'",
-		"font-src https://unpkg.com data:",
-		"img-src 'self' data:",
-		"connect-src 'self'",
-		"base-uri 'none'",
-		"form-action 'none'",
-		"frame-ancestors 'none'",
-	}, "; ")
 }

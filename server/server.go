@@ -19,6 +19,9 @@ import (
 	"github.com/tana-cmdb/tana/config"
 	"github.com/tana-cmdb/tana/inventory"
 	"github.com/tana-cmdb/tana/reconcile"
+	"github.com/tana-cmdb/tana/server/web"
+	"github.com/tana-cmdb/tana/server/web/assets"
+	"github.com/tana-cmdb/tana/version"
 )
 
 // Options configure a Server. Store is required; the rest have defaults.
@@ -33,6 +36,12 @@ type Options struct {
 	Limits     config.Server
 	// Ansible serves /ansible/inventory; nil answers 404.
 	Ansible http.Handler
+	// Version is what /healthz reports (tana version's).
+	Version version.Info
+	// AnsibleCollection serves the tana.cmdb collection's tarball at
+	// /ansible/tana-cmdb.tar.gz, without authentication (ansible-galaxy
+	// sends no token; the file is the same for everyone); nil answers 404.
+	AnsibleCollection http.Handler
 	// ExtraQueries and ExtraMutations are added to the generated root types
 	// (drift, plans, reports, collect, applyPlan from reconcile).
 	ExtraQueries   graphql.Fields
@@ -72,10 +81,13 @@ type Server struct {
 	gather  prometheus.Gatherer
 	schema  atomic.Pointer[gqlSchema]
 	handler http.Handler
+	ui      *web.UI
 	auth    *access.Authenticator
 	// exposed is set when serving a non-loopback address: then a server
 	// whose last token was revoked locks up instead of falling open.
 	exposed atomic.Bool
+	// graphiqlPage is rendered once: its asset URLs are fixed per build.
+	graphiqlPage []byte
 }
 
 // New builds the server and its GraphQL schema from the store's entity
@@ -88,7 +100,7 @@ func New(opts Options) (*Server, error) {
 	if opts.Listen == "" {
 		opts.Listen = defaultListen
 	}
-	s := &Server{opts: opts, store: opts.Store, log: opts.Logger, auth: opts.Auth}
+	s := &Server{opts: opts, store: opts.Store, log: opts.Logger, auth: opts.Auth, graphiqlPage: graphiqlPage()}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -118,6 +130,9 @@ func New(opts Options) (*Server, error) {
 	}
 	s.metrics, s.gather = m, gather
 	if err := s.Rebuild(); err != nil {
+		return nil, err
+	}
+	if s.ui, err = s.newUI(); err != nil {
 		return nil, err
 	}
 	s.handler = s.routes()
@@ -181,6 +196,7 @@ func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/graphql", s.instrument("graphql", s.authenticate(http.HandlerFunc(s.graphql))))
 	mux.Handle("/graphiql", s.instrument("graphiql", http.HandlerFunc(s.graphiql)))
+	mux.Handle(assets.Prefix, s.instrument("static", assets.Handler()))
 	mux.Handle("/healthz", s.instrument("healthz", http.HandlerFunc(s.healthz)))
 	mux.Handle("/readyz", s.instrument("readyz", http.HandlerFunc(s.readyz)))
 	mux.Handle("/metrics", s.instrument("metrics", s.authenticate(promhttp.HandlerFor(s.gather, promhttp.HandlerOpts{}))))
@@ -189,6 +205,9 @@ func (s *Server) routes() http.Handler {
 		ansible = http.NotFoundHandler()
 	}
 	mux.Handle("/ansible/inventory", s.instrument("ansible", s.authenticate(s.ansibleFor(ansible))))
+	if s.opts.AnsibleCollection != nil {
+		mux.Handle("/ansible/tana-cmdb.tar.gz", s.instrument("ansible_collection", s.opts.AnsibleCollection))
+	}
 	mux.Handle("/export", s.instrument("export", s.authenticate(http.HandlerFunc(s.export))))
 	if s.opts.Reconcile != nil {
 		mux.Handle("/reports", s.instrument("reports", s.authenticate(http.HandlerFunc(s.reports))))
@@ -196,7 +215,7 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("POST /login", s.instrument("login", http.HandlerFunc(s.login)))
 	mux.Handle("POST /logout", s.instrument("logout", http.HandlerFunc(s.logout)))
 	mux.Handle("GET /session", s.instrument("session", http.HandlerFunc(s.session)))
-	mux.Handle("/", s.instrument("other", http.NotFoundHandler()))
+	mux.Handle("/", s.instrument("web", s.ui.Handler()))
 	return s.secure(mux)
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/tana-cmdb/tana/access"
 	"github.com/tana-cmdb/tana/schema"
+	"github.com/tana-cmdb/tana/server/web"
 )
 
 // maxLoginBody bounds a login request: a name and a password.
@@ -36,7 +37,7 @@ type loginAnswer struct {
 }
 
 // login serves POST /login: a JSON {"user", "password"} or a form with
-// user and password. It sets the session cookie (HttpOnly, SameSite=Strict,
+// user and password. It sets the session cookie (HttpOnly, SameSite=Lax,
 // Secure over TLS or when configured) and returns the CSRF token.
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
@@ -51,15 +52,16 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	req, err := parseLogin(r.Header.Get("Content-Type"), body)
+	page := fromLoginPage(r, body)
 	if err != nil {
-		writeError(w, loginStatus(err), err)
+		s.loginFailed(w, r, page, req.User, err)
 		return
 	}
 	ctx, addr := r.Context(), remoteIP(r)
 	p, err := s.auth.Login(ctx, req.User, req.Password, addr)
 	if err != nil {
 		s.log.InfoContext(ctx, "login refused", "user", req.User, "addr", addr, "err", err)
-		writeError(w, loginStatus(err), err)
+		s.loginFailed(w, r, page, req.User, err)
 		return
 	}
 	se, err := s.auth.StartSession(ctx, p, addr)
@@ -69,6 +71,10 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.SetCookie(w, s.cookie(r, se.Secret, se.ExpiresAt))
+	if page != nil {
+		http.Redirect(w, r, web.SafeNext(page.Get("next")), http.StatusSeeOther)
+		return
+	}
 	teams := p.Teams
 	if teams == nil {
 		teams = []string{}
@@ -100,7 +106,7 @@ func loginStatus(err error) int {
 func (s *Server) cookie(r *http.Request, secret string, expires time.Time) *http.Cookie {
 	c := &http.Cookie{
 		Name: sessionCookie, Value: secret, Path: "/",
-		HttpOnly: true, SameSite: http.SameSiteStrictMode,
+		HttpOnly: true, SameSite: http.SameSiteLaxMode, // Lax: a link from chat or mail to a page keeps the login
 		Secure: r.TLS != nil || s.auth.SessionOptions().SecureCookie,
 	}
 	if secret == "" {
@@ -153,8 +159,8 @@ func parseLoginForm(body string) (loginRequest, error) {
 	}
 	for k, vs := range form {
 		switch {
-		case k != "user" && k != "password":
-			return req, schema.FieldErrorf(schema.EINVALID, k, "unknown field of a login (want user and password)")
+		case k != "user" && k != "password" && k != "next":
+			return req, schema.FieldErrorf(schema.EINVALID, k, "unknown field of a login (want user and password, and next from the login page)")
 		case len(vs) > 1:
 			return req, schema.FieldErrorf(schema.EINVALID, k, "given %d times", len(vs))
 		}
@@ -173,7 +179,7 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := r.Context()
 	if _, csrf, err := s.auth.SessionPrincipal(ctx, c.Value); err == nil {
-		if err := access.CheckCSRF(csrf, r.Header.Get(csrfHeader)); err != nil {
+		if err := access.CheckCSRF(csrf, csrfToken(r)); err != nil {
 			writeError(w, http.StatusForbidden, err)
 			return
 		}
@@ -184,6 +190,10 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.SetCookie(w, s.cookie(r, "", time.Time{}))
+	if isForm(r) {
+		http.Redirect(w, r, "/login", http.StatusSeeOther)
+		return
+	}
 	writeJSON(w, http.StatusOK, map[string]bool{"logged_out": true})
 }
 

@@ -138,7 +138,7 @@ func TestLogin(t *testing.T) {
 			t.Fatalf("login: %d %s", a.status, a.body)
 		}
 		c := sessionCookieOf(t, a.resp)
-		if c == nil || !c.HttpOnly || c.SameSite != http.SameSiteStrictMode || c.Path != "/" || c.Secure || len(c.Value) < 40 {
+		if c == nil || !c.HttpOnly || c.SameSite != http.SameSiteLaxMode || c.Path != "/" || c.Secure || len(c.Value) < 40 {
 			t.Fatalf("cookie: %+v", c)
 		}
 		if a.resp.Header.Get("Cache-Control") != "no-store" {

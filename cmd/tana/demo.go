@@ -181,6 +181,8 @@ func printDemoHelp(c *cli, dir, listen string) {
 	}
 	base := "http://" + listen
 	fmt.Fprintf(c.stdout, `
+  Web UI         %[1]s/
+
 tana demo is running: a vCenter simulator, a DNS server and tana on %[1]s.
 Reality has drifted: %[3]s was resized and renamed to %[4]s, %[5]s was created with no DNS
 records, and someone added "%[6]s" by hand.

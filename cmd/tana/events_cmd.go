@@ -19,7 +19,7 @@ func newEventsCmd(c *cli) *cobra.Command {
 		Short: "The event delivery log: list, show and redeliver",
 		Long: `Every change tana makes writes events (entry.created, drift.detected, plan.applied, …)
 in its own transaction; tana serve delivers them to the subscriptions of tana.yaml's
-events section (and those made through GraphQL), signed (Standard Webhooks), retrying
+events section, signed (Standard Webhooks), retrying
 failed deliveries with exponential backoff and jitter. These commands read and act on
 the delivery log.`,
 		Args: cobra.NoArgs,

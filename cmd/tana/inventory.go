@@ -20,14 +20,20 @@ import (
 
 func newInventoryCmd(c *cli) *cobra.Command {
 	var list bool
-	var host string
+	var host, query string
 	cmd := &cobra.Command{
-		Use:   "inventory --list | --host NAME",
+		Use:   "inventory --list [--query Q] | --host NAME",
 		Short: "Ansible dynamic inventory (use as ansible-inventory -i contrib/tana-inventory)",
 		Long: `inventory answers Ansible's dynamic-inventory contract: --list prints every host
 with its vars under _meta.hostvars and every group; --host NAME prints one host's vars.
 It reads the store (--db, TANA_DB, tana.yaml) or, when TANA_URL is set, a running
-tana server's /ansible/inventory, with TANA_TOKEN as a bearer token.`,
+tana server's /ansible/inventory, with TANA_TOKEN as a bearer token.
+
+--query (or TANA_INVENTORY_QUERY, for Ansible, which passes no flags to a script)
+narrows the list as the tana.cmdb.inventory plugin's query and vars do, in the
+query form of /ansible/inventory:
+  type=vm&filter=role=web,db&filter=cpus>=4&owner=alice&team=ops&vars=role,cluster
+(filter: attr=v1,v2  attr~text  attr<n  attr<=n  attr>n  attr>=n  attr  !attr).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			hostSet := cmd.Flags().Changed("host")
@@ -37,19 +43,43 @@ tana server's /ansible/inventory, with TANA_TOKEN as a bearer token.`,
 			if hostSet && host == "" {
 				return fmt.Errorf("inventory: --host needs a host name")
 			}
-			if u := c.getenv("TANA_URL"); u != "" {
-				return c.inventoryFromServer(cmd.Context(), u, hostSet, host)
+			if query == "" {
+				query = c.getenv("TANA_INVENTORY_QUERY")
 			}
-			return c.inventoryFromStore(cmd.Context(), hostSet, host)
+			q, err := parseInventoryQuery(query)
+			if err != nil {
+				return err
+			}
+			if hostSet && !q.IsZero() {
+				return fmt.Errorf("inventory: --query narrows --list only")
+			}
+			if u := c.getenv("TANA_URL"); u != "" {
+				return c.inventoryFromServer(cmd.Context(), u, hostSet, host, q)
+			}
+			return c.inventoryFromStore(cmd.Context(), hostSet, host, q)
 		},
 	}
 	cmd.Flags().BoolVar(&list, "list", false, "print the whole inventory")
 	cmd.Flags().StringVar(&host, "host", "", "print the vars of one host")
+	cmd.Flags().StringVar(&query, "query", "", "narrow the list: type=…&filter=…&owner=…&team=…&vars=… (env TANA_INVENTORY_QUERY)")
 	return cmd
 }
 
+// parseInventoryQuery reads --query, strictly.
+func parseInventoryQuery(raw string) (ansible.Query, error) {
+	v, err := url.ParseQuery(raw)
+	if err != nil {
+		return ansible.Query{}, fmt.Errorf("inventory: --query: %w", err)
+	}
+	q, err := ansible.ParseQuery(v)
+	if err != nil {
+		return ansible.Query{}, fmt.Errorf("inventory: --query: %w", err)
+	}
+	return q, nil
+}
+
 // inventoryFromStore builds the inventory from the configured store.
-func (c *cli) inventoryFromStore(ctx context.Context, hostSet bool, host string) error {
+func (c *cli) inventoryFromStore(ctx context.Context, hostSet bool, host string, q ansible.Query) error {
 	s, cfg, err := c.openStore(ctx)
 	if err != nil {
 		return err
@@ -62,14 +92,19 @@ func (c *cli) inventoryFromStore(ctx context.Context, hostSet bool, host string)
 	if hostSet {
 		return inv.Host(ctx, c.stdout, host)
 	}
+	if inv, err = inv.Narrow(ctx, q); err != nil {
+		return fmt.Errorf("inventory: --query: %w", err)
+	}
 	return inv.List(ctx, c.stdout)
 }
 
 // inventoryFromServer copies a server's answer to stdout.
-func (c *cli) inventoryFromServer(ctx context.Context, base string, hostSet bool, host string) error {
+func (c *cli) inventoryFromServer(ctx context.Context, base string, hostSet bool, host string, q ansible.Query) error {
 	path := "/ansible/inventory"
 	if hostSet {
 		path += "?host=" + url.QueryEscape(host)
+	} else if !q.IsZero() {
+		path += "?" + q.Encode()
 	}
 	return c.fromServer(ctx, "inventory", base, path)
 }
@@ -130,6 +165,9 @@ func (c *cli) ansibleOptions(a config.Ansible) ansible.Options {
 	}
 	for _, k := range a.KeyedGroups {
 		o.KeyedGroups = append(o.KeyedGroups, ansible.KeyedGroup{Key: k.Key, Prefix: k.Prefix, Separator: k.Separator, Default: k.Default})
+	}
+	if a.KeyedGroups == nil { // not set; keyed_groups: [] is none
+		o.KeyedGroups = ansible.DefaultKeyedGroups()
 	}
 	if len(a.Groups) > 0 {
 		o.Groups = make(map[string]ansible.Group, len(a.Groups))

@@ -12,6 +12,7 @@ import (
 
 	"github.com/tana-cmdb/tana/config"
 	"github.com/tana-cmdb/tana/inventory"
+	"github.com/tana-cmdb/tana/version"
 )
 
 // cli holds global flags and the process environment, passed to every
@@ -39,7 +40,9 @@ collects the actual state from vSphere and DNS, reports drift between the two an
 applies or proposes fixes, and exports Ansible inventories, GraphQL and drift reports.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       version.Get().String(),
 	}
+	root.SetVersionTemplate("{{.Version}}\n")
 	pf := root.PersistentFlags()
 	pf.StringVar(&c.dbURL, "db", "", "database: sqlite:PATH or postgres://… (env TANA_DB; default sqlite:tana.db)")
 	pf.StringVar(&c.configPath, "config", "", "tana.yaml configuration file (env TANA_CONFIG)")
@@ -47,7 +50,7 @@ applies or proposes fixes, and exports Ansible inventories, GraphQL and drift re
 	pf.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
 	root.AddCommand(
 		newMigrateCmd(c), newTypesCmd(c), newImportCmd(c), newExportCmd(c), newGetCmd(c),
-		newHistoryCmd(c), newDeleteCmd(c), newRestoreCmd(c), newConfigCmd(c),
+		newHistoryCmd(c), newDeleteCmd(c), newRestoreCmd(c), newConfigCmd(c), newVersionCmd(c),
 	)
 	root.AddCommand(extraCommands(c)...)
 	return root

@@ -16,9 +16,11 @@ import (
 
 	"github.com/tana-cmdb/tana/allocate"
 	"github.com/tana-cmdb/tana/config"
+	collection "github.com/tana-cmdb/tana/contrib/ansible"
 	"github.com/tana-cmdb/tana/inventory"
 	"github.com/tana-cmdb/tana/reconcile"
 	"github.com/tana-cmdb/tana/server"
+	"github.com/tana-cmdb/tana/version"
 )
 
 // Owned by the server work (issue 7).
@@ -28,10 +30,12 @@ func newServeCmd(c *cli) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the HTTP server: GraphQL, GraphiQL, Ansible inventory, metrics, health",
-		Long: `Serve /graphql (POST, GET), /graphiql, /ansible/inventory, /metrics, /healthz and /readyz.
+		Long: `Serve /graphql (POST, GET), /graphiql, /ansible/inventory, /metrics, /healthz and /readyz,
+and the tana.cmdb Ansible collection at /ansible/tana-cmdb.tar.gz (no token needed:
+ansible-galaxy collection install http://HOST:PORT/ansible/tana-cmdb.tar.gz).
 The store is migrated at start. The event worker runs beside the server: it delivers the
-events of every change to the subscriptions of tana.yaml's events section (and those made
-through GraphQL), retrying failed deliveries; see tana events. With no API tokens and no users the server is open, but
+events of every change to the subscriptions of tana.yaml's events section, retrying failed
+deliveries; see tana events. With no API tokens and no users the server is open, but
 only on a loopback address; once a token (tana token create) or a user (tana user add)
 exists every request needs a token or a session (POST /login).`,
 		Args: cobra.NoArgs,
@@ -66,18 +70,24 @@ func (c *cli) serve(ctx context.Context, e *reconcile.Engine, cfg *config.Config
 	if err != nil {
 		return err
 	}
+	coll, err := collection.Build()
+	if err != nil {
+		return err
+	}
 	srv, err := server.New(server.Options{
-		Auth:       auth,
-		Listen:     cfg.Listen,
-		Store:      s,
-		Logger:     c.logger(),
-		Registerer: reg,
-		Gatherer:   reg,
-		Limits:     cfg.Server,
-		Ansible:    c.ansibleHandler(s, cfg),
-		Reconcile:  e,
-		Allocator:  allocate.New(s, allocate.Options{Logger: c.logger()}),
-		Sources:    infos,
+		AnsibleCollection: collection.Handler(coll),
+		Version:           version.Get(),
+		Auth:              auth,
+		Listen:            cfg.Listen,
+		Store:             s,
+		Logger:            c.logger(),
+		Registerer:        reg,
+		Gatherer:          reg,
+		Limits:            cfg.Server,
+		Ansible:           c.ansibleHandler(s, cfg),
+		Reconcile:         e,
+		Allocator:         allocate.New(s, allocate.Options{Logger: c.logger()}),
+		Sources:           infos,
 		Collect: func(ctx context.Context, name string) ([]reconcile.RunSummary, error) {
 			cs, _, err := c.sources(ctx, cfg, []string{name})
 			if err != nil {

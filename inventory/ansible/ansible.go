@@ -55,6 +55,22 @@ type KeyedGroup struct {
 	Prefix    string
 	Separator *string
 	Default   string
+	// IfPresent applies the group only to host types that have Key,
+	// instead of refusing the others (the defaults are made so).
+	IfPresent bool
+}
+
+// DefaultKeyedGroups are the groups an inventory has when tana.yaml sets
+// no keyed_groups: one per cluster, datacenter, power state and guest OS
+// family (cluster_prod01, datacenter_dc1, power_state_poweredOn,
+// os_linux), for the host types that have those attributes.
+func DefaultKeyedGroups() []KeyedGroup {
+	return []KeyedGroup{
+		{Key: "cluster", Prefix: "cluster", IfPresent: true},
+		{Key: "datacenter", Prefix: "datacenter", IfPresent: true},
+		{Key: "power_state", Prefix: "power_state", IfPresent: true},
+		{Key: GuestOSFamily, Prefix: "os", IfPresent: true},
+	}
 }
 
 // Group is a user-defined group: the hosts whose attributes match every
@@ -93,8 +109,9 @@ type hostType struct {
 
 // field is one hostvar: its pre-encoded `"key":` and where the value is.
 type field struct {
-	key []byte
-	get getter
+	name string
+	key  []byte
+	get  getter
 }
 
 // New checks opts against the store's types and compiles them.
@@ -197,7 +214,7 @@ func (inv *Inventory) compileType(reg *schema.Registry, t *schema.EntityType) (*
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		ht.fields = append(ht.fields, field{key: append(appendString(nil, k), ':'), get: vars[k]})
+		ht.fields = append(ht.fields, field{name: k, key: append(appendString(nil, k), ':'), get: vars[k]})
 	}
 	for i, p := range inv.opts.HostAddress {
 		g, err := inv.resolve(reg, t, p)
@@ -208,6 +225,9 @@ func (inv *Inventory) compileType(reg *schema.Registry, t *schema.EntityType) (*
 		ht.address = append(ht.address, g)
 	}
 	for i, kg := range inv.opts.KeyedGroups {
+		if kg.IfPresent && !hasKey(t, kg.Key) {
+			continue
+		}
 		k, err := inv.compileKeyed(reg, t, kg)
 		if err != nil {
 			errs.add(fmt.Sprintf("keyed_groups[%d].key", i), err)
@@ -259,6 +279,9 @@ func (inv *Inventory) resolve(reg *schema.Registry, t *schema.EntityType, path s
 	head, tail, isRef := strings.Cut(path, ".")
 	if head == "name" && !isRef {
 		return getter{name: true}, nil
+	}
+	if g, ok := familyGetter(t, path); ok {
+		return g, nil
 	}
 	a := t.Attr(head)
 	if a == nil {

@@ -22,12 +22,13 @@ type getter struct {
 	target     string // referenced type, for "ref.attr"
 	targetAttr string
 	list       bool // attr is a list of references
+	family     bool // the guest OS family of attr (guest_os)
 }
 
 // plain reports whether the getter is a stored, non-reference attribute,
 // whose raw JSON can be written as it is.
 func (g getter) plain() bool {
-	return !g.name && !g.address && !g.ref
+	return !g.name && !g.address && !g.ref && !g.family
 }
 
 // refTables holds the needed attributes of referenced entries: type → id →
@@ -38,6 +39,8 @@ func (g getter) value(h *host, refs refTables) any {
 	switch {
 	case g.name:
 		return h.name
+	case g.family:
+		return osFamily(h.value(g.idx))
 	case !g.ref:
 		return h.value(g.idx)
 	case g.target == "":

@@ -1,0 +1,336 @@
+package web
+
+import (
+	"cmp"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/tana-cmdb/tana/schema"
+)
+
+// driftItem is one open difference between the store and reality.
+type driftItem struct {
+	ID         string
+	Kind       string
+	Type       string
+	Scope      string
+	Source     string
+	EntryID    int64
+	EntryName  string
+	Attr       string
+	Store      any
+	Actual     any
+	Authority  string
+	Message    string
+	FirstSeen  string
+	LastSeen   string
+	ResolvedAt string
+	ObjectID   string
+}
+
+const driftFields = `id kind type scope source entryId entryName attr store actual authority message firstSeen lastSeen resolvedAt objectId`
+
+// run is one collection, plan or apply.
+type run struct {
+	ID         string
+	Kind       string
+	Source     string
+	Status     string
+	StartedAt  string
+	DurationNs float64
+	Objects    int
+	Changes    int
+	Errors     []string
+	Detail     string
+}
+
+// Seconds is the run's duration for people.
+func (r run) Seconds() string {
+	return strconv.FormatFloat(r.DurationNs/1e9, 'f', 2, 64)
+}
+
+const runFields = `id kind source status startedAt durationNs objects changes errors detail`
+
+// pool is a pool's use.
+type pool struct {
+	Name        string
+	Type        string
+	Size        float64
+	Granted     int
+	Held        int
+	Free        *float64 // nil: a pool with no end, or one with a problem
+	Utilisation float64
+	Problem     string
+}
+
+// FreeText is how many values a pool has left, for people.
+func (p pool) FreeText() string {
+	switch {
+	case p.Free != nil:
+		return strconv.FormatFloat(*p.Free, 'f', -1, 64)
+	case p.Problem != "":
+		return "unknown"
+	default:
+		return "no end"
+	}
+}
+
+// count is one line of a tally.
+type count struct {
+	Key string
+	N   int
+}
+
+func tally(items []driftItem, key func(driftItem) string) []count {
+	m := map[string]int{}
+	for _, it := range items {
+		m[key(it)]++
+	}
+	out := make([]count, 0, len(m))
+	for k, n := range m {
+		out = append(out, count{k, n})
+	}
+	slices.SortFunc(out, func(a, b count) int { return cmp.Or(b.N-a.N, strings.Compare(a.Key, b.Key)) })
+	return out
+}
+
+// dashboardDriftBound is how much open drift the dashboard counts.
+const dashboardDriftBound = 999
+
+type dashboardView struct {
+	ByKind, BySource []count
+	DriftTotal       int
+	DriftMore        bool
+	Runs             []run
+	Pools            []pool
+}
+
+func (u *UI) dashboard(w http.ResponseWriter, r *http.Request) {
+	var dv dashboardView
+	if u.opts.Reconcile {
+		var data struct {
+			Drift []driftItem
+			Runs  []run
+		}
+		err := u.query(r.Context(), `query($first: Int) { drift(first: $first) { kind source } runs(limit: 10) { `+runFields+` } }`,
+			map[string]any{"first": dashboardDriftBound + 1}, &data)
+		if err != nil {
+			u.fail(w, r, statusOf(err), err)
+			return
+		}
+		if len(data.Drift) > dashboardDriftBound {
+			data.Drift, dv.DriftMore = data.Drift[:dashboardDriftBound], true
+		}
+		dv.DriftTotal, dv.Runs = len(data.Drift), data.Runs
+		dv.ByKind = tally(data.Drift, func(d driftItem) string { return d.Kind })
+		dv.BySource = tally(data.Drift, func(d driftItem) string { return d.Source })
+	}
+	if u.opts.Allocate {
+		var data struct{ Pools []pool }
+		if err := u.query(r.Context(), `{ pools { name type size granted held free utilisation problem } }`, nil, &data); err != nil {
+			u.fail(w, r, statusOf(err), err)
+			return
+		}
+		dv.Pools = data.Pools
+	}
+	u.render(w, r, http.StatusOK, "dashboard", "Dashboard", dv)
+}
+
+// driftGroup is the drift of one kind in one scope.
+type driftGroup struct {
+	Kind, Scope string
+	Items       []driftItem
+}
+
+type driftView struct {
+	Kind, Source, Type string
+	Resolved           bool
+	Groups             []driftGroup
+	Total              int
+	More               bool
+	Kinds              []string
+	Types              []string
+}
+
+// driftPage is how many drift items the drift page lists.
+const driftPage = 500
+
+func (u *UI) drift(w http.ResponseWriter, r *http.Request) {
+	qs := r.URL.Query()
+	dv := driftView{Kind: qs.Get("kind"), Source: qs.Get("source"), Type: qs.Get("type"), Resolved: qs.Get("resolved") == "1",
+		Kinds: []string{"missing_in_store", "missing_in_reality", "changed", "conflict"}}
+	for _, t := range u.opts.Store.Registry().Types() {
+		dv.Types = append(dv.Types, t.Name)
+	}
+	var data struct{ Drift []driftItem }
+	err := u.query(r.Context(), `query($kind: String, $source: String, $type: String, $resolved: Boolean, $first: Int) {
+		drift(kind: $kind, source: $source, type: $type, resolved: $resolved, first: $first) { `+driftFields+` } }`,
+		map[string]any{"kind": dv.Kind, "source": dv.Source, "type": dv.Type, "resolved": dv.Resolved, "first": driftPage + 1}, &data)
+	if err != nil {
+		u.fail(w, r, statusOf(err), err)
+		return
+	}
+	items := data.Drift
+	if len(items) > driftPage {
+		items, dv.More = items[:driftPage], true
+	}
+	dv.Total = len(items)
+	idx := map[[2]string]int{}
+	for _, it := range items {
+		k := [2]string{it.Kind, it.Scope}
+		i, ok := idx[k]
+		if !ok {
+			i = len(dv.Groups)
+			idx[k] = i
+			dv.Groups = append(dv.Groups, driftGroup{Kind: it.Kind, Scope: it.Scope})
+		}
+		dv.Groups[i].Items = append(dv.Groups[i].Items, it)
+	}
+	slices.SortFunc(dv.Groups, func(a, b driftGroup) int {
+		return cmp.Or(strings.Compare(a.Kind, b.Kind), strings.Compare(a.Scope, b.Scope))
+	})
+	u.render(w, r, http.StatusOK, "drift", "Drift", dv)
+}
+
+// planFix is one fix of a plan.
+type planFix struct {
+	Kind, Type, Scope, EntryName, Attr, Direction, Action, Authority, Policy, Message, Name string
+	EntryID                                                                                 int64
+	Store, Actual                                                                           any
+	Attrs                                                                                   map[string]any
+	Reality                                                                                 *realityOp
+}
+
+// realityOp is what a fix to reality does to one object of a source
+// (create a DNS record, delete an orphan one).
+type realityOp struct {
+	Op     string
+	Scope  string
+	Object struct {
+		Type, Name string
+		Attrs      map[string]any
+	}
+}
+
+// group is the action a fix is reviewed under: what it does to reality
+// (create, update, delete) for a fix to reality, else its own action.
+func (f planFix) group() string {
+	if f.Reality != nil && f.Reality.Op != "" {
+		return f.Reality.Op
+	}
+	return f.Action
+}
+
+type plan struct {
+	ID        string
+	Actor     string
+	Status    string
+	CreatedAt string
+	AppliedAt string
+	Error     string
+	Limits    string
+	Fixes     []planFix
+}
+
+// planGroup is the fixes of one action.
+type planGroup struct {
+	Action string
+	Fixes  []planFix
+}
+
+func (u *UI) plans(w http.ResponseWriter, r *http.Request) {
+	var data struct{ Plans []plan }
+	if err := u.query(r.Context(), `{ plans(limit: 50) { id actor status createdAt appliedAt error fixes { action } } }`, nil, &data); err != nil {
+		u.fail(w, r, statusOf(err), err)
+		return
+	}
+	u.render(w, r, http.StatusOK, "plans", "Plans", data.Plans)
+}
+
+type planView struct {
+	Plan   plan
+	Groups []planGroup
+	Open   bool // may still be applied
+}
+
+func (u *UI) plan(w http.ResponseWriter, r *http.Request) {
+	var data struct{ Plan *plan }
+	err := u.query(r.Context(), `query($id: String!) { plan(id: $id) { id actor status createdAt appliedAt error limits
+		fixes { kind type scope entryId entryName attr direction action authority policy message name store actual attrs reality } } }`,
+		map[string]any{"id": r.PathValue("id")}, &data)
+	if err != nil {
+		u.fail(w, r, statusOf(err), err)
+		return
+	}
+	if data.Plan == nil {
+		u.fail(w, r, http.StatusNotFound, schema.Errorf(schema.ENOTFOUND, "no plan %q", r.PathValue("id")))
+		return
+	}
+	pv := planView{Plan: *data.Plan, Open: data.Plan.Status == "proposed" || data.Plan.Status == "interrupted"}
+	idx := map[string]int{}
+	for _, f := range data.Plan.Fixes {
+		action := f.group()
+		i, ok := idx[action]
+		if !ok {
+			i = len(pv.Groups)
+			idx[action] = i
+			pv.Groups = append(pv.Groups, planGroup{Action: action})
+		}
+		pv.Groups[i].Fixes = append(pv.Groups[i].Fixes, f)
+	}
+	order := map[string]int{"create": 0, "update": 1, "rename": 2, "fix": 3, "delete": 4}
+	slices.SortFunc(pv.Groups, func(a, b planGroup) int { return order[a.Action] - order[b.Action] })
+	u.render(w, r, http.StatusOK, "plan", "Plan "+pv.Plan.ID, pv)
+}
+
+func (u *UI) makePlan(w http.ResponseWriter, r *http.Request) {
+	vars := map[string]any{}
+	for _, k := range []string{"kind", "source", "type", "entry"} {
+		if v := r.PostFormValue(k); v != "" {
+			vars[k] = v
+		}
+	}
+	var data struct{ Plan plan }
+	err := u.query(r.Context(), `mutation($kind: String, $source: String, $type: String, $entry: String) {
+		plan(kind: $kind, source: $source, type: $type, entry: $entry) { id fixes { action } } }`, vars, &data)
+	if err != nil {
+		u.fail(w, r, statusOf(err), err)
+		return
+	}
+	redirect(w, r, "/plans/"+url.PathEscape(data.Plan.ID), "planned "+strconv.Itoa(len(data.Plan.Fixes))+" fixes")
+}
+
+func (u *UI) applyPlan(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	var data struct {
+		ApplyPlan struct {
+			Status         string
+			Store, Reality int
+			Failed         []string
+		}
+	}
+	err := u.query(r.Context(), `mutation($id: String!, $override: Boolean) { applyPlan(id: $id, overrideLimits: $override) { status store reality failed } }`,
+		map[string]any{"id": id, "override": r.PostFormValue("override") == "1"}, &data)
+	if err != nil {
+		u.fail(w, r, statusOf(err), err)
+		return
+	}
+	a := data.ApplyPlan
+	msg := "applied: " + a.Status + ", " + strconv.Itoa(a.Store) + " store fixes, " + strconv.Itoa(a.Reality) + " reality fixes"
+	if len(a.Failed) > 0 {
+		msg += "; failed: " + strings.Join(a.Failed, "; ")
+	}
+	redirect(w, r, "/plans/"+url.PathEscape(id), msg)
+}
+
+func (u *UI) runs(w http.ResponseWriter, r *http.Request) {
+	var data struct{ Runs []run }
+	if err := u.query(r.Context(), `{ runs(limit: 100) { `+runFields+` } }`, nil, &data); err != nil {
+		u.fail(w, r, statusOf(err), err)
+		return
+	}
+	u.render(w, r, http.StatusOK, "runs", "Runs", data.Runs)
+}

@@ -1,0 +1,391 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/PuerkitoBio/goquery"
+
+	"github.com/tana-cmdb/tana/inventory"
+	"github.com/tana-cmdb/tana/inventory/inventorytest"
+	"github.com/tana-cmdb/tana/server/web"
+	"github.com/tana-cmdb/tana/server/web/assets"
+)
+
+// page is a fetched page, parsed.
+type page struct {
+	status int
+	loc    string
+	header http.Header
+	doc    *goquery.Document
+	body   string
+}
+
+// noRedirect keeps redirects for the test to see.
+var noRedirect = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+
+// fetch asks for a page as persona (a bearer token, or none) and checks
+// what every page must be: no URL outside the server, the strict CSP.
+func fetch(t *testing.T, c *http.Client, method, url, token string, form url.Values) page {
+	t.Helper()
+	var body *strings.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	} else {
+		body = strings.NewReader("")
+	}
+	req, _ := http.NewRequest(method, url, body)
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var buf bytes.Buffer
+	_, _ = buf.ReadFrom(resp.Body)
+	p := page{status: resp.StatusCode, loc: resp.Header.Get("Location"), header: resp.Header, body: buf.String()}
+	if strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
+		if refs := assets.ExternalRefs(buf.Bytes()); len(refs) > 0 {
+			t.Errorf("%s %s links outside the server: %v", method, url, refs)
+		}
+		if csp := resp.Header.Get("Content-Security-Policy"); csp != web.CSP && resp.StatusCode/100 != 3 {
+			t.Errorf("%s %s: CSP %q", method, url, csp)
+		}
+		p.doc, err = goquery.NewDocumentFromReader(strings.NewReader(p.body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Without an icon link a browser asks for /favicon.ico: a 404 in
+		// its console on every page.
+		if resp.StatusCode/100 != 3 && p.doc.Find(`head link[rel="icon"]`).Length() != 1 {
+			t.Errorf("%s %s: no icon link in the head", method, url)
+		}
+	}
+	return p
+}
+
+// texts are the trimmed texts of what sel selects.
+func (p page) texts(sel string) []string {
+	var out []string
+	if p.doc == nil {
+		return nil
+	}
+	p.doc.Find(sel).Each(func(_ int, s *goquery.Selection) { out = append(out, strings.TrimSpace(s.Text())) })
+	return out
+}
+
+// web checks the pages obey the same grants as the API: lists, details,
+// hidden attributes, edit links, drift and admin pages, per persona.
+func (m *matrix) web(t *testing.T) {
+	ctx := context.Background()
+	id := func(name string) string {
+		e, err := m.s.GetByName(ctx, "vm", name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return idString(e.ID)
+	}
+	get := func(persona, path string) page {
+		t.Helper()
+		return fetch(t, noRedirect, http.MethodGet, m.ts.url+path, m.tokens[persona], nil)
+	}
+	listed := map[string]string{
+		"reader": "db01 mail01 web01 web02", "alice": "db01 mail01 web01 web02", "bob": "db01",
+		"writer": "db01 mail01 web01 web02", "admin": "db01 mail01 web01 web02",
+	}
+	for persona, want := range listed {
+		p := get(persona, "/t/vm")
+		if got := strings.Join(p.texts("#results tbody td:first-child a"), " "); p.status != 200 || got != want {
+			t.Errorf("%s: /t/vm lists %q (%d), want %q", persona, got, p.status, want)
+		}
+		newLink := p.doc.Find(`a[href="/t/vm/new"]`).Length() > 0
+		if wantNew := persona != "reader"; newLink != wantNew {
+			t.Errorf("%s: a New vm link: %v, want %v", persona, newLink, wantNew)
+		}
+	}
+	if p := get("anonymous", "/t/vm"); p.status != http.StatusSeeOther || p.loc != "/login?next=%2Ft%2Fvm" {
+		t.Errorf("anonymous: %d %q, want the login page", p.status, p.loc)
+	}
+	// alice reads db01 but not its annotation; bob does not see web01 at all.
+	db01 := get("alice", "/e/"+id("db01"))
+	if db01.status != 200 || strings.Contains(db01.body, "db notes") || !strings.Contains(db01.body, "owner") {
+		t.Errorf("alice sees db01: %d, with its notes: %v", db01.status, strings.Contains(db01.body, "db notes"))
+	}
+	if p := get("admin", "/e/"+id("db01")); !strings.Contains(p.body, "db notes") {
+		t.Errorf("admin does not see db01's notes")
+	}
+	if p := get("bob", "/e/"+id("web01")); p.status != http.StatusNotFound || strings.Contains(p.body, "web notes") {
+		t.Errorf("bob asks for web01: %d", p.status)
+	}
+	if p := get("bob", "/t/vm/web01"); p.status != http.StatusNotFound {
+		t.Errorf("bob asks for web01 by name: %d", p.status)
+	}
+	// Drift: bob sees only his VMs' items.
+	if p := get("bob", "/drift"); p.status != 200 || strings.Contains(p.body, "web01") || strings.Contains(p.body, "ghost") || !strings.Contains(p.body, "db01") {
+		t.Errorf("bob's drift page (%d):\n%s", p.status, strings.Join(p.texts("main tbody tr"), "\n"))
+	}
+	// Admin pages.
+	for _, persona := range []string{"reader", "alice", "writer"} {
+		for _, path := range []string{"/tokens", "/permissions"} {
+			if p := get(persona, path); p.status != http.StatusForbidden {
+				t.Errorf("%s %s: %d, want 403", persona, path, p.status)
+			}
+		}
+	}
+	if p := get("admin", "/permissions"); p.status != 200 || !slices.ContainsFunc(p.texts("main td"), func(s string) bool { return s == "write team:web on vm where owner=$team" }) {
+		t.Errorf("admin's permissions page (%d): %v", p.status, p.texts("main td"))
+	}
+	// A reader gets no edit form to send, and a form sent anyway is refused.
+	if p := get("reader", "/e/"+id("web01")); p.doc.Find(`a[href$="/edit"]`).Length() != 0 {
+		t.Error("reader gets an Edit link")
+	}
+	p := fetch(t, noRedirect, http.MethodPost, m.ts.url+"/e/"+id("web02"), m.tokens["bob"], url.Values{"version": {"1"}, "name": {"web02"}, "attr.cpus": {"16"}})
+	if p.status != http.StatusNotFound {
+		t.Errorf("bob edits web02: %d, want 404\n%s", p.status, p.texts(".notice"))
+	}
+}
+
+// newJar is a client that keeps cookies and shows redirects.
+func newJar(t *testing.T) *http.Client {
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &http.Client{Jar: jar, CheckRedirect: noRedirect.CheckRedirect}
+}
+
+// TestWebPages drives every page over real HTTP as a person would: log
+// in with a form, create with a field error, edit into a conflict, keep
+// what the editor cannot see, delete and restore, plan and apply,
+// allocate twice with one key; on both stores.
+func TestWebPages(t *testing.T) {
+	inventorytest.ForEach(t, func(t *testing.T, s *inventory.Store) {
+		m := setUpMatrix(t, s)
+		base, admin := m.ts.url, m.tokens["admin"]
+		get := func(path string) page {
+			t.Helper()
+			return fetch(t, noRedirect, http.MethodGet, base+path, admin, nil)
+		}
+		post := func(path string, form url.Values) page {
+			t.Helper()
+			return fetch(t, noRedirect, http.MethodPost, base+path, admin, form)
+		}
+		web01, _ := s.GetByName(context.Background(), "vm", "web01")
+		for _, path := range []string{"/", "/types", "/t/vm", "/t/vm?q=web&sort=-name", "/t/vm/new", "/e/" + idString(web01.ID),
+			"/e/" + idString(web01.ID) + "/edit", "/drift", "/drift?kind=changed", "/plans", "/runs", "/allocate", "/tokens", "/permissions", "/login"} {
+			if p := get(path); p.status != 200 || p.doc.Find("h1").Length() != 1 {
+				t.Errorf("GET %s: %d, %d h1", path, p.status, p.doc.Find("h1").Length())
+			}
+		}
+		for path, want := range map[string]int{"/t/nosuch": 404, "/e/999999": 404, "/e/x": 404, "/t/vm?sort=colour": 400, "/t/vm?a=cpus&v=many": 400, "/nowhere": 404, "/plans/nosuch": 404} {
+			if p := get(path); p.status != want || p.doc.Find(".notice.error").Length() != 1 {
+				t.Errorf("GET %s: %d, want %d with the error shown", path, p.status, want)
+			}
+		}
+		// Keyset paging: the next page's link carries the cursor and the search.
+		for i := range 60 {
+			if _, err := s.Create(context.Background(), inventorytest.Meta("t"), "vm", fmt.Sprintf("bulk%03d", i), map[string]any{"owner": "web"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		p := get("/t/vm?q=bulk")
+		next, _ := p.doc.Find(`a[rel="next"]`).Attr("href")
+		if got := p.texts("#results tbody td:first-child a"); len(got) != 50 || got[0] != "bulk000" || !strings.Contains(next, "q=bulk") {
+			t.Fatalf("first page: %d rows from %v, next %q", len(got), got[:1], next)
+		}
+		if got := get(next).texts("#results tbody td:first-child a"); len(got) != 10 || got[0] != "bulk050" {
+			t.Errorf("second page: %v", got)
+		}
+
+		// Create: a bad number is caught on its input; a bad address by the store, on its input.
+		p = post("/t/vm", url.Values{"name": {"web03"}, "attr.cpus": {"many"}, "attr.owner": {"web"}})
+		if p.status != 400 || p.doc.Find(`#f-cpus[aria-invalid="true"]`).Length() != 1 || !strings.Contains(p.doc.Find("#e-cpus").Text(), "not a whole number") {
+			t.Errorf("bad cpus: %d %v", p.status, p.texts(".field-error"))
+		}
+		if v, _ := p.doc.Find("#f-owner").Attr("value"); v != "web" {
+			t.Errorf("the form lost what was typed: owner %q", v)
+		}
+		p = post("/t/vm", url.Values{"name": {"web03"}, "attr.ip": {"192.0.2.300"}, "attr.owner": {"web"}})
+		if p.status != 400 || p.doc.Find(`#f-ip[aria-invalid="true"]`).Length() != 1 {
+			t.Errorf("bad ip: %d %v %v", p.status, p.texts(".field-error"), p.texts(".notice"))
+		}
+		p = post("/t/vm", url.Values{"name": {"web03"}, "attr.cpus": {"2"}, "attr.owner": {"web"}, "attr.tags": {"a\nb"}, "reason": {"ticket 7"}})
+		if p.status != http.StatusSeeOther || !strings.HasPrefix(p.loc, "/e/") {
+			t.Fatalf("create: %d %q %v", p.status, p.loc, p.texts(".notice"))
+		}
+		web03 := strings.SplitN(strings.TrimPrefix(p.loc, "/e/"), "?", 2)[0]
+		e, err := s.GetByName(context.Background(), "vm", "web03")
+		if err != nil || fmt.Sprint(e.Attrs["tags"]) != "[a b]" || e.Attrs["cpus"] != int64(2) {
+			t.Fatalf("created: %v %v", e, err)
+		}
+		detail := get("/e/" + web03)
+		if !strings.Contains(detail.body, "ticket 7") || !slices.Contains(detail.texts("main table th[scope=row]"), "cpus") {
+			t.Errorf("detail lacks the history's reason or the attributes")
+		}
+
+		// Edit twice from the same form: the second is a conflict that shows both.
+		form := url.Values{"version": {"1"}, "name": {"web03"}, "attr.cpus": {"4"}, "attr.owner": {"web"}, "attr.tags": {"a\nb"}}
+		if p := post("/e/"+web03, form); p.status != http.StatusSeeOther {
+			t.Fatalf("edit: %d %v", p.status, p.texts(".notice"))
+		}
+		form.Set("attr.cpus", "6")
+		p = post("/e/"+web03, form)
+		if p.status != http.StatusConflict || p.doc.Find(".conflict").Length() != 1 {
+			t.Fatalf("stale edit: %d %v", p.status, p.texts(".notice"))
+		}
+		if row := p.texts(".conflict tbody tr"); len(row) != 1 || !strings.Contains(row[0], "cpus") || !strings.Contains(row[0], "6") || !strings.Contains(row[0], "4") {
+			t.Errorf("conflict rows: %q", row)
+		}
+		if v, _ := p.doc.Find(`input[name="version"]`).Attr("value"); v != "2" {
+			t.Errorf("the conflict form carries version %q, want 2", v)
+		}
+		if e, _ := s.GetByName(context.Background(), "vm", "web03"); e.Attrs["cpus"] != int64(4) {
+			t.Errorf("the stale edit was written: cpus %v", e.Attrs["cpus"])
+		}
+
+		// alice cannot see web01's annotation: saving her form keeps it.
+		w1, _ := s.GetByName(context.Background(), "vm", "web01")
+		p = fetch(t, noRedirect, http.MethodPost, base+"/e/"+idString(w1.ID), m.tokens["alice"],
+			url.Values{"version": {fmt.Sprint(w1.Version)}, "name": {"web01"}, "attr.cpus": {"3"}, "attr.owner": {"web"}, "attr.instance_uuid": {"u1"}})
+		if p.status != http.StatusSeeOther {
+			t.Fatalf("alice edits web01: %d %v", p.status, p.texts(".notice"))
+		}
+		if e, _ := s.GetByName(context.Background(), "vm", "web01"); e.Attrs["annotation"] != "web notes" || e.Attrs["cpus"] != int64(3) {
+			t.Errorf("after alice's edit: %v", e.Attrs)
+		}
+
+		// Delete and restore.
+		if p := post("/e/"+web03+"/delete", url.Values{"version": {"2"}, "reason": {"gone"}}); p.status != http.StatusSeeOther {
+			t.Fatalf("delete: %d %v", p.status, p.texts(".notice"))
+		}
+		if p := get("/e/" + web03); !strings.Contains(p.body, "Deleted") || p.doc.Find(`form[action$="/restore"]`).Length() != 1 {
+			t.Errorf("a deleted entry's page offers no restore")
+		}
+		if p := post("/e/"+web03+"/restore", url.Values{"reason": {"back"}}); p.status != http.StatusSeeOther {
+			t.Fatalf("restore: %d %v", p.status, p.texts(".notice"))
+		}
+
+		// Plan the changed VMs, review, apply.
+		p = post("/plans", url.Values{"kind": {"changed"}, "type": {"vm"}})
+		if p.status != http.StatusSeeOther || !strings.HasPrefix(p.loc, "/plans/") {
+			t.Fatalf("plan: %d %q %v", p.status, p.loc, p.texts(".notice"))
+		}
+		planPath := strings.SplitN(p.loc, "?", 2)[0]
+		p = get(planPath)
+		if fixes := p.texts("main tbody tr"); p.status != 200 || len(fixes) == 0 || p.doc.Find(`form[action$="/apply"] button`).Length() != 1 {
+			t.Fatalf("plan page: %d %q", p.status, fixes)
+		}
+		if p := post(planPath+"/apply", url.Values{}); p.status != http.StatusSeeOther || !strings.Contains(p.loc, "applied") {
+			t.Fatalf("apply: %d %q %v", p.status, p.loc, p.texts(".notice"))
+		}
+		if p := get(planPath); !strings.Contains(p.doc.Find("main p").First().Text(), "applied") || p.doc.Find(`form[action$="/apply"]`).Length() != 0 {
+			t.Errorf("an applied plan: %q", p.doc.Find("main p").First().Text())
+		}
+
+		// A name pool has no end: neither 0 free nor full.
+		if _, err := s.Create(context.Background(), inventorytest.Meta("t"), "name_pool", "svc", map[string]any{"template": "svc{seq:02}"}); err != nil {
+			t.Fatal(err)
+		}
+		pools := map[string][]string{}
+		get("/").doc.Find(`#pools-h ~ table tbody tr`).Each(func(_ int, r *goquery.Selection) {
+			var cells []string
+			r.Find("td").Each(func(_ int, c *goquery.Selection) { cells = append(cells, strings.TrimSpace(c.Text())) })
+			pools[cells[0]] = cells
+		})
+		if got := pools["svc"]; len(got) < 3 || got[2] != "no end" || pools["lab"][2] != "254" {
+			t.Errorf("dashboard's pools: %q", pools)
+		}
+		if got := get("/allocate").doc.Find(`#name_pool option[value="svc"]`).Text(); got != "svc (no end)" {
+			t.Errorf("allocate offers the name pool as %q", got)
+		}
+
+		// Allocate an address for web03 twice with one key: one grant.
+		form = url.Values{"ip_pool": {"lab"}, "type": {"vm"}, "name": {"web03"}, "key": {"k1"}}
+		first := post("/allocate", form)
+		again := post("/allocate", form)
+		got, want := first.doc.Find("#granted-h + ul strong").Text(), again.doc.Find("#granted-h + ul strong").Text()
+		if first.status != 200 || got == "" || got != want || !strings.Contains(again.body, "granted before under this key") {
+			t.Errorf("allocate: %d %q then %q %v", first.status, got, want, first.texts(".notice"))
+		}
+		if p := post("/allocate", url.Values{"type": {"vm"}}); p.status != 400 || !strings.Contains(p.body, "choose a name pool") {
+			t.Errorf("allocate without a pool: %d", p.status)
+		}
+
+		// Tokens: made once, shown once, revoked.
+		p = post("/tokens", url.Values{"name": {"ci"}, "role": {"reader"}})
+		secret, _ := p.doc.Find("#secret").Attr("value")
+		if p.status != 200 || !strings.HasPrefix(secret, "tana_") {
+			t.Fatalf("token: %d %q", p.status, p.texts(".notice"))
+		}
+		if p := get("/tokens"); strings.Contains(p.body, secret) {
+			t.Error("the token list shows a secret")
+		}
+		if p := post("/tokens/ci/revoke", url.Values{}); p.status != http.StatusSeeOther {
+			t.Errorf("revoke: %d", p.status)
+		}
+		// A grant with a bad subject is refused naming it.
+		if p := post("/permissions", url.Values{"level": {"read"}, "subject": {"team:nope"}, "type": {"vm"}}); p.status != 400 || !strings.Contains(p.body, "no team named") {
+			t.Errorf("bad grant: %d %v", p.status, p.texts(".notice"))
+		}
+	}, appType())
+}
+
+// TestWebLogin: the login form, a wrong password shown on the form, the
+// session cookie, CSRF on every change, a safe next, logout.
+func TestWebLogin(t *testing.T) {
+	s := inventorytest.Open(t, "sqlite")
+	mustLocalUser(t, s, "carol", "writer", "correct horse battery")
+	ts := start(t, s)
+	c := newJar(t)
+	if p := fetch(t, c, http.MethodGet, ts.url+"/types", "", nil); p.status != http.StatusSeeOther || p.loc != "/login?next=%2Ftypes" {
+		t.Fatalf("not logged in: %d %q", p.status, p.loc)
+	}
+	p := fetch(t, c, http.MethodGet, ts.url+"/login?next=%2Ftypes", "", nil)
+	if v, _ := p.doc.Find(`input[name="next"]`).Attr("value"); v != "/types" || p.doc.Find(`label[for="password"]`).Length() != 1 {
+		t.Fatalf("login page: next %q", v)
+	}
+	p = fetch(t, c, http.MethodPost, ts.url+"/login", "", url.Values{"user": {"carol"}, "password": {"wrong"}, "next": {"/types"}})
+	if p.status != http.StatusUnauthorized || p.doc.Find("#login-error").Length() != 1 {
+		t.Fatalf("wrong password: %d %v", p.status, p.texts(".notice"))
+	}
+	for next, want := range map[string]string{"//evil.example/": "/", "https://evil.example/": "/", "/\\evil": "/", "/types": "/types"} {
+		if got := web.SafeNext(next); got != want {
+			t.Errorf("SafeNext(%q) = %q, want %q", next, got, want)
+		}
+	}
+	p = fetch(t, c, http.MethodPost, ts.url+"/login", "", url.Values{"user": {"carol"}, "password": {"correct horse battery"}, "next": {"/types"}})
+	if p.status != http.StatusSeeOther || p.loc != "/types" {
+		t.Fatalf("login: %d %q %s", p.status, p.loc, p.body)
+	}
+	p = fetch(t, c, http.MethodGet, ts.url+"/t/vm/new", "", nil)
+	csrf, _ := p.doc.Find(`input[name="csrf_token"]`).Attr("value")
+	if p.status != 200 || csrf == "" || !strings.Contains(p.doc.Find("header").Text(), "carol") {
+		t.Fatalf("logged in: %d, csrf %q", p.status, csrf)
+	}
+	form := url.Values{"name": {"vm1"}}
+	if p := fetch(t, c, http.MethodPost, ts.url+"/t/vm", "", form); p.status != http.StatusForbidden {
+		t.Errorf("a form without the CSRF token: %d, want 403", p.status)
+	}
+	form.Set("csrf_token", csrf)
+	if p := fetch(t, c, http.MethodPost, ts.url+"/t/vm", "", form); p.status != http.StatusSeeOther {
+		t.Errorf("a form with the CSRF token: %d %v", p.status, p.texts(".notice"))
+	}
+	if p := fetch(t, c, http.MethodPost, ts.url+"/logout", "", url.Values{"csrf_token": {csrf}}); p.status != http.StatusSeeOther || p.loc != "/login" {
+		t.Errorf("logout: %d %q", p.status, p.loc)
+	}
+	if p := fetch(t, c, http.MethodGet, ts.url+"/types", "", nil); p.status != http.StatusSeeOther {
+		t.Errorf("after logout: %d", p.status)
+	}
+}

@@ -105,16 +105,82 @@ func (s *Store) RouteEvents(ctx context.Context, limit int, route func([]Event) 
 				return fmt.Errorf("mark events routed: %w", mapError(err))
 			}
 		}
+		// The new deliveries' subjects without a head get one; the
+		// finishers are kept out until this commits (see headLock).
+		if len(rows) > 0 {
+			if err := s.lockHeads(ctx, tx, true); err != nil {
+				return err
+			}
+			if err := tx.promoteHeads(ctx, "event_id", ids); err != nil {
+				return err
+			}
+		}
 		n = len(evs)
 		return nil
 	})
 	return n, err
 }
 
+// headLock is the PostgreSQL advisory lock that keeps the heads right:
+// the router holds it exclusively while it gives new deliveries' subjects
+// their heads, a finisher (or a redelivery) shared while it moves a head
+// on. Without it a finisher could move the head on without seeing the
+// router's deliveries not yet committed, and the router give them none
+// because the old head still looked pending: a subject stuck forever.
+const headLock = 7240025
+
+// lockHeads takes headLock until the transaction ends; on SQLite the one
+// writer serialises the same work.
+func (s *Store) lockHeads(ctx context.Context, tx *Tx, exclusive bool) error {
+	if s.dialect != migrations.Postgres {
+		return nil
+	}
+	q := "SELECT pg_advisory_xact_lock_shared($1)"
+	if exclusive {
+		q = "SELECT pg_advisory_xact_lock($1)"
+	}
+	if _, err := tx.ExecContext(ctx, q, headLock); err != nil {
+		return fmt.Errorf("take the delivery heads' lock: %w", mapError(err))
+	}
+	return nil
+}
+
+// promoteHeads makes the first pending delivery the head of each
+// subscription's subject, of the deliveries whose col (id or event_id) is
+// in ids, that has pending deliveries but no head. Set-based: one
+// statement per thousand ids.
+func (tx *Tx) promoteHeads(ctx context.Context, col string, ids []int64) error {
+	if col != "id" && col != "event_id" {
+		return fmt.Errorf("promote heads by %q: not a delivery key", col)
+	}
+	for _, chunk := range chunks(ids, 1000) {
+		// Scalar subqueries, not joins: each is one probe of the order
+		// index per subject, whatever the planner thinks of the table's
+		// size (a join here was a hash over the whole backlog). MAX(head),
+		// not head = 1: that would match event_deliveries_due, which has
+		// no subject, and scan every head of the subscription.
+		q, args, err := sqlx.In(`UPDATE event_deliveries SET head = 1 WHERE id IN (
+			SELECT (SELECT MIN(p.id) FROM event_deliveries p WHERE p.subscription = f.subscription AND p.subject = f.subject
+				AND p.status = 'pending' AND p.head = 0)
+			FROM (SELECT DISTINCT subscription, subject FROM event_deliveries WHERE `+col+` IN (?)) f
+			WHERE COALESCE((SELECT MAX(h.head) FROM event_deliveries h WHERE h.subscription = f.subscription AND h.subject = f.subject
+				AND h.status = 'pending'), 0) = 0)`, chunk)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, tx.Rebind(q), args...); err != nil {
+			return fmt.Errorf("move the heads of %d deliveries' subjects on: %w", len(chunk), mapError(err))
+		}
+	}
+	return nil
+}
+
 // ClaimDeliveries claims up to limit due deliveries of subscription for
 // claimer, until lease from now, and returns them with their events. Only
-// the first pending delivery of each subject is due: a subject's events
-// go out in order, one at a time. On PostgreSQL replicas claim
+// the head of each subject (its first pending delivery in routing order)
+// is due: a subject's events go out in order, one at a time. The heads
+// due now are one range of event_deliveries_due, so a claim reads about
+// limit rows however long the backlog. On PostgreSQL replicas claim
 // different rows (FOR UPDATE SKIP LOCKED); a claim that runs out (its
 // replica died) is taken again.
 func (s *Store) ClaimDeliveries(ctx context.Context, subscription, claimer string, lease time.Duration, limit int) ([]Delivery, error) {
@@ -127,10 +193,8 @@ func (s *Store) ClaimDeliveries(ctx context.Context, subscription, claimer strin
 		}
 		var ids []int64
 		err := sqlx.SelectContext(ctx, tx, &ids, tx.Rebind(`SELECT d.id FROM event_deliveries d
-			WHERE d.subscription = ? AND d.status = 'pending' AND d.next_at <= ? AND (d.claimed_until IS NULL OR d.claimed_until < ?)
-			AND NOT EXISTS (SELECT 1 FROM event_deliveries p WHERE p.subscription = d.subscription AND p.subject = d.subject
-				AND p.status = 'pending' AND p.event_id < d.event_id)
-			ORDER BY d.event_id LIMIT ?`+lock), subscription, now, now, limit)
+			WHERE d.subscription = ? AND d.status = 'pending' AND d.head = 1 AND d.next_at <= ? AND (d.claimed_until IS NULL OR d.claimed_until < ?)
+			ORDER BY d.next_at, d.id LIMIT ?`+lock), subscription, now, now, limit)
 		if err != nil {
 			return fmt.Errorf("claim deliveries of %s: %w", subscription, mapError(err))
 		}
@@ -181,7 +245,11 @@ func (s *Store) FinishDeliveries(ctx context.Context, claimer string, as []Attem
 	// Attempts made are recorded even when the worker is stopping.
 	ctx = context.WithoutCancel(ctx)
 	return s.InTx(ctx, func(tx *Tx) error {
+		if err := s.lockHeads(ctx, tx, false); err != nil {
+			return err
+		}
 		ok := map[int][]int64{}
+		var over []int64 // left pending: their subjects' next deliveries are due
 		for _, a := range as {
 			if a.Unsent {
 				if _, err := tx.ExecContext(ctx, tx.Rebind("UPDATE event_deliveries SET claimed_by = '', claimed_until = NULL WHERE id = ? AND claimed_by = ?"), a.ID, claimer); err != nil {
@@ -193,8 +261,15 @@ func (s *Store) FinishDeliveries(ctx context.Context, claimer string, as []Attem
 				ok[a.Code] = append(ok[a.Code], a.ID)
 				continue
 			}
+			// A delivery tried again stays its subject's head; one given
+			// up hands it on.
+			head := "head"
+			if a.Status != DeliveryPending {
+				head = "0"
+				over = append(over, a.ID)
+			}
 			_, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE event_deliveries SET status = ?, attempts = attempts + 1, response_code = ?, last_error = ?,
-				next_at = ?, claimed_by = '', claimed_until = NULL, updated_at = ? WHERE id = ? AND claimed_by = ?`),
+				next_at = ?, claimed_by = '', claimed_until = NULL, updated_at = ?, head = `+head+` WHERE id = ? AND claimed_by = ?`),
 				a.Status, a.Code, clip(a.Error), a.NextAt.UTC(), tx.now, a.ID, claimer)
 			if err != nil {
 				return fmt.Errorf("record delivery %d: %w", a.ID, mapError(err))
@@ -203,7 +278,7 @@ func (s *Store) FinishDeliveries(ctx context.Context, claimer string, as []Attem
 		for code, ids := range ok {
 			for _, chunk := range chunks(ids, 1000) {
 				q, args, err := sqlx.In(`UPDATE event_deliveries SET status = 'delivered', attempts = attempts + 1, response_code = ?, last_error = '',
-					claimed_by = '', claimed_until = NULL, updated_at = ? WHERE claimed_by = ? AND id IN (?)`, code, tx.now, claimer, chunk)
+					claimed_by = '', claimed_until = NULL, updated_at = ?, head = 0 WHERE claimed_by = ? AND id IN (?)`, code, tx.now, claimer, chunk)
 				if err != nil {
 					return err
 				}
@@ -211,8 +286,11 @@ func (s *Store) FinishDeliveries(ctx context.Context, claimer string, as []Attem
 					return fmt.Errorf("record %d deliveries: %w", len(chunk), mapError(err))
 				}
 			}
+			over = append(over, ids...)
 		}
-		return nil
+		// A delivery whose claim was lost is still pending and its
+		// subject's head: promoteHeads leaves that subject alone.
+		return tx.promoteHeads(ctx, "id", over)
 	})
 }
 
@@ -284,6 +362,9 @@ func (s *Store) Delivery(ctx context.Context, id int64) (*Delivery, error) {
 // (claimed) is refused with ECONFLICT.
 func (s *Store) Redeliver(ctx context.Context, id int64, by By) (*Delivery, error) {
 	err := s.InTx(ctx, func(tx *Tx) error {
+		if err := s.lockHeads(ctx, tx, false); err != nil {
+			return err
+		}
 		res, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE event_deliveries SET status = 'pending', next_at = ?, since = ?, updated_at = ?, last_error = ''
 			WHERE id = ? AND (status <> 'pending' OR claimed_until IS NULL OR claimed_until < ?)`), tx.now, tx.now, tx.now, id, tx.now)
 		if err != nil {
@@ -298,6 +379,11 @@ func (s *Store) Redeliver(ctx context.Context, id int64, by By) (*Delivery, erro
 				return schema.FieldErrorf(schema.ENOTFOUND, "id", "delivery %d not found", id)
 			}
 			return schema.FieldErrorf(schema.ECONFLICT, "id", "delivery %d is being sent right now; wait for its attempt to end", id)
+		}
+		// Pending again: its subject's head unless the subject has one
+		// (then it goes when its turn comes).
+		if err := tx.promoteHeads(ctx, "id", []int64{id}); err != nil {
+			return err
 		}
 		return tx.Audit(ctx, AuditRecord{Actor: by.Actor, Action: "event.redeliver", Target: fmt.Sprintf("delivery %d", id), RemoteAddr: by.RemoteAddr, Success: true})
 	})

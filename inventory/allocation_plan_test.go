@@ -166,11 +166,12 @@ type planNode struct {
 	Loops    float64    `json:"Actual Loops"`
 	Filtered float64    `json:"Rows Removed by Filter"`
 	Rechecks float64    `json:"Rows Removed by Index Recheck"`
+	Joined   float64    `json:"Rows Removed by Join Filter"`
 	Plans    []planNode `json:"Plans"`
 }
 
 func (n planNode) rowsRead() int {
-	total := (n.Rows + n.Filtered + n.Rechecks) * max(n.Loops, 1)
+	total := (n.Rows + n.Filtered + n.Rechecks + n.Joined) * max(n.Loops, 1)
 	for _, c := range n.Plans {
 		total += float64(c.rowsRead())
 	}

@@ -187,14 +187,8 @@ func (s *Store) ClaimDeliveries(ctx context.Context, subscription, claimer strin
 	var out []Delivery
 	err := s.InTx(ctx, func(tx *Tx) error {
 		now := tx.now
-		lock := ""
-		if s.dialect == migrations.Postgres {
-			lock = " FOR UPDATE OF d SKIP LOCKED"
-		}
 		var ids []int64
-		err := sqlx.SelectContext(ctx, tx, &ids, tx.Rebind(`SELECT d.id FROM event_deliveries d
-			WHERE d.subscription = ? AND d.status = 'pending' AND d.head = 1 AND d.next_at <= ? AND (d.claimed_until IS NULL OR d.claimed_until < ?)
-			ORDER BY d.next_at, d.id LIMIT ?`+lock), subscription, now, now, limit)
+		err := sqlx.SelectContext(ctx, tx, &ids, tx.Rebind(s.claimSQL()), subscription, now, now, limit)
 		if err != nil {
 			return fmt.Errorf("claim deliveries of %s: %w", subscription, mapError(err))
 		}
@@ -219,6 +213,18 @@ func (s *Store) ClaimDeliveries(ctx context.Context, subscription, claimer strin
 	})
 	fixDeliveryTimes(out)
 	return out, err
+}
+
+// claimSQL selects the deliveries a claim takes; its arguments are the
+// subscription, now twice and the limit.
+func (s *Store) claimSQL() string {
+	lock := ""
+	if s.dialect == migrations.Postgres {
+		lock = " FOR UPDATE OF d SKIP LOCKED"
+	}
+	return `SELECT d.id FROM event_deliveries d
+			WHERE d.subscription = ? AND d.status = 'pending' AND d.head = 1 AND d.next_at <= ? AND (d.claimed_until IS NULL OR d.claimed_until < ?)
+			ORDER BY d.next_at, d.id LIMIT ?` + lock
 }
 
 // Attempt is how one attempt at a delivery ended: Status delivered, failed

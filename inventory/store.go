@@ -69,6 +69,9 @@ type Store struct {
 	writers writerQueue   // SQLite only
 	names   nameCache
 	proc    process // this process, named on its runs
+	// withoutEntryEvents leaves entry events out of imports: only the
+	// benchmark that measures what they cost sets it (export_test.go).
+	withoutEntryEvents bool
 }
 
 // Open connects to the database named by dsn: "sqlite:PATH" or

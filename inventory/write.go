@@ -809,9 +809,12 @@ func (tx *Tx) insertVersions(ctx context.Context, meta Meta, cs string, ws []*wr
 	}
 	// Each version's event goes into the outbox beside it, from the same
 	// JSON: no event without the change, no change without its event.
-	ev, err := tx.entryEvents(ctx, cs, meta)
-	if err != nil {
-		return err
+	var ev *entryEvents
+	if !tx.s.withoutEntryEvents {
+		var err error
+		if ev, err = tx.entryEvents(ctx, cs, meta); err != nil {
+			return err
+		}
 	}
 	var b []byte
 	for _, w := range ws {
@@ -834,12 +837,18 @@ func (tx *Tx) insertVersions(ctx context.Context, meta Meta, cs string, ws []*wr
 		if err := rw.add(ctx, w.id, v, string(w.op), w.name, string(b)); err != nil {
 			return err
 		}
+		if ev == nil {
+			continue
+		}
 		if err := ev.add(ctx, w, v, b); err != nil {
 			return err
 		}
 	}
 	if err := rw.send(ctx); err != nil {
 		return err
+	}
+	if ev == nil {
+		return nil
 	}
 	return ev.rw.send(ctx)
 }

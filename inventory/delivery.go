@@ -3,6 +3,7 @@ package inventory
 import (
 	"context"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -401,10 +402,20 @@ func (s *Store) Redeliver(ctx context.Context, id int64, by By) (*Delivery, erro
 
 // PruneEvents deletes events older than before whose deliveries are all
 // over (delivered or failed), with their delivery log. It returns how
-// many events it deleted.
+// many events it deleted. Events are found by id, from the oldest up to
+// the first one at or after before (ids follow time, give or take a
+// transaction's length): no index on at, which every import paid for.
 func (s *Store) PruneEvents(ctx context.Context, before time.Time) (int64, error) {
-	res, err := s.db.ExecContext(ctx, s.db.Rebind(`DELETE FROM events WHERE at < ? AND routed = 1
-		AND NOT EXISTS (SELECT 1 FROM event_deliveries d WHERE d.event_id = events.id AND d.status = 'pending')`), before.UTC())
+	var bound []int64
+	if err := sqlx.SelectContext(ctx, s.db, &bound, s.db.Rebind("SELECT id FROM events WHERE at >= ? ORDER BY id LIMIT 1"), before.UTC()); err != nil {
+		return 0, fmt.Errorf("prune events: find the first to keep: %w", mapError(err))
+	}
+	upTo := int64(math.MaxInt64)
+	if len(bound) > 0 {
+		upTo = bound[0]
+	}
+	res, err := s.db.ExecContext(ctx, s.db.Rebind(`DELETE FROM events WHERE id < ? AND at < ? AND routed = 1
+		AND NOT EXISTS (SELECT 1 FROM event_deliveries d WHERE d.event_id = events.id AND d.status = 'pending')`), upTo, before.UTC())
 	if err != nil {
 		return 0, fmt.Errorf("prune events: %w", mapError(err))
 	}

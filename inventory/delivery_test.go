@@ -158,3 +158,87 @@ func TestClaimReadsItsLimit(t *testing.T) {
 		}
 	})
 }
+
+// TestPruneEvents: events older than the cut whose deliveries are over go
+// with their log; a newer one, an unrouted one and one still pending
+// stay.
+func TestPruneEvents(t *testing.T) {
+	for _, d := range inventorytest.Dialects {
+		t.Run(d, func(t *testing.T) {
+			clock := inventorytest.NewClock(time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC))
+			s := inventorytest.OpenClocked(t, d, clock)
+			upsert := func(names ...string) {
+				t.Helper()
+				var items []inventory.Item
+				for _, n := range names {
+					items = append(items, inventory.Item{Type: "vm", Name: n, Attrs: map[string]any{"cpus": 1}})
+				}
+				if _, err := s.Upsert(ctx, inventorytest.Meta("t"), items, inventory.UpsertOptions{}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			upsert("old1", "old2", "oldpending")
+			routeAll(t, s, "sub")
+			ds, err := s.ClaimDeliveries(ctx, "sub", "me", time.Minute, 10)
+			if err != nil || len(ds) != 3 {
+				t.Fatalf("claimed %d (err %v), want 3", len(ds), err)
+			}
+			var as []inventory.Attempt
+			for _, d := range ds {
+				st := inventory.DeliveryDelivered
+				if d.Subject == "vm/oldpending" {
+					st = inventory.DeliveryPending
+				} else if d.Subject == "vm/old2" {
+					st = inventory.DeliveryFailed
+				}
+				as = append(as, inventory.Attempt{ID: d.ID, Status: st, Code: 204, NextAt: clock.Now().Add(time.Hour)})
+			}
+			if err := s.FinishDeliveries(ctx, "me", as); err != nil {
+				t.Fatal(err)
+			}
+			clock.Advance(48 * time.Hour)
+			upsert("new")
+			routeAll(t, s, "sub")
+			clock.Advance(time.Hour)
+			upsert("unrouted")
+			n, err := s.PruneEvents(ctx, clock.Now().Add(-24*time.Hour))
+			if err != nil || n != 2 {
+				t.Fatalf("pruned %d events (err %v), want old1 and old2", n, err)
+			}
+			left, err := s.Deliveries(ctx, inventory.DeliveryFilter{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var subjects []string
+			for _, d := range left {
+				subjects = append(subjects, d.Subject)
+			}
+			if fmt.Sprint(subjects) != "[vm/new vm/oldpending]" {
+				t.Fatalf("deliveries left %v, want vm/new and vm/oldpending", subjects)
+			}
+			// vm/new delivered, a cut after everything: only the pending
+			// and the unrouted stay.
+			ds, err = s.ClaimDeliveries(ctx, "sub", "me", time.Minute, 10)
+			if err != nil {
+				t.Fatal(err)
+			}
+			as = as[:0]
+			for _, d := range ds {
+				if d.Subject == "vm/new" {
+					as = append(as, inventory.Attempt{ID: d.ID, Status: inventory.DeliveryDelivered, Code: 204})
+				} else {
+					as = append(as, inventory.Attempt{ID: d.ID, Unsent: true})
+				}
+			}
+			if err := s.FinishDeliveries(ctx, "me", as); err != nil {
+				t.Fatal(err)
+			}
+			if n, err := s.PruneEvents(ctx, clock.Now().Add(time.Hour)); err != nil || n != 1 {
+				t.Fatalf("pruned %d events (err %v), want vm/new's", n, err)
+			}
+			if unrouted, _, err := s.EventCounts(ctx); err != nil || unrouted != 1 {
+				t.Fatalf("%d unrouted events left (err %v), want 1", unrouted, err)
+			}
+		})
+	}
+}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/tana-cmdb/tana/inventory"
 	"github.com/tana-cmdb/tana/inventory/inventorytest"
+	"github.com/tana-cmdb/tana/migrations"
 	"github.com/tana-cmdb/tana/schema"
 )
 
@@ -241,4 +242,41 @@ func TestPruneEvents(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestHeadsMigration: deliveries waiting when 0018 is applied get their
+// heads, one per subject, the first routed; rolled back and applied again
+// they still go one per subject, in order.
+func TestHeadsMigration(t *testing.T) {
+	inventorytest.ForEach(t, func(t *testing.T, s *inventory.Store) {
+		for round := 0; round < 2; round++ {
+			items := []inventory.Item{
+				{Type: "vm", Name: "a", Attrs: map[string]any{"cpus": round + 1}},
+				{Type: "vm", Name: "b", Attrs: map[string]any{"cpus": round + 1}},
+			}
+			if _, err := s.Upsert(ctx, inventorytest.Meta("t"), items, inventory.UpsertOptions{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		routeAll(t, s, "sub")
+		if err := migrations.DownTo(ctx, s.DB().DB, s.Dialect(), 17); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := migrations.Up(ctx, s.DB().DB, s.Dialect()); err != nil {
+			t.Fatal(err)
+		}
+		for _, want := range []string{schema.EventEntryCreated, schema.EventEntryUpdated} {
+			ds, err := s.ClaimDeliveries(ctx, "sub", "me", time.Minute, 10)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(ds) != 2 || ds[0].Event.Type != want || ds[1].Event.Type != want || ds[0].Subject == ds[1].Subject {
+				t.Fatalf("claimed %+v, want a's and b's %s", ds, want)
+			}
+			if err := s.FinishDeliveries(ctx, "me", []inventory.Attempt{
+				{ID: ds[0].ID, Status: inventory.DeliveryDelivered, Code: 200}, {ID: ds[1].ID, Status: inventory.DeliveryDelivered, Code: 200}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
 }

@@ -130,6 +130,8 @@ func (u *UI) Handler() http.Handler {
 	page("GET /tokens", u.tokens)
 	page("POST /tokens", u.createToken)
 	page("POST /tokens/{name}/revoke", u.revokeToken)
+	page("GET /events", u.events)
+	page("POST /events/{id}/redeliver", u.redeliver)
 	page("GET /permissions", u.permissions)
 	page("POST /permissions", u.addGrant)
 	page("POST /permissions/{id}/revoke", u.revokeGrant)

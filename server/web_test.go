@@ -2,8 +2,10 @@ package server
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -194,6 +196,21 @@ func TestWebPages(t *testing.T) {
 				t.Errorf("GET %s: %d, want %d with the error shown", path, p.status, want)
 			}
 		}
+		// Pages are compressed for a client that takes gzip.
+		req, _ := http.NewRequest(http.MethodGet, base+"/t/vm", nil)
+		req.Header.Set("Authorization", "Bearer "+admin)
+		req.Header.Set("Accept-Encoding", "gzip")
+		resp, err := noRedirect.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		zr, err := gzip.NewReader(resp.Body)
+		if err != nil || resp.Header.Get("Content-Encoding") != "gzip" {
+			t.Errorf("a page asked for gzipped: %q %v", resp.Header.Get("Content-Encoding"), err)
+		} else if b, _ := io.ReadAll(zr); !strings.Contains(string(b), "web01") {
+			t.Errorf("the gzipped page reads %q", b)
+		}
+		resp.Body.Close()
 		// Keyset paging: the next page's link carries the cursor and the search.
 		for i := range 60 {
 			if _, err := s.Create(context.Background(), inventorytest.Meta("t"), "vm", fmt.Sprintf("bulk%03d", i), map[string]any{"owner": "web"}); err != nil {

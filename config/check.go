@@ -132,6 +132,9 @@ func (c *Config) checkSchedules() []Problem {
 				ps = append(ps, c.Problem(f+".report.webhook", "%v", err))
 			}
 		}
+		if r := s.Report; r != nil && r.OnlyOnChange && r.Webhook == "" {
+			ps = append(ps, c.Problem(f+".report.only_on_change", "needs report.webhook: only a posted report can be held back"))
+		}
 	}
 	return ps
 }

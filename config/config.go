@@ -114,6 +114,10 @@ type ReportSpec struct {
 	Webhook string   `yaml:"webhook"`
 	// SecretEnv holds the HMAC key that signs webhook bodies.
 	SecretEnv string `yaml:"secret_env"`
+	// OnlyOnChange posts the report only when its open drift differs from
+	// that of the last report posted, with a digest of what is new,
+	// changed and resolved since. Every report is still stored.
+	OnlyOnChange bool `yaml:"only_on_change"`
 }
 
 // Policy says, per entity type, what reconcile does with drift and where

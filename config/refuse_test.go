@@ -14,6 +14,8 @@ func TestParseRefusesWhatIssue20FoundAccepted(t *testing.T) {
 		{"negative delete_after", "policies: {vm: {delete_after: -5d}}\n", "policies.vm.delete_after"},
 		{"negative max_body_bytes", "server: {max_body_bytes: -1}\n", "server.max_body_bytes"},
 		{"bad cron", "schedules: [{name: n, cron: '61 * * * *'}]\n", "schedules[0].cron"},
+		{"only_on_change without webhook", "schedules: [{name: n, cron: '@daily', report: {only_on_change: true}}]\n", "schedules[0].report.only_on_change: needs report.webhook"},
+		{"only_on_change not a boolean", "schedules: [{name: n, cron: '@daily', report: {webhook: 'https://h.example/', only_on_change: sometimes}}]\n", "only_on_change"},
 		{"percent over 100", "policies: {vm: {max_change_percent: 150}}\n", "policies.vm.max_change_percent"},
 	}
 	for _, c := range cases {

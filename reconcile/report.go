@@ -26,6 +26,9 @@ type Report struct {
 	Runs      []inventory.RunRecord `json:"runs"`
 	// Pools are the allocation pools near exhaustion.
 	Pools []PoolUsage `json:"pools,omitempty"`
+	// Digest is how the open drift differs from the last report posted,
+	// in the reports of a schedule that posts only on change.
+	Digest *Digest `json:"digest,omitempty"`
 }
 
 // PoolUsage is how full an allocation pool is.
@@ -122,21 +125,14 @@ func (r *Report) count() {
 // may see, counted again: a report says nothing of what it leaves out.
 func (r *Report) Only(keep func(*Item) bool, keepPool func(string) bool) *Report {
 	c := *r
-	c.Open, c.Resolved, c.Pools = nil, nil, nil
-	for i := range r.Open {
-		if keep(&r.Open[i]) {
-			c.Open = append(c.Open, r.Open[i])
-		}
-	}
-	for i := range r.Resolved {
-		if keep(&r.Resolved[i]) {
-			c.Resolved = append(c.Resolved, r.Resolved[i])
-		}
-	}
+	c.Open, c.Resolved, c.Pools = filterItems(r.Open, keep), filterItems(r.Resolved, keep), nil
 	for _, p := range r.Pools {
 		if keepPool(p.Pool) {
 			c.Pools = append(c.Pools, p)
 		}
+	}
+	if r.Digest != nil {
+		c.Digest = r.Digest.only(keep)
 	}
 	c.count()
 	return &c
@@ -252,6 +248,9 @@ func renderMarkdown(w io.Writer, r *Report) error {
 		}
 		b.WriteString("\n")
 	}
+	if r.Digest != nil {
+		digestMarkdown(&b, r.Digest)
+	}
 	b.WriteString("## Open\n\n")
 	if len(r.Open) == 0 {
 		b.WriteString("No drift.\n")
@@ -269,6 +268,37 @@ func renderMarkdown(w io.Writer, r *Report) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// digestMarkdown writes what changed since the last report posted.
+func digestMarkdown(b *strings.Builder, d *Digest) {
+	b.WriteString("## Since the last report posted\n\n")
+	if d.Previous == "" {
+		b.WriteString("The first report posted.\n\n")
+	} else if d.PreviousAt != nil {
+		fmt.Fprintf(b, "Report %s, posted %s.\n\n", d.Previous, d.PreviousAt.Format(time.RFC3339))
+	}
+	for _, l := range []struct {
+		title string
+		items []Item
+	}{{"New", d.New}, {"Changed", d.Changed}, {"Resolved", d.Resolved}} {
+		if len(l.items) == 0 {
+			continue
+		}
+		fmt.Fprintf(b, "### %s (%d)\n\n", l.title, len(l.items))
+		for i := range l.items {
+			it := &l.items[i]
+			line := it.String()
+			if res := resolution(it); res != "" {
+				line += " — " + res
+			}
+			fmt.Fprintf(b, "- %s\n", mdEscape(line))
+		}
+		b.WriteString("\n")
+	}
+	if d.Empty() {
+		b.WriteString("No change.\n\n")
+	}
 }
 
 func mdEscape(s string) string {
@@ -290,7 +320,12 @@ var htmlReport = template.Must(template.New("report").Funcs(template.FuncMap{
 <table><tr><th>type</th><th>open</th></tr>{{range $k := keys .Summary.ByType}}<tr><td>{{$k}}</td><td>{{index $.Summary.ByType $k}}</td></tr>{{end}}</table>
 <table><tr><th>source</th><th>open</th></tr>{{range $k := keys .Summary.BySource}}<tr><td>{{$k}}</td><td>{{index $.Summary.BySource $k}}</td></tr>{{end}}</table>
 {{if .Pools}}<h2>Pools nearly full</h2><ul>{{range .Pools}}<li>{{.}}</li>{{end}}</ul>{{end}}
-<h2>Open</h2>
+{{with .Digest}}<h2>Since the last report posted</h2>
+{{if .Previous}}<p>Report {{.Previous}}{{with .PreviousAt}}, posted {{time .}}{{end}}.</p>{{else}}<p>The first report posted.</p>{{end}}
+{{if .New}}<h3>New ({{len .New}})</h3><ul>{{range .New}}<li>{{item .}}</li>{{end}}</ul>{{end}}
+{{if .Changed}}<h3>Changed ({{len .Changed}})</h3><ul>{{range .Changed}}<li>{{item .}}</li>{{end}}</ul>{{end}}
+{{if .Resolved}}<h3>Resolved ({{len .Resolved}})</h3><ul>{{range .Resolved}}<li>{{item .}} — {{resolution .}}</li>{{end}}</ul>{{end}}
+{{end}}<h2>Open</h2>
 <ul>{{range .Open}}<li>{{item .}} — since {{time .FirstSeen}}</li>{{else}}<li>No drift.</li>{{end}}</ul>
 {{if .Resolved}}<h2>Resolved</h2><ul>{{range .Resolved}}<li>{{item .}} — {{resolution .}}</li>{{end}}</ul>{{end}}
 </body></html>

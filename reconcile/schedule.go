@@ -26,6 +26,9 @@ type Schedule struct {
 	Collect []collectors.Collector
 	Report  bool
 	Webhook *Webhook // nil: no webhook
+	// OnlyOnChange posts the report only when its open drift differs from
+	// that of the last report posted, with a Digest of how.
+	OnlyOnChange bool
 }
 
 // Scheduler runs schedules. Several replicas may run one scheduler each;
@@ -295,17 +298,50 @@ func (e *Engine) runSchedule(ctx context.Context, sc Schedule, since time.Time, 
 		return errors.Join(append(errs, err)...)
 	}
 	r.Schedule = sc.Name
-	if err := e.SaveReport(ctx, r); err != nil {
-		errs = append(errs, err)
+	if sc.Webhook == nil || !sc.OnlyOnChange {
+		return errors.Join(append(errs, e.saveAndPost(ctx, sc.Webhook, r))...)
 	}
-	if sc.Webhook != nil {
-		body, err := json.Marshal(r)
-		if err == nil {
-			err = sc.Webhook.Post(ctx, body)
-		}
-		if err != nil {
-			errs = append(errs, err)
-		}
+	return errors.Join(append(errs, e.postDigest(ctx, sc, r))...)
+}
+
+// saveAndPost stores a report and posts it to w (if any), both even if
+// the other fails.
+func (e *Engine) saveAndPost(ctx context.Context, w *Webhook, r *Report) error {
+	errs := []error{e.SaveReport(ctx, r)}
+	if w != nil {
+		errs = append(errs, postReport(ctx, w, r))
 	}
 	return errors.Join(errs...)
+}
+
+// postDigest stores the report with its digest and posts it only if the
+// open drift changed since the last report posted. That report is
+// remembered only once the receiver took the new one, so a post that
+// failed is tried again at the next tick with the same "before"; a crash
+// between the two posts the same change twice, never loses it.
+func (e *Engine) postDigest(ctx context.Context, sc Schedule, r *Report) error {
+	d, err := e.digest(ctx, sc.Name, r)
+	if err != nil {
+		return fmt.Errorf("schedule %s: digest: %w", sc.Name, err)
+	}
+	r.Digest = d
+	if err := e.SaveReport(ctx, r); err != nil {
+		return err // without it stored, it cannot be the next "before"
+	}
+	if d == nil {
+		e.log.Info("schedule report unchanged, not posted", "schedule", sc.Name, "report", r.ID)
+		return nil
+	}
+	if err := postReport(ctx, sc.Webhook, r); err != nil {
+		return err
+	}
+	return e.recordDigest(ctx, sc.Name, r)
+}
+
+func postReport(ctx context.Context, w *Webhook, r *Report) error {
+	body, err := json.Marshal(r)
+	if err != nil {
+		return fmt.Errorf("encode report: %w", err)
+	}
+	return w.Post(ctx, body)
 }

@@ -76,6 +76,10 @@ func buildSchema(reg *schema.Registry, opts Options) (*graphql.Schema, error) {
 			return nil, err
 		}
 	}
+	eq, em := b.eventFields(opts.EventSubscriptions)
+	if extraQ, extraM, err = mergeRoots(eq, em, extraQ, extraM); err != nil {
+		return nil, err
+	}
 	extraQ, err = merge(b.auditFields(), extraQ, "query")
 	if err != nil {
 		return nil, err

@@ -17,6 +17,7 @@ import (
 	"github.com/tana-cmdb/tana/access"
 	"github.com/tana-cmdb/tana/allocate"
 	"github.com/tana-cmdb/tana/config"
+	"github.com/tana-cmdb/tana/events"
 	"github.com/tana-cmdb/tana/inventory"
 	"github.com/tana-cmdb/tana/reconcile"
 	"github.com/tana-cmdb/tana/server/web"
@@ -57,6 +58,9 @@ type Options struct {
 	// confirmAllocation and releaseAllocation mutations and the pool
 	// metrics (tana_pool_values).
 	Allocator *allocate.Allocator
+	// EventSubscriptions are tana.yaml's, listed by eventSubscriptions
+	// beside those made through the API.
+	EventSubscriptions []events.Subscription
 	// Auth authenticates tokens, logins and sessions; nil: local users
 	// and default sessions over Store.
 	Auth *access.Authenticator

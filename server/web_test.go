@@ -2,8 +2,10 @@ package server
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -138,7 +140,7 @@ func (m *matrix) web(t *testing.T) {
 	}
 	// Admin pages.
 	for _, persona := range []string{"reader", "alice", "writer"} {
-		for _, path := range []string{"/tokens", "/permissions"} {
+		for _, path := range []string{"/tokens", "/permissions", "/events"} {
 			if p := get(persona, path); p.status != http.StatusForbidden {
 				t.Errorf("%s %s: %d, want 403", persona, path, p.status)
 			}
@@ -184,7 +186,7 @@ func TestWebPages(t *testing.T) {
 		}
 		web01, _ := s.GetByName(context.Background(), "vm", "web01")
 		for _, path := range []string{"/", "/types", "/t/vm", "/t/vm?q=web&sort=-name", "/t/vm/new", "/e/" + idString(web01.ID),
-			"/e/" + idString(web01.ID) + "/edit", "/drift", "/drift?kind=changed", "/plans", "/runs", "/allocate", "/tokens", "/permissions", "/login"} {
+			"/e/" + idString(web01.ID) + "/edit", "/drift", "/drift?kind=changed", "/plans", "/runs", "/allocate", "/tokens", "/permissions", "/events", "/events?status=failed", "/login"} {
 			if p := get(path); p.status != 200 || p.doc.Find("h1").Length() != 1 {
 				t.Errorf("GET %s: %d, %d h1", path, p.status, p.doc.Find("h1").Length())
 			}
@@ -194,6 +196,21 @@ func TestWebPages(t *testing.T) {
 				t.Errorf("GET %s: %d, want %d with the error shown", path, p.status, want)
 			}
 		}
+		// Pages are compressed for a client that takes gzip.
+		req, _ := http.NewRequest(http.MethodGet, base+"/t/vm", nil)
+		req.Header.Set("Authorization", "Bearer "+admin)
+		req.Header.Set("Accept-Encoding", "gzip")
+		resp, err := noRedirect.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		zr, err := gzip.NewReader(resp.Body)
+		if err != nil || resp.Header.Get("Content-Encoding") != "gzip" {
+			t.Errorf("a page asked for gzipped: %q %v", resp.Header.Get("Content-Encoding"), err)
+		} else if b, _ := io.ReadAll(zr); !strings.Contains(string(b), "web01") {
+			t.Errorf("the gzipped page reads %q", b)
+		}
+		resp.Body.Close()
 		// Keyset paging: the next page's link carries the cursor and the search.
 		for i := range 60 {
 			if _, err := s.Create(context.Background(), inventorytest.Meta("t"), "vm", fmt.Sprintf("bulk%03d", i), map[string]any{"owner": "web"}); err != nil {
@@ -334,6 +351,24 @@ func TestWebPages(t *testing.T) {
 		}
 		if p := post("/tokens/ci/revoke", url.Values{}); p.status != http.StatusSeeOther {
 			t.Errorf("revoke: %d", p.status)
+		}
+		// The delivery log lists what the changes above emitted.
+		if _, err := s.RouteEvents(context.Background(), 1000, func(evs []inventory.Event) []inventory.Route {
+			out := make([]inventory.Route, len(evs))
+			for i, e := range evs {
+				out[i] = inventory.Route{EventID: e.ID, Subscription: "hook", Subject: e.Subject}
+			}
+			return out
+		}); err != nil {
+			t.Fatal(err)
+		}
+		p = get("/events?subscription=hook")
+		ids := p.texts("#deliveries tbody td:first-child")
+		if len(ids) == 0 || !strings.Contains(p.body, "entry.created") {
+			t.Fatalf("events page: %d %v", p.status, p.texts(".notice"))
+		}
+		if p := post("/events/"+ids[0]+"/redeliver", url.Values{}); p.status != http.StatusSeeOther || !strings.Contains(p.loc, "sent+again") {
+			t.Errorf("redeliver: %d %q %v", p.status, p.loc, p.texts(".notice"))
 		}
 		// A grant with a bad subject is refused naming it.
 		if p := post("/permissions", url.Values{"level": {"read"}, "subject": {"team:nope"}, "type": {"vm"}}); p.status != 400 || !strings.Contains(p.body, "no team named") {

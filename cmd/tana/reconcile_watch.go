@@ -58,6 +58,7 @@ func (c *cli) schedules(ctx context.Context, cfg *config.Config) ([]reconcile.Sc
 					return nil, err
 				}
 				s.Webhook = &reconcile.Webhook{URL: r.Webhook, Secret: []byte(secret)}
+				s.OnlyOnChange = r.OnlyOnChange
 			}
 		}
 		out = append(out, s)

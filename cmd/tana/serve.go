@@ -75,19 +75,20 @@ func (c *cli) serve(ctx context.Context, e *reconcile.Engine, cfg *config.Config
 		return err
 	}
 	srv, err := server.New(server.Options{
-		AnsibleCollection: collection.Handler(coll),
-		Version:           version.Get(),
-		Auth:              auth,
-		Listen:            cfg.Listen,
-		Store:             s,
-		Logger:            c.logger(),
-		Registerer:        reg,
-		Gatherer:          reg,
-		Limits:            cfg.Server,
-		Ansible:           c.ansibleHandler(s, cfg),
-		Reconcile:         e,
-		Allocator:         allocate.New(s, allocate.Options{Logger: c.logger()}),
-		Sources:           infos,
+		AnsibleCollection:  collection.Handler(coll),
+		Version:            version.Get(),
+		Auth:               auth,
+		EventSubscriptions: subscriptions(cfg),
+		Listen:             cfg.Listen,
+		Store:              s,
+		Logger:             c.logger(),
+		Registerer:         reg,
+		Gatherer:           reg,
+		Limits:             cfg.Server,
+		Ansible:            c.ansibleHandler(s, cfg),
+		Reconcile:          e,
+		Allocator:          allocate.New(s, allocate.Options{Logger: c.logger()}),
+		Sources:            infos,
 		Collect: func(ctx context.Context, name string) ([]reconcile.RunSummary, error) {
 			cs, _, err := c.sources(ctx, cfg, []string{name})
 			if err != nil {

@@ -42,7 +42,7 @@ func TestWebUIEndToEnd(t *testing.T) {
 	w.conflict(lab, id)
 	w.planAndApply(lab)
 	w.allocate()
-	for _, p := range []string{"/types", "/t/vm/new", "/plans", "/runs", "/tokens", "/permissions"} {
+	for _, p := range []string{"/types", "/t/vm/new", "/plans", "/runs", "/tokens", "/permissions", "/events"} {
 		w.open(p) // the rest of the navigation, through axe
 	}
 	w.phone(id)

@@ -306,5 +306,5 @@ func (u *UI) LoginPage(w http.ResponseWriter, r *http.Request, status int, user,
 	if r.Method == http.MethodPost {
 		next = r.PostFormValue("next")
 	}
-	u.renderAs(w, status, "login", view{Title: "Log in", UI: u, Data: loginView{Next: SafeNext(next), User: user, Error: msg}})
+	u.renderAs(w, r, status, "login", view{Title: "Log in", UI: u, Data: loginView{Next: SafeNext(next), User: user, Error: msg}})
 }

@@ -7,6 +7,7 @@ package web
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"embed"
 	"encoding/json"
@@ -130,6 +131,8 @@ func (u *UI) Handler() http.Handler {
 	page("GET /tokens", u.tokens)
 	page("POST /tokens", u.createToken)
 	page("POST /tokens/{name}/revoke", u.revokeToken)
+	page("GET /events", u.events)
+	page("POST /events/{id}/redeliver", u.redeliver)
 	page("GET /permissions", u.permissions)
 	page("POST /permissions", u.addGrant)
 	page("POST /permissions/{id}/revoke", u.revokeGrant)
@@ -170,10 +173,10 @@ type view struct {
 // render writes page name with data.
 func (u *UI) render(w http.ResponseWriter, r *http.Request, status int, name, title string, data any) {
 	v, _ := u.opts.Viewer(r)
-	u.renderAs(w, status, name, view{Title: title, Nav: navOf(name), Viewer: v, UI: u, Flash: r.URL.Query().Get("flash"), Data: data})
+	u.renderAs(w, r, status, name, view{Title: title, Nav: navOf(name), Viewer: v, UI: u, Flash: r.URL.Query().Get("flash"), Data: data})
 }
 
-func (u *UI) renderAs(w http.ResponseWriter, status int, name string, v view) {
+func (u *UI) renderAs(w http.ResponseWriter, r *http.Request, status int, name string, v view) {
 	// "page-part" renders the part of page (htmx asks for it alone).
 	page, part, _ := strings.Cut(name, "-")
 	if part == "" {
@@ -194,10 +197,21 @@ func (u *UI) renderAs(w http.ResponseWriter, status int, name string, v view) {
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Content-Security-Policy", CSP)
 	h.Set("Cache-Control", "no-store")
-	h.Set("Vary", "Cookie, Authorization")
+	h.Set("Vary", "Cookie, Authorization, Accept-Encoding")
+	if buf.Len() < minGzip || !assets.AcceptsGzip(r.Header.Get("Accept-Encoding")) {
+		w.WriteHeader(status)
+		_, _ = w.Write(buf.Bytes())
+		return
+	}
+	h.Set("Content-Encoding", "gzip")
 	w.WriteHeader(status)
-	_, _ = w.Write(buf.Bytes())
+	zw, _ := gzip.NewWriterLevel(w, gzip.BestSpeed) // a valid level: no error
+	_, _ = zw.Write(buf.Bytes())
+	_ = zw.Close()
 }
+
+// minGzip is the smallest page worth compressing: below it, one packet.
+const minGzip = 1400
 
 // fail renders an error page.
 func (u *UI) fail(w http.ResponseWriter, r *http.Request, status int, err error) {
@@ -205,7 +219,7 @@ func (u *UI) fail(w http.ResponseWriter, r *http.Request, status int, err error)
 		u.log.Error("page", "path", r.URL.Path, "err", err)
 	}
 	v, _ := u.opts.Viewer(r)
-	u.renderAs(w, status, "error", view{Title: http.StatusText(status), Viewer: v, UI: u, Error: err.Error()})
+	u.renderAs(w, r, status, "error", view{Title: http.StatusText(status), Viewer: v, UI: u, Error: err.Error()})
 }
 
 // navOf is the navigation entry a page belongs to.

@@ -189,8 +189,8 @@ func TestAcceptsGzip(t *testing.T) {
 		"gzip;q=0.5": true, "*": true, "identity": false, "deflate, br": false, "x-gzip": false,
 	}
 	for header, want := range cases {
-		if got := acceptsGzip(header); got != want {
-			t.Errorf("acceptsGzip(%q) = %v", header, got)
+		if got := AcceptsGzip(header); got != want {
+			t.Errorf("AcceptsGzip(%q) = %v", header, got)
 		}
 	}
 }

@@ -71,7 +71,7 @@ func serve(w http.ResponseWriter, r *http.Request, a *asset, cache string, gz []
 	body, etag := a.body, `"`+a.hash+`"`
 	if gz != nil {
 		h.Set("Vary", "Accept-Encoding")
-		if acceptsGzip(r.Header.Get("Accept-Encoding")) {
+		if AcceptsGzip(r.Header.Get("Accept-Encoding")) {
 			body, etag = gz, `"`+a.hash+`-gz"`
 			h.Set("Content-Encoding", "gzip")
 		}
@@ -89,8 +89,8 @@ func serve(w http.ResponseWriter, r *http.Request, a *asset, cache string, gz []
 	w.Write(body)
 }
 
-// acceptsGzip reads Accept-Encoding: gzip (or *) with a q that is not 0.
-func acceptsGzip(header string) bool {
+// AcceptsGzip reads Accept-Encoding: gzip (or *) with a q that is not 0.
+func AcceptsGzip(header string) bool {
 	for part := range strings.SplitSeq(header, ",") {
 		coding, params, _ := strings.Cut(strings.TrimSpace(part), ";")
 		coding = strings.ToLower(strings.TrimSpace(coding))

@@ -2,7 +2,6 @@ package events_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"testing"
 	"time"
@@ -40,27 +39,7 @@ func TestTwoReplicasWhileWriting(t *testing.T) {
 		want := subjects * rounds
 		waitFor(t, fmt.Sprintf("%d events", want), 60*time.Second, func() bool { return len(rc.accepted()) >= want })
 		time.Sleep(100 * time.Millisecond)
-		seen := map[string]bool{}
-		last := map[string]float64{}
-		for _, r := range rc.all() {
-			if seen[r.Event.ID] {
-				t.Errorf("event %s delivered twice", r.Event.ID)
-			}
-			seen[r.Event.ID] = true
-			var d struct {
-				Attrs   map[string]any
-				Changes map[string]struct{ New any }
-			}
-			must(t, json.Unmarshal(r.Event.Data, &d))
-			cpus, _ := d.Changes["cpus"].New.(float64)
-			if d.Attrs != nil {
-				cpus, _ = d.Attrs["cpus"].(float64)
-			}
-			if cpus <= last[r.Event.Subject] {
-				t.Errorf("%s: cpus %v after %v", r.Event.Subject, cpus, last[r.Event.Subject])
-			}
-			last[r.Event.Subject] = cpus
-		}
+		seen := onceInOrder(t, rc.all())
 		if len(seen) != want {
 			t.Errorf("%d events delivered, want %d", len(seen), want)
 		}

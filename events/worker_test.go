@@ -275,27 +275,7 @@ func TestTwoReplicasDeliverOnce(t *testing.T) {
 		startWorker(t, events.Options{Store: b, Subscriptions: subs})
 		waitFor(t, "800 events", 60*time.Second, func() bool { return len(rc.accepted()) >= 800 })
 		time.Sleep(200 * time.Millisecond)
-		seen := map[string]bool{}
-		last := map[string]float64{}
-		for _, r := range rc.all() {
-			if seen[r.Event.ID] {
-				t.Errorf("event %s delivered twice", r.Event.ID)
-			}
-			seen[r.Event.ID] = true
-			var d struct {
-				Attrs   map[string]any
-				Changes map[string]struct{ New any }
-			}
-			must(t, json.Unmarshal(r.Event.Data, &d))
-			cpus, _ := d.Changes["cpus"].New.(float64)
-			if d.Attrs != nil {
-				cpus, _ = d.Attrs["cpus"].(float64)
-			}
-			if cpus <= last[r.Event.Subject] {
-				t.Errorf("%s: cpus %v after %v", r.Event.Subject, cpus, last[r.Event.Subject])
-			}
-			last[r.Event.Subject] = cpus
-		}
+		seen := onceInOrder(t, rc.all())
 		if len(seen) != 800 {
 			t.Errorf("%d events delivered, want 800", len(seen))
 		}
@@ -369,4 +349,32 @@ func TestGiveUpAndRedeliver(t *testing.T) {
 			t.Errorf("redeliver of a missing delivery: %v", err)
 		}
 	})
+}
+
+// onceInOrder checks that each event came once and that each subject's
+// cpus only grew (its events in order); it returns the event ids seen.
+func onceInOrder(t *testing.T, got []received) map[string]bool {
+	t.Helper()
+	seen := map[string]bool{}
+	last := map[string]float64{}
+	for _, r := range got {
+		if seen[r.Event.ID] {
+			t.Errorf("event %s delivered twice", r.Event.ID)
+		}
+		seen[r.Event.ID] = true
+		var d struct {
+			Attrs   map[string]any
+			Changes map[string]struct{ New any }
+		}
+		must(t, json.Unmarshal(r.Event.Data, &d))
+		cpus, _ := d.Changes["cpus"].New.(float64)
+		if d.Attrs != nil {
+			cpus, _ = d.Attrs["cpus"].(float64)
+		}
+		if cpus <= last[r.Event.Subject] {
+			t.Errorf("%s: cpus %v after %v", r.Event.Subject, cpus, last[r.Event.Subject])
+		}
+		last[r.Event.Subject] = cpus
+	}
+	return seen
 }

@@ -101,6 +101,17 @@ const (
 	ReasonDisabled      = "disabled"
 	ReasonNoPassword    = "no password set"
 	ReasonLDAPError     = "ldap error"
+	ReasonThrottled     = "throttled"
+)
+
+// Login throttling: after this many refused logins from one address in
+// ThrottleWindow — for one user name, or for any — that address is
+// refused without a password check until the window has passed. Counted
+// from the audit log, so every replica sees the same count.
+const (
+	ThrottleWindow   = 15 * time.Minute
+	MaxFailedPerUser = 10
+	MaxFailedPerAddr = 50
 )
 
 // LoginError is a refused login. Reason is what the audit log records;
@@ -120,6 +131,8 @@ func refused(reason string) *LoginError {
 		return &LoginError{reason, schema.Errorf(schema.EFORBIDDEN, "this user is disabled: ask an administrator")}
 	case ReasonLDAPError:
 		return &LoginError{reason, schema.Errorf(schema.EINTERNAL, "the directory (LDAP) could not be asked: try again later, or ask an administrator")}
+	case ReasonThrottled:
+		return &LoginError{reason, schema.Errorf(schema.EFORBIDDEN, "too many failed logins from this address: try again in %v", ThrottleWindow)}
 	}
 	return &LoginError{reason, schema.Errorf(schema.EUNAUTHORIZED, "wrong user name or password")}
 }
@@ -145,6 +158,15 @@ func (a *Authenticator) Login(ctx context.Context, name, password, addr string) 
 
 // login does Login's work and returns what the audit row's detail adds.
 func (a *Authenticator) login(ctx context.Context, name, password, addr string) (*Principal, string, error) {
+	if addr != "" { // a login from the network; in-process callers have no address
+		forName, fromAddr, err := a.store.FailedLogins(ctx, name, addr, a.store.Now().Add(-ThrottleWindow))
+		switch {
+		case err != nil:
+			return nil, "", err
+		case forName >= MaxFailedPerUser || fromAddr >= MaxFailedPerAddr:
+			return nil, fmt.Sprintf("%d failed for %s, %d from the address in %v", forName, name, fromAddr, ThrottleWindow), refused(ReasonThrottled)
+		}
+	}
 	if inventory.CheckName("user", name) != nil || len(password) > MaxPasswordLen {
 		if _, err := a.checkPassword(ctx, a.dummy, password); err != nil {
 			return nil, "", err

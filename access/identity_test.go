@@ -3,6 +3,7 @@ package access_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -251,6 +252,63 @@ func TestSessions(t *testing.T) {
 			}
 			if _, err := a.StartSession(ctx, &access.Principal{Kind: "token", Name: "ci"}, ""); schema.ErrorCode(err) != schema.EINVALID {
 				t.Fatalf("token session: %v", err)
+			}
+		})
+	}
+}
+
+// TestLoginThrottle: ten wrong passwords for one user from one address
+// stop that address's logins for the user — the right password too —
+// for ThrottleWindow; another address still logs in; fifty failures from
+// one address stop it for every name; waiting the window out works.
+func TestLoginThrottle(t *testing.T) {
+	for _, d := range inventorytest.Dialects {
+		t.Run(d, func(t *testing.T) {
+			ctx := context.Background()
+			clock := inventorytest.NewClock(time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC))
+			s := inventorytest.OpenClocked(t, d, clock)
+			addUser(t, s, "alice", "reader", "correct horse battery")
+			addUser(t, s, "bob", "reader", "staple battery horse")
+			a := newAuth(t, s, nil)
+			reason := func(err error) string {
+				var le *access.LoginError
+				if errors.As(err, &le) {
+					return le.Reason
+				}
+				return fmt.Sprint(err)
+			}
+			for i := range access.MaxFailedPerUser {
+				if _, err := a.Login(ctx, "alice", "wrong", "192.0.2.1"); reason(err) != access.ReasonWrongPassword {
+					t.Fatalf("attempt %d: %v", i, err)
+				}
+			}
+			if _, err := a.Login(ctx, "alice", "correct horse battery", "192.0.2.1"); reason(err) != access.ReasonThrottled || schema.ErrorCode(err) != schema.EFORBIDDEN {
+				t.Fatalf("the right password after %d failures: %v", access.MaxFailedPerUser, err)
+			}
+			if _, err := a.Login(ctx, "alice", "correct horse battery", "192.0.2.2"); err != nil {
+				t.Fatalf("another address: %v", err)
+			}
+			if _, err := a.Login(ctx, "bob", "staple battery horse", "192.0.2.1"); err != nil {
+				t.Fatalf("another user from the address: %v", err)
+			}
+			// Spraying names from one address.
+			for i := range access.MaxFailedPerAddr - access.MaxFailedPerUser {
+				_, _ = a.Login(ctx, fmt.Sprintf("nobody%02d", i), "guess", "192.0.2.3")
+			}
+			for i := range access.MaxFailedPerUser {
+				_, _ = a.Login(ctx, fmt.Sprintf("other%02d", i), "guess", "192.0.2.3")
+			}
+			if _, err := a.Login(ctx, "bob", "staple battery horse", "192.0.2.3"); reason(err) != access.ReasonThrottled {
+				t.Fatalf("after %d failures from one address: %v", access.MaxFailedPerAddr, err)
+			}
+			// Throttled attempts do not extend the window.
+			clock.Advance(access.ThrottleWindow + time.Second)
+			if _, err := a.Login(ctx, "alice", "correct horse battery", "192.0.2.1"); err != nil {
+				t.Fatalf("after the window: %v", err)
+			}
+			recs, err := s.Audits(ctx, inventory.AuditFilter{Actor: "alice", Action: inventory.AuditLogin})
+			if err != nil || !slices.ContainsFunc(recs, func(r inventory.AuditRecord) bool { return strings.HasPrefix(r.Detail, "throttled") }) {
+				t.Errorf("the throttled login is not in the audit log: %v %+v", err, recs)
 			}
 		})
 	}

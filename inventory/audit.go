@@ -155,3 +155,20 @@ func (s *Store) Audits(ctx context.Context, f AuditFilter) ([]AuditRecord, error
 	}
 	return out, nil
 }
+
+// FailedLogins counts the logins refused since t that came from addr:
+// those for name, and those for any name. Logins refused for being
+// throttled do not count, so waiting out the window always works.
+func (s *Store) FailedLogins(ctx context.Context, name, addr string, since time.Time) (forName, fromAddr int, err error) {
+	var n struct {
+		ForName  int `db:"for_name"`
+		FromAddr int `db:"from_addr"`
+	}
+	err = s.db.GetContext(ctx, &n, s.db.Rebind(`SELECT COALESCE(SUM(CASE WHEN actor = ? THEN 1 ELSE 0 END), 0) AS for_name, COUNT(*) AS from_addr
+		FROM audit WHERE at >= ? AND action = ? AND success = ? AND remote_addr = ? AND detail NOT LIKE 'throttled%'`),
+		clip(name), since.UTC(), AuditLogin, false, clip(addr))
+	if err != nil {
+		return 0, 0, fmt.Errorf("count failed logins: %w", mapError(err))
+	}
+	return n.ForName, n.FromAddr, nil
+}

@@ -90,6 +90,9 @@ func loginStatus(err error) int {
 	if errors.As(err, &le) && le.Reason == access.ReasonLDAPError {
 		return http.StatusServiceUnavailable
 	}
+	if errors.As(err, &le) && le.Reason == access.ReasonThrottled {
+		return http.StatusTooManyRequests
+	}
 	switch schema.ErrorCode(err) {
 	case schema.EUNAUTHORIZED:
 		return http.StatusUnauthorized

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/graphql-go/graphql"
@@ -109,6 +110,9 @@ func fromLoginPage(r *http.Request, body []byte) url.Values {
 // loginFailed answers a refused login: JSON to a script, the login page
 // again (with why) to a person.
 func (s *Server) loginFailed(w http.ResponseWriter, r *http.Request, page url.Values, user string, err error) {
+	if loginStatus(err) == http.StatusTooManyRequests {
+		w.Header().Set("Retry-After", strconv.Itoa(int(access.ThrottleWindow.Seconds())))
+	}
 	if page == nil {
 		writeError(w, loginStatus(err), err)
 		return

@@ -15,6 +15,7 @@ import (
 
 	"github.com/PuerkitoBio/goquery"
 
+	"github.com/tana-cmdb/tana/access"
 	"github.com/tana-cmdb/tana/inventory"
 	"github.com/tana-cmdb/tana/inventory/inventorytest"
 	"github.com/tana-cmdb/tana/server/web"
@@ -422,5 +423,13 @@ func TestWebLogin(t *testing.T) {
 	}
 	if p := fetch(t, c, http.MethodGet, ts.url+"/types", "", nil); p.status != http.StatusSeeOther {
 		t.Errorf("after logout: %d", p.status)
+	}
+	// Guessing: after ten wrong passwords the login page says to wait.
+	for range access.MaxFailedPerUser {
+		fetch(t, c, http.MethodPost, ts.url+"/login", "", url.Values{"user": {"carol"}, "password": {"guess"}, "next": {"/"}})
+	}
+	p = fetch(t, c, http.MethodPost, ts.url+"/login", "", url.Values{"user": {"carol"}, "password": {"correct horse battery"}, "next": {"/"}})
+	if p.status != http.StatusTooManyRequests || p.header.Get("Retry-After") != "900" || !strings.Contains(p.doc.Find("#login-error").Text(), "too many failed logins") {
+		t.Errorf("throttled login: %d %q %v", p.status, p.header.Get("Retry-After"), p.texts(".notice"))
 	}
 }

@@ -28,6 +28,7 @@ test:
 	$(GO) test -run '^$$' -fuzz '^FuzzParseLogin$$' -fuzztime 3s ./server
 	$(GO) test -run '^$$' -fuzz '^FuzzParseQuery$$' -fuzztime 3s ./inventory/ansible
 	$(GO) test -run '^$$' -fuzz '^FuzzCheckPassword$$' -fuzztime 3s ./access
+	$(GO) test -run '^$$' -fuzz '^FuzzSafeNext$$' -fuzztime 3s ./server/web
 
 # Speed targets, proven by Go benchmarks (heavy ones take minutes). -p 1:
 # one package's benchmarks at a time, not two competing for the CPUs.

@@ -396,7 +396,9 @@ func TestWebLogin(t *testing.T) {
 	if p.status != http.StatusUnauthorized || p.doc.Find("#login-error").Length() != 1 {
 		t.Fatalf("wrong password: %d %v", p.status, p.texts(".notice"))
 	}
-	for next, want := range map[string]string{"//evil.example/": "/", "https://evil.example/": "/", "/\\evil": "/", "/types": "/types"} {
+	for next, want := range map[string]string{"//evil.example/": "/", "https://evil.example/": "/", "/\\evil": "/", "/types": "/types",
+		"/x/../\\evil.example": "/", "/x/../%5Cevil.example": "/%5Cevil.example", "/\t/evil.example": "/", "/%2F%2Fevil.example": "/evil.example",
+		"/t/vm?q=web&sort=-name": "/t/vm?q=web&sort=-name", "javascript:alert(1)": "/", "/a/../../b": "/b"} {
 		if got := web.SafeNext(next); got != want {
 			t.Errorf("SafeNext(%q) = %q, want %q", next, got, want)
 		}

@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"path"
 	"strings"
 	"time"
 
@@ -303,14 +304,17 @@ func redirect(w http.ResponseWriter, r *http.Request, path, flash string) {
 // SafeNext is a local path to go to after logging in: anything else, a
 // scheme, a host or a protocol-relative URL, goes to the dashboard.
 func SafeNext(next string) string {
-	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
-		return "/"
-	}
 	u, err := url.Parse(next)
-	if err != nil || u.Scheme != "" || u.Host != "" {
+	if err != nil || u.Scheme != "" || u.Host != "" || u.Opaque != "" || strings.ContainsAny(next, "\\\x00\r\n\t") {
 		return "/"
 	}
-	return next
+	// As http.Redirect will clean it: "/x/../\\evil" must not become "/\\evil".
+	p := path.Clean("/" + u.Path)
+	if !strings.HasPrefix(u.Path, "/") || strings.HasPrefix(p, "//") {
+		return "/"
+	}
+	out := &url.URL{Path: p, RawQuery: u.RawQuery}
+	return out.String()
 }
 
 var funcs = template.FuncMap{

@@ -481,6 +481,8 @@ func (m *matrix) mutations(t *testing.T) {
 	for _, c := range []struct{ persona, query, code string }{
 		{"alice", `mutation { plan { id } }`, "FORBIDDEN"},
 		{"writer", `mutation { plan { id } }`, ""},
+		{"writer", `mutation { applyPlan(id: "nosuch", overrideLimits: true) { status } }`, "FORBIDDEN"}, // limits are an admin's
+		{"admin", `mutation { applyPlan(id: "nosuch", overrideLimits: true) { status } }`, "NOT_FOUND"},
 		{"alice", `mutation { allocate(pool: "lab") { values } }`, ""},
 		{"bob", `mutation { allocate(pool: "lab") { values } }`, "NOT_FOUND"}, // bob does not see the pool
 		{"reader", `mutation { allocate(pool: "lab") { values } }`, "FORBIDDEN"},

@@ -223,7 +223,13 @@ func (b *builder) reconcileFields(opts Options) (graphql.Fields, graphql.Fields)
 				if err != nil {
 					return nil, err
 				}
-				limits := e.LimitProblem(p) // of the whole plan, as apply checks it
+				limits := "" // of the whole plan, as apply checks it; its counts only for admins
+				if p.Status == inventory.PlanProposed || p.Status == inventory.PlanInterrupted {
+					limits = e.LimitProblem(p)
+				}
+				if limits != "" && requireRole(ctx, inventory.RoleAdmin) != nil {
+					limits = "applying it would trip a safety limit: an admin may review it and apply past the limit"
+				}
 				if p, err = visiblePlan(ctx, b.store, p); err != nil {
 					return nil, err
 				}
@@ -271,9 +277,15 @@ func (b *builder) reconcileFields(opts Options) (graphql.Fields, graphql.Fields)
 		"plan": {Type: plan, Args: filterArgs, Description: "Compute and store a plan for the current drift.",
 			Resolve: operator(func(ctx context.Context, a map[string]any) (any, error) { return e.MakePlan(ctx, driftFilter(a)) })},
 		"applyPlan": {Type: apply, Args: graphql.FieldConfigArgument{
-			"id": {Type: graphql.NewNonNull(graphql.String)}, "overrideLimits": {Type: graphql.Boolean}},
+			"id": {Type: graphql.NewNonNull(graphql.String)}, "overrideLimits": {Type: graphql.Boolean, Description: "apply past the safety limits (admins only)"}},
 			Resolve: operator(func(ctx context.Context, a map[string]any) (any, error) {
 				override, _ := a["overrideLimits"].(bool)
+				if override {
+					// Past a safety limit is an admin's call, as the limits are theirs.
+					if err := requireRole(ctx, inventory.RoleAdmin); err != nil {
+						return nil, schema.FieldErrorf(schema.EFORBIDDEN, "overrideLimits", "only an admin may apply past the safety limits: %v", err)
+					}
+				}
 				return e.Apply(ctx, a["id"].(string), reconcile.ApplyOptions{OverrideLimits: override})
 			})},
 	}

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -52,6 +53,15 @@ func (s *Server) authenticatePage(next http.Handler) http.Handler {
 		switch {
 		case err != nil && schema.ErrorCode(err) == schema.EUNAUTHORIZED && safeMethod(r.Method):
 			web.Unauthorized(w, r)
+			return
+		case err != nil && (schema.ErrorCode(err) == schema.EUNAUTHORIZED || schema.ErrorCode(err) == schema.EFORBIDDEN):
+			// A form sent after the session ended, or with a stale CSRF
+			// token (logged out and in elsewhere): a page that says so.
+			status := http.StatusForbidden
+			if schema.ErrorCode(err) == schema.EUNAUTHORIZED {
+				status = http.StatusUnauthorized
+			}
+			s.ui.Fail(w, r, status, fmt.Errorf("%w — nothing was changed: log in again and resend the form", err))
 			return
 		case err != nil:
 			s.refuse(w, err)

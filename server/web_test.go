@@ -10,6 +10,7 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -253,12 +254,18 @@ func TestWebPages(t *testing.T) {
 			t.Errorf("detail lacks the history's reason or the attributes")
 		}
 
-		// Edit twice from the same form: the second is a conflict that shows both.
-		form := url.Values{"version": {"1"}, "name": {"web03"}, "attr.cpus": {"4"}, "attr.owner": {"web"}, "attr.tags": {"a\nb"}}
+		// Edit twice from the same form: the second is a conflict that
+		// shows both; saving again keeps the other edit elsewhere.
+		form := formOf(t, get("/e/"+web03+"/edit"), "main form")
+		form.Set("attr.cpus", "4")
 		if p := post("/e/"+web03, form); p.status != http.StatusSeeOther {
 			t.Fatalf("edit: %d %v", p.status, p.texts(".notice"))
 		}
+		if _, err := s.Update(context.Background(), inventorytest.Meta("bob"), mustID(t, web03), inventory.Patch{Version: 2, Attrs: map[string]any{"role": "db"}}); err != nil {
+			t.Fatal(err)
+		}
 		form.Set("attr.cpus", "6")
+		form.Set("attr.tags", "a\r\nb\r\n") // a browser's line ends: not a change
 		p = post("/e/"+web03, form)
 		if p.status != http.StatusConflict || p.doc.Find(".conflict").Length() != 1 {
 			t.Fatalf("stale edit: %d %v", p.status, p.texts(".notice"))
@@ -266,17 +273,32 @@ func TestWebPages(t *testing.T) {
 		if row := p.texts(".conflict tbody tr"); len(row) != 1 || !strings.Contains(row[0], "cpus") || !strings.Contains(row[0], "6") || !strings.Contains(row[0], "4") {
 			t.Errorf("conflict rows: %q", row)
 		}
-		if v, _ := p.doc.Find(`input[name="version"]`).Attr("value"); v != "2" {
-			t.Errorf("the conflict form carries version %q, want 2", v)
+		again := formOf(t, p, "main form")
+		if again.Get("version") != "3" || again.Get("attr.role") != "db" || again.Get("attr.cpus") != "6" {
+			t.Errorf("the conflict form: version %q, role %q, cpus %q; want 3, db (theirs), 6 (yours)", again.Get("version"), again.Get("attr.role"), again.Get("attr.cpus"))
 		}
 		if e, _ := s.GetByName(context.Background(), "vm", "web03"); e.Attrs["cpus"] != int64(4) {
 			t.Errorf("the stale edit was written: cpus %v", e.Attrs["cpus"])
 		}
+		if p := post("/e/"+web03, again); p.status != http.StatusSeeOther {
+			t.Fatalf("save after the conflict: %d %v", p.status, p.texts(".notice"))
+		}
+		if e, _ := s.GetByName(context.Background(), "vm", "web03"); e.Attrs["cpus"] != int64(6) || e.Attrs["role"] != "db" || fmt.Sprint(e.Attrs["tags"]) != "[a b]" {
+			t.Errorf("after saving over the conflict: %v", e.Attrs)
+		}
+
+		// A typo in a number is an error on its input, not a blank.
+		form = formOf(t, get("/e/"+web03+"/edit"), "main form")
+		form.Set("attr.cpus", "4 cores")
+		if p := post("/e/"+web03, form); p.status != 400 || p.doc.Find(`#f-cpus[aria-invalid="true"]`).Length() != 1 {
+			t.Errorf("cpus '4 cores': %d", p.status)
+		}
 
 		// alice cannot see web01's annotation: saving her form keeps it.
 		w1, _ := s.GetByName(context.Background(), "vm", "web01")
-		p = fetch(t, noRedirect, http.MethodPost, base+"/e/"+idString(w1.ID), m.tokens["alice"],
-			url.Values{"version": {fmt.Sprint(w1.Version)}, "name": {"web01"}, "attr.cpus": {"3"}, "attr.owner": {"web"}, "attr.instance_uuid": {"u1"}})
+		aliceForm := formOf(t, fetch(t, noRedirect, http.MethodGet, base+"/e/"+idString(w1.ID)+"/edit", m.tokens["alice"], nil), "main form")
+		aliceForm.Set("attr.cpus", "3")
+		p = fetch(t, noRedirect, http.MethodPost, base+"/e/"+idString(w1.ID), m.tokens["alice"], aliceForm)
 		if p.status != http.StatusSeeOther {
 			t.Fatalf("alice edits web01: %d %v", p.status, p.texts(".notice"))
 		}
@@ -285,7 +307,7 @@ func TestWebPages(t *testing.T) {
 		}
 
 		// Delete and restore.
-		if p := post("/e/"+web03+"/delete", url.Values{"version": {"2"}, "reason": {"gone"}}); p.status != http.StatusSeeOther {
+		if p := post("/e/"+web03+"/delete", url.Values{"version": {"4"}, "reason": {"gone"}}); p.status != http.StatusSeeOther {
 			t.Fatalf("delete: %d %v", p.status, p.texts(".notice"))
 		}
 		if p := get("/e/" + web03); !strings.Contains(p.body, "Deleted") || p.doc.Find(`form[action$="/restore"]`).Length() != 1 {
@@ -332,9 +354,9 @@ func TestWebPages(t *testing.T) {
 		// Allocate an address for web03 twice with one key: one grant.
 		form = url.Values{"ip_pool": {"lab"}, "type": {"vm"}, "name": {"web03"}, "key": {"k1"}}
 		first := post("/allocate", form)
-		again := post("/allocate", form)
-		got, want := first.doc.Find("#granted-h + ul strong").Text(), again.doc.Find("#granted-h + ul strong").Text()
-		if first.status != 200 || got == "" || got != want || !strings.Contains(again.body, "granted before under this key") {
+		second := post("/allocate", form)
+		got, want := first.doc.Find("#granted-h + ul strong").Text(), second.doc.Find("#granted-h + ul strong").Text()
+		if first.status != 200 || got == "" || got != want || !strings.Contains(second.body, "granted before under this key") {
 			t.Errorf("allocate: %d %q then %q %v", first.status, got, want, first.texts(".notice"))
 		}
 		if p := post("/allocate", url.Values{"type": {"vm"}}); p.status != 400 || !strings.Contains(p.body, "choose a name pool") {
@@ -413,8 +435,8 @@ func TestWebLogin(t *testing.T) {
 		t.Fatalf("logged in: %d, csrf %q", p.status, csrf)
 	}
 	form := url.Values{"name": {"vm1"}}
-	if p := fetch(t, c, http.MethodPost, ts.url+"/t/vm", "", form); p.status != http.StatusForbidden {
-		t.Errorf("a form without the CSRF token: %d, want 403", p.status)
+	if p := fetch(t, c, http.MethodPost, ts.url+"/t/vm", "", form); p.status != http.StatusForbidden || !strings.Contains(p.doc.Find(".notice.error").Text(), "nothing was changed") {
+		t.Errorf("a form without the CSRF token: %d, want 403 and a page that says why", p.status)
 	}
 	form.Set("csrf_token", csrf)
 	if p := fetch(t, c, http.MethodPost, ts.url+"/t/vm", "", form); p.status != http.StatusSeeOther {
@@ -426,6 +448,9 @@ func TestWebLogin(t *testing.T) {
 	if p := fetch(t, c, http.MethodGet, ts.url+"/types", "", nil); p.status != http.StatusSeeOther {
 		t.Errorf("after logout: %d", p.status)
 	}
+	if p := fetch(t, c, http.MethodPost, ts.url+"/t/vm", "", form); p.status != http.StatusUnauthorized || p.doc == nil || !strings.Contains(p.body, "log in again") {
+		t.Errorf("a form sent after logout: %d %s", p.status, p.header.Get("Content-Type"))
+	}
 	// Guessing: after ten wrong passwords the login page says to wait.
 	for range access.MaxFailedPerUser {
 		fetch(t, c, http.MethodPost, ts.url+"/login", "", url.Values{"user": {"carol"}, "password": {"guess"}, "next": {"/"}})
@@ -434,4 +459,44 @@ func TestWebLogin(t *testing.T) {
 	if p.status != http.StatusTooManyRequests || p.header.Get("Retry-After") != "900" || !strings.Contains(p.doc.Find("#login-error").Text(), "too many failed logins") {
 		t.Errorf("throttled login: %d %q %v", p.status, p.header.Get("Retry-After"), p.texts(".notice"))
 	}
+}
+
+// formOf is what a browser would send from the form sel of a page: every
+// named input, select and textarea with its value.
+func formOf(t *testing.T, p page, sel string) url.Values {
+	t.Helper()
+	f := p.doc.Find(sel).First()
+	if f.Length() == 0 {
+		t.Fatalf("no %s on the page (%d)", sel, p.status)
+	}
+	out := url.Values{}
+	f.Find("input[name], textarea[name], select[name]").Each(func(_ int, s *goquery.Selection) {
+		name, _ := s.Attr("name")
+		switch goquery.NodeName(s) {
+		case "textarea":
+			out.Set(name, strings.TrimPrefix(s.Text(), "\n"))
+		case "select":
+			v, _ := s.Find("option[selected]").Attr("value")
+			out.Set(name, v)
+		default:
+			if typ, _ := s.Attr("type"); typ == "checkbox" {
+				if _, on := s.Attr("checked"); !on {
+					return
+				}
+			}
+			v, _ := s.Attr("value")
+			out.Set(name, v)
+		}
+	})
+	return out
+}
+
+// mustID parses an entry id of a page's URL.
+func mustID(t *testing.T, id string) int64 {
+	t.Helper()
+	n, err := strconv.ParseInt(id, 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }

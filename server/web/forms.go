@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"reflect"
 	"strconv"
 	"strings"
 
@@ -13,9 +12,13 @@ import (
 
 // formField is one input of an entry form.
 type formField struct {
-	Attr     *schema.Attribute
-	Input    string // text, number, textarea, select-bool
-	Value    string
+	Attr  *schema.Attribute
+	Input string // text, number, textarea, select-bool
+	Value string
+	// Was is the value the edit form was made from: an input that still
+	// holds it is left alone, so a save sends only what the person changed.
+	Was      string
+	Changed  bool
 	Error    string
 	Step     string
 	Hint     string
@@ -68,7 +71,8 @@ func fields(t *schema.EntityType, attrs map[string]any, secrets bool) []formFiel
 		if a.Secret && !secrets {
 			continue
 		}
-		f := formField{Attr: a, Input: "text", Value: formValue(a, attrs[a.Name]), Required: a.Required}
+		v := formValue(a, attrs[a.Name])
+		f := formField{Attr: a, Input: "text", Value: v, Was: v, Required: a.Required}
 		switch {
 		case a.Type.List:
 			f.Input, f.Hint = "textarea", "one per line"
@@ -77,9 +81,9 @@ func fields(t *schema.EntityType, attrs map[string]any, secrets bool) []formFiel
 		case a.Type.Kind == schema.KindBoolean:
 			f.Input = "select-bool"
 		case a.Type.Kind == schema.KindInteger:
-			f.Input, f.Step = "number", "1"
+			f.Input, f.Step = "numeric", "1" // text with a numeric keyboard: a typo is an error, not a blank
 		case a.Type.Kind == schema.KindNumber:
-			f.Input, f.Step = "number", "any"
+			f.Input, f.Step = "decimal", "any"
 		}
 		if a.Type.Kind == schema.KindRef {
 			f.Hint = strings.TrimSpace(f.Hint + " name of a " + a.Type.RefType)
@@ -93,14 +97,22 @@ func fields(t *schema.EntityType, attrs map[string]any, secrets bool) []formFiel
 }
 
 // parseForm reads the attribute inputs back into values; a value that is
-// not of its attribute's kind is an error on that input.
-func parseForm(r *http.Request, fs []formField) (map[string]any, bool) {
+// not of its attribute's kind is an error on that input. An edit returns
+// only the inputs that no longer hold the value the form was made from.
+func parseForm(r *http.Request, fs []formField, edit bool) (map[string]any, bool) {
 	out := map[string]any{}
 	ok := true
 	for i := range fs {
 		f := &fs[i]
-		raw := r.PostFormValue("attr." + f.Attr.Name)
+		raw := lf(r.PostFormValue("attr." + f.Attr.Name))
 		f.Value = raw
+		if edit {
+			f.Was = lf(r.PostFormValue("was." + f.Attr.Name))
+			if raw == f.Was {
+				continue
+			}
+		}
+		f.Changed = true
 		v, err := parseValue(f.Attr, raw)
 		if err != nil {
 			f.Error, ok = err.Error(), false
@@ -110,6 +122,9 @@ func parseForm(r *http.Request, fs []formField) (map[string]any, bool) {
 	}
 	return out, ok
 }
+
+// lf turns a browser's CRLF line ends into LF, as they were stored.
+func lf(s string) string { return strings.ReplaceAll(s, "\r\n", "\n") }
 
 // parseValue turns one input into a value of a's kind; "" is no value.
 func parseValue(a *schema.Attribute, raw string) (any, error) {
@@ -158,26 +173,6 @@ func scalar(k schema.Kind, s string) (any, error) {
 	return s, nil
 }
 
-// same compares an input's value with a stored one, as JSON sees both.
-func same(a, b any) bool {
-	norm := func(v any) any {
-		switch x := v.(type) {
-		case int64:
-			return float64(x)
-		case int:
-			return float64(x)
-		case []any:
-			out := make([]any, len(x))
-			for i, e := range x {
-				out[i] = showValue(e)
-			}
-			return out
-		}
-		return v
-	}
-	return reflect.DeepEqual(norm(a), norm(b))
-}
-
 // applyError puts a store's refusal on the input it names, or on the form.
 func applyError(fv *formView, err error) {
 	var ge *gqlError
@@ -212,7 +207,7 @@ func (u *UI) create(w http.ResponseWriter, r *http.Request) {
 	}
 	v, _ := u.opts.Viewer(r)
 	fv := formView{Type: t, Fields: fields(t, nil, v.Admin), Name: strings.TrimSpace(r.PostFormValue("name")), Reason: r.PostFormValue("reason")}
-	attrs, valid := parseForm(r, fv.Fields)
+	attrs, valid := parseForm(r, fv.Fields, false)
 	if fv.Name == "" {
 		fv.Error, valid = "name: give the entry a name", false
 	}
@@ -272,7 +267,7 @@ func (u *UI) update(w http.ResponseWriter, r *http.Request) {
 	}
 	fv := formView{Type: t, Entry: cur, Name: strings.TrimSpace(r.PostFormValue("name")), Reason: r.PostFormValue("reason"), Version: version,
 		Fields: fields(t, nil, v.Admin)}
-	attrs, valid := parseForm(r, fv.Fields)
+	attrs, valid := parseForm(r, fv.Fields, true)
 	if fv.Name == "" {
 		fv.Error, valid = "name: an entry needs a name", false
 	}
@@ -284,13 +279,7 @@ func (u *UI) update(w http.ResponseWriter, r *http.Request) {
 		u.conflict(w, r, &fv, attrs)
 		return
 	}
-	patch := map[string]any{}
-	for k, nv := range attrs {
-		if !same(nv, cur.Attrs[k]) {
-			patch[k] = nv
-		}
-	}
-	vars := map[string]any{"id": cur.ID, "version": version, "attrs": patch, "reason": fv.Reason}
+	vars := map[string]any{"id": cur.ID, "version": version, "attrs": attrs, "reason": fv.Reason}
 	if fv.Name != cur.Name {
 		vars["name"] = fv.Name
 	}
@@ -313,19 +302,26 @@ func (u *UI) update(w http.ResponseWriter, r *http.Request) {
 	redirect(w, r, "/e/"+cur.ID, "saved "+fv.Name)
 }
 
-// conflict shows the edit again with what changed meanwhile; the form
-// now carries the newer version, so saving it again is a choice.
+// conflict shows the edit again over the newer version: the inputs the
+// person changed keep their values, the others take the newer ones, and
+// the rows show where both changed. Saving again sends only the
+// person's changes, over the newer version.
 func (u *UI) conflict(w http.ResponseWriter, r *http.Request, fv *formView, yours map[string]any) {
 	theirs := fv.Entry
 	c := &conflictView{Theirs: theirs}
-	for _, f := range fv.Fields {
-		name := f.Attr.Name
-		if !same(yours[name], theirs.Attrs[name]) {
-			c.Rows = append(c.Rows, conflictRow{Attr: name, Yours: yours[name], Theirs: theirs.Attrs[name]})
+	for i := range fv.Fields {
+		f := &fv.Fields[i]
+		now := formValue(f.Attr, theirs.Attrs[f.Attr.Name])
+		if f.Changed && now != f.Was {
+			c.Rows = append(c.Rows, conflictRow{Attr: f.Attr.Name, Yours: yours[f.Attr.Name], Theirs: theirs.Attrs[f.Attr.Name]})
 		}
+		if !f.Changed {
+			f.Value = now
+		}
+		f.Was = now
 	}
 	fv.Conflict, fv.Version = c, theirs.Version
-	fv.Error = fmt.Sprintf("%s %s was changed by someone else (now version %d) while you edited it. Check both versions; saving again keeps yours.", theirs.Type, theirs.Name, theirs.Version)
+	fv.Error = fmt.Sprintf("%s %s was changed by someone else (now version %d) while you edited it. Check both versions; saving again keeps your changes and theirs elsewhere.", theirs.Type, theirs.Name, theirs.Version)
 	u.render(w, r, http.StatusConflict, "form", "Conflict: "+theirs.Name, *fv)
 }
 

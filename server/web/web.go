@@ -214,6 +214,12 @@ func (u *UI) renderAs(w http.ResponseWriter, r *http.Request, status int, name s
 // minGzip is the smallest page worth compressing: below it, one packet.
 const minGzip = 1400
 
+// Fail renders an error page for the server (a form refused before it
+// reached a page).
+func (u *UI) Fail(w http.ResponseWriter, r *http.Request, status int, err error) {
+	u.fail(w, r, status, err)
+}
+
 // fail renders an error page.
 func (u *UI) fail(w http.ResponseWriter, r *http.Request, status int, err error) {
 	if status >= 500 {

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"log/slog"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -39,6 +41,16 @@ type Authenticator struct {
 	hashing chan struct{}
 	// inHash counts the checks running, for tests.
 	inHash atomic.Int32
+	// perAddr serialises the logins of an address (by stripe), so the
+	// throttle's count sees each before the next is checked.
+	perAddr [64]sync.Mutex
+}
+
+// addrStripe picks an address's lock.
+func addrStripe(addr string) int {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(addr))
+	return int(h.Sum32() % 64)
 }
 
 // maxHashing is how many password checks run at once; more wait.
@@ -143,6 +155,14 @@ func refused(reason string) *LoginError {
 // brings its teams in step with its groups. Every attempt, good or bad,
 // is audited with its reason.
 func (a *Authenticator) Login(ctx context.Context, name, password, addr string) (*Principal, error) {
+	if addr != "" {
+		// One login at a time per address (in this process), counted,
+		// checked and audited: logins sent together would otherwise all
+		// read the throttle's count before any is audited.
+		mu := &a.perAddr[addrStripe(addr)]
+		mu.Lock()
+		defer mu.Unlock()
+	}
 	p, detail, err := a.login(ctx, name, password, addr)
 	rec := inventory.AuditRecord{Actor: name, Action: inventory.AuditLogin, Target: name, RemoteAddr: addr, Success: err == nil, Detail: detail}
 	var le *LoginError

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -311,5 +312,34 @@ func TestLoginThrottle(t *testing.T) {
 				t.Errorf("the throttled login is not in the audit log: %v %+v", err, recs)
 			}
 		})
+	}
+}
+
+// TestLoginThrottleConcurrent: guesses sent all at once from one address
+// get at most MaxFailedPerUser password checks; the rest are throttled.
+func TestLoginThrottleConcurrent(t *testing.T) {
+	ctx := context.Background()
+	s := inventorytest.Open(t, "sqlite")
+	addUser(t, s, "alice", "reader", "correct horse battery")
+	a := newAuth(t, s, nil)
+	var mu sync.Mutex
+	reasons := map[string]int{}
+	var wg sync.WaitGroup
+	for range 3 * access.MaxFailedPerUser {
+		wg.Go(func() {
+			_, err := a.Login(ctx, "alice", "guess", "192.0.2.9")
+			var le *access.LoginError
+			if !errors.As(err, &le) {
+				t.Errorf("login: %v", err)
+				return
+			}
+			mu.Lock()
+			reasons[le.Reason]++
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	if reasons[access.ReasonWrongPassword] != access.MaxFailedPerUser || reasons[access.ReasonThrottled] != 2*access.MaxFailedPerUser {
+		t.Errorf("%d guesses at once: %v, want %d checked and the rest throttled", 3*access.MaxFailedPerUser, reasons, access.MaxFailedPerUser)
 	}
 }

@@ -5,7 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"strconv"
+	"strings"
 
 	"github.com/graphql-go/graphql"
 
@@ -143,6 +145,7 @@ type subscriptionView struct {
 func (b *builder) subscriptions(ctx context.Context, configured []events.Subscription) ([]subscriptionView, error) {
 	out := make([]subscriptionView, 0, len(configured))
 	for _, s := range configured {
+		s.URL = maskURL(s.URL)
 		out = append(out, subscriptionView{Subscription: s, Origin: "tana.yaml"})
 	}
 	stored, err := b.store.Subscriptions(ctx)
@@ -154,7 +157,7 @@ func (b *builder) subscriptions(ctx context.Context, configured []events.Subscri
 		if err := json.Unmarshal([]byte(st.Spec), &s); err != nil {
 			return nil, fmt.Errorf("subscription %q: %w", st.Name, err)
 		}
-		s.Name = st.Name
+		s.Name, s.URL = st.Name, maskURL(s.URL)
 		out = append(out, subscriptionView{Subscription: s, Origin: "api", CreatedBy: st.CreatedBy})
 	}
 	return out, nil
@@ -184,7 +187,22 @@ func (b *builder) saveSubscription(ctx context.Context, raw any, configured []ev
 	if err := b.store.SaveSubscription(ctx, inventory.StoredSubscription{Name: s.Name, Spec: string(spec)}, b.by(ctx)); err != nil {
 		return nil, err
 	}
+	s.URL = maskURL(s.URL)
 	return &subscriptionView{Subscription: s, Origin: "api", CreatedBy: b.by(ctx).Actor}, nil
+}
+
+// maskURL shows a receiver's scheme and host only: Slack's and Teams'
+// webhook URLs are secrets in their paths.
+func maskURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return "…"
+	}
+	masked := u.Scheme + "://" + u.Host + "/"
+	if strings.Trim(u.Path, "/") != "" || u.RawQuery != "" {
+		masked += "…"
+	}
+	return masked
 }
 
 // by is who makes a change, for the audit log.

@@ -90,6 +90,10 @@ func TestEventsOverGraphQL(t *testing.T) {
 		if want := `{"eventSubscriptions":[{"createdBy":null,"name":"ops","origin":"tana.yaml","preset":null},{"createdBy":"root","name":"chat","origin":"api","preset":"slack"}]}`; string(r.Data) != want {
 			t.Errorf("subscriptions: %s, want %s", r.Data, want)
 		}
+		r = ts.do(t, admin, `{ eventSubscriptions { url } }`, nil)
+		if want := `{"eventSubscriptions":[{"url":"https://st2.example.com/…"},{"url":"https://chat.example.com/…"}]}`; string(r.Data) != want {
+			t.Errorf("subscription URLs (their paths are secrets): %s, want %s", r.Data, want)
+		}
 		if r := ts.do(t, admin, `mutation { deleteEventSubscription(name: "chat") }`, nil); len(r.Errors) > 0 {
 			t.Errorf("delete: %+v", r.Errors)
 		}

@@ -20,7 +20,7 @@ import (
 func (s *Server) newUI() (*web.UI, error) {
 	return web.New(web.Options{
 		Store: s.store, Logger: s.log, Query: s.Query, Viewer: s.viewer, Authenticate: s.authenticatePage,
-		Reconcile: s.opts.Reconcile != nil, Allocate: s.opts.Allocator != nil,
+		Reconcile: s.opts.Reconcile != nil, Allocate: s.opts.Allocator != nil, MaxPage: s.opts.Limits.MaxPageSize,
 	})
 }
 

@@ -19,6 +19,7 @@ import (
 	"github.com/tana-cmdb/tana/access"
 	"github.com/tana-cmdb/tana/inventory"
 	"github.com/tana-cmdb/tana/inventory/inventorytest"
+	"github.com/tana-cmdb/tana/reconcile"
 	"github.com/tana-cmdb/tana/server/web"
 	"github.com/tana-cmdb/tana/server/web/assets"
 )
@@ -499,4 +500,19 @@ func mustID(t *testing.T, id string) int64 {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// TestWebSmallPages: a server whose largest page is small still serves
+// the dashboard and the drift page (they ask for no more than it allows).
+func TestWebSmallPages(t *testing.T) {
+	s := inventorytest.Open(t, "sqlite")
+	ts := start(t, s, func(o *Options) {
+		o.Limits.MaxPageSize = 100
+		o.Reconcile = reconcile.New(s, reconcile.Options{})
+	})
+	for _, path := range []string{"/", "/drift"} {
+		if p := fetch(t, noRedirect, http.MethodGet, ts.url+path, "", nil); p.status != 200 {
+			t.Errorf("%s with max_page_size 100: %d %v", path, p.status, p.texts(".notice"))
+		}
+	}
 }

@@ -83,8 +83,9 @@ func (u *UI) allocate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	fail := func(err error) {
+		// The key stays: sending the form again after fixing it gets back
+		// what was granted already (the name) and asks only for the rest.
 		av.Error = err.Error()
-		av.Key = newKey() // what was granted stays granted; a new request needs a new key
 		u.render(w, r, statusOf(err), "allocate", "Allocate", av)
 	}
 	switch {
@@ -139,6 +140,7 @@ func (u *UI) allocate(w http.ResponseWriter, r *http.Request) {
 		av.Grants = append(av.Grants, *g)
 	}
 	av.Name = name
+	av.Key = newKey() // the next request is a new one
 	u.render(w, r, http.StatusOK, "allocate", "Allocate", av)
 }
 

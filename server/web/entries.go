@@ -223,8 +223,12 @@ type detailView struct {
 	Extra    map[string]any // attributes the type no longer has
 	Backrefs []backref
 	History  []version
+	Older    int // versions older than those shown
 	Drift    []driftItem
 }
+
+// historyShown is how many versions an entry's page shows, newest first.
+const historyShown = 50
 
 func (u *UI) byName(w http.ResponseWriter, r *http.Request) {
 	t, ok := u.entityType(w, r)
@@ -309,7 +313,10 @@ func (u *UI) detail(w http.ResponseWriter, r *http.Request) {
 	if raw, ok := data["drift"]; ok {
 		_ = raw.decode(&dv.Drift)
 	}
-	dv.Attrs, dv.Extra = attrRows(t, e, dv.History)
+	dv.Attrs, dv.Extra = attrRows(t, e, dv.History) // from every version: provenance may be old
+	if len(dv.History) > historyShown {
+		dv.Older, dv.History = len(dv.History)-historyShown, dv.History[:historyShown]
+	}
 	u.render(w, r, http.StatusOK, "detail", t.Name+" "+e.Name, dv)
 }
 

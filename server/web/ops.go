@@ -116,13 +116,13 @@ func (u *UI) dashboard(w http.ResponseWriter, r *http.Request) {
 			Runs  []run
 		}
 		err := u.query(r.Context(), `query($first: Int) { drift(first: $first) { kind source } runs(limit: 10) { `+runFields+` } }`,
-			map[string]any{"first": dashboardDriftBound + 1}, &data)
+			map[string]any{"first": u.bound(dashboardDriftBound + 1)}, &data)
 		if err != nil {
 			u.fail(w, r, statusOf(err), err)
 			return
 		}
-		if len(data.Drift) > dashboardDriftBound {
-			data.Drift, dv.DriftMore = data.Drift[:dashboardDriftBound], true
+		if bound := u.bound(dashboardDriftBound+1) - 1; len(data.Drift) > bound {
+			data.Drift, dv.DriftMore = data.Drift[:bound], true
 		}
 		dv.DriftTotal, dv.Runs = len(data.Drift), data.Runs
 		dv.ByKind = tally(data.Drift, func(d driftItem) string { return d.Kind })
@@ -168,14 +168,14 @@ func (u *UI) drift(w http.ResponseWriter, r *http.Request) {
 	var data struct{ Drift []driftItem }
 	err := u.query(r.Context(), `query($kind: String, $source: String, $type: String, $resolved: Boolean, $first: Int) {
 		drift(kind: $kind, source: $source, type: $type, resolved: $resolved, first: $first) { `+driftFields+` } }`,
-		map[string]any{"kind": dv.Kind, "source": dv.Source, "type": dv.Type, "resolved": dv.Resolved, "first": driftPage + 1}, &data)
+		map[string]any{"kind": dv.Kind, "source": dv.Source, "type": dv.Type, "resolved": dv.Resolved, "first": u.bound(driftPage + 1)}, &data)
 	if err != nil {
 		u.fail(w, r, statusOf(err), err)
 		return
 	}
 	items := data.Drift
-	if len(items) > driftPage {
-		items, dv.More = items[:driftPage], true
+	if bound := u.bound(driftPage+1) - 1; len(items) > bound {
+		items, dv.More = items[:bound], true
 	}
 	dv.Total = len(items)
 	idx := map[[2]string]int{}

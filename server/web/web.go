@@ -60,6 +60,17 @@ type Options struct {
 	// Reconcile and Allocate say whether drift, plans and runs, and pools,
 	// are served.
 	Reconcile, Allocate bool
+	// MaxPage is the server's largest page (server.max_page_size): pages
+	// ask for no more.
+	MaxPage int
+}
+
+// bound caps a page's first at the server's largest page.
+func (u *UI) bound(n int) int {
+	if u.opts.MaxPage > 0 {
+		return min(n, u.opts.MaxPage)
+	}
+	return n
 }
 
 // UI serves the pages.

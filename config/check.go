@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"net"
+	"net/netip"
 	"net/url"
 	"slices"
 	"strings"
@@ -174,6 +175,11 @@ func (c *Config) checkServer() []Problem {
 	} {
 		if l.v < 0 {
 			ps = append(ps, c.Problem("server."+l.field, "must not be negative (0 or absent: the default), got %d", l.v))
+		}
+	}
+	for i, p := range c.Server.TrustedProxies {
+		if _, err := netip.ParsePrefix(p); err != nil {
+			ps = append(ps, c.Problem(fmt.Sprintf("server.trusted_proxies[%d]", i), "want a CIDR such as 10.0.0.0/8 or 192.0.2.10/32, got %q", p))
 		}
 	}
 	return ps

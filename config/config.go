@@ -173,6 +173,10 @@ type Server struct {
 	RequestTimeout   Duration `yaml:"request_timeout"`
 	NoIntrospection  bool     `yaml:"no_introspection"`
 	AllowOpenNonLoop bool     `yaml:"allow_open_non_loopback"`
+	// TrustedProxies are the addresses (CIDRs) of reverse proxies whose
+	// X-Forwarded-For names the client: audit rows and login throttling
+	// then see the client, not the proxy.
+	TrustedProxies []string `yaml:"trusted_proxies"`
 }
 
 // Duration is a time.Duration written as "90s", "24h", "7d".

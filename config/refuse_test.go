@@ -13,6 +13,7 @@ func TestParseRefusesWhatIssue20FoundAccepted(t *testing.T) {
 		{"source url not a url", "sources: [{name: v, type: vsphere, url: 'not a url'}]\n", "sources[0].url"},
 		{"negative delete_after", "policies: {vm: {delete_after: -5d}}\n", "policies.vm.delete_after"},
 		{"negative max_body_bytes", "server: {max_body_bytes: -1}\n", "server.max_body_bytes"},
+		{"a trusted proxy that is no CIDR", "server: {trusted_proxies: [10.0.0.0/8, proxy.example.com]}\n", "server.trusted_proxies[1]"},
 		{"bad cron", "schedules: [{name: n, cron: '61 * * * *'}]\n", "schedules[0].cron"},
 		{"only_on_change without webhook", "schedules: [{name: n, cron: '@daily', report: {only_on_change: true}}]\n", "schedules[0].report.only_on_change: needs report.webhook"},
 		{"only_on_change not a boolean", "schedules: [{name: n, cron: '@daily', report: {webhook: 'https://h.example/', only_on_change: sometimes}}]\n", "only_on_change"},

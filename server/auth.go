@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 
 	"github.com/tana-cmdb/tana/access"
@@ -55,7 +56,7 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			s.refuse(w, err)
 			return
 		}
-		ctx := context.WithValue(access.WithPrincipal(r.Context(), p), remoteAddrKey{}, remoteIP(r))
+		ctx := context.WithValue(access.WithPrincipal(r.Context(), p), remoteAddrKey{}, s.remoteIP(r))
 		next.ServeHTTP(w, r.WithContext(withAccess(ctx)))
 	})
 }
@@ -95,7 +96,7 @@ func (s *Server) identify(r *http.Request) (*access.Principal, string, error) {
 		if !ok || strings.TrimSpace(secret) == "" {
 			return nil, "", schema.Errorf(schema.EUNAUTHORIZED, "Authorization header must be: Bearer <token>")
 		}
-		p, err := s.auth.Token(ctx, strings.TrimSpace(secret), remoteIP(r))
+		p, err := s.auth.Token(ctx, strings.TrimSpace(secret), s.remoteIP(r))
 		return p, "", err
 	}
 	if c, err := r.Cookie(sessionCookie); err == nil && c.Value != "" {
@@ -126,13 +127,44 @@ func safeMethod(m string) bool {
 	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions
 }
 
-// remoteIP is the address a request came from, without its port.
-func remoteIP(r *http.Request) string {
+// remoteIP is the address a request came from, without its port: the
+// connection's, or — when that is a trusted proxy — the nearest address
+// in X-Forwarded-For that is not one.
+func (s *Server) remoteIP(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
-		return r.RemoteAddr
+		host = r.RemoteAddr
+	}
+	if len(s.proxies) == 0 || !s.trusted(host) {
+		return host
+	}
+	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+	for i := len(hops) - 1; i >= 0; i-- {
+		hop := strings.TrimSpace(hops[i])
+		if _, err := netip.ParseAddr(hop); err != nil {
+			break // not an address: the header cannot be followed further
+		}
+		if !s.trusted(hop) {
+			return hop
+		}
+		host = hop
 	}
 	return host
+}
+
+// trusted reports whether addr is one of the trusted proxies.
+func (s *Server) trusted(addr string) bool {
+	a, err := netip.ParseAddr(addr)
+	if err != nil {
+		return false
+	}
+	a = a.Unmap()
+	for _, p := range s.proxies {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
 }
 
 // Principal returns the name and role of the caller of a request, for

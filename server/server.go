@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"sync/atomic"
 	"time"
 
@@ -20,6 +21,7 @@ import (
 	"github.com/tana-cmdb/tana/events"
 	"github.com/tana-cmdb/tana/inventory"
 	"github.com/tana-cmdb/tana/reconcile"
+	"github.com/tana-cmdb/tana/schema"
 	"github.com/tana-cmdb/tana/server/web"
 	"github.com/tana-cmdb/tana/server/web/assets"
 	"github.com/tana-cmdb/tana/version"
@@ -86,6 +88,7 @@ type Server struct {
 	schema  atomic.Pointer[gqlSchema]
 	handler http.Handler
 	ui      *web.UI
+	proxies []netip.Prefix // trusted reverse proxies (server.trusted_proxies)
 	auth    *access.Authenticator
 	// exposed is set when serving a non-loopback address: then a server
 	// whose last token was revoked locks up instead of falling open.
@@ -135,6 +138,13 @@ func New(opts Options) (*Server, error) {
 	s.metrics, s.gather = m, gather
 	if err := s.Rebuild(); err != nil {
 		return nil, err
+	}
+	for i, p := range opts.Limits.TrustedProxies {
+		pfx, err := netip.ParsePrefix(p)
+		if err != nil {
+			return nil, schema.FieldErrorf(schema.EINVALID, fmt.Sprintf("server.trusted_proxies[%d]", i), "want a CIDR, got %q", p)
+		}
+		s.proxies = append(s.proxies, pfx.Masked())
 	}
 	if s.ui, err = s.newUI(); err != nil {
 		return nil, err

@@ -57,7 +57,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		s.loginFailed(w, r, page, req.User, err)
 		return
 	}
-	ctx, addr := r.Context(), remoteIP(r)
+	ctx, addr := r.Context(), s.remoteIP(r)
 	p, err := s.auth.Login(ctx, req.User, req.Password, addr)
 	if err != nil {
 		s.log.InfoContext(ctx, "login refused", "user", req.User, "addr", addr, "err", err)
@@ -187,7 +187,7 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if err := s.auth.Logout(ctx, c.Value, remoteIP(r)); err != nil {
+	if err := s.auth.Logout(ctx, c.Value, s.remoteIP(r)); err != nil {
 		s.log.ErrorContext(ctx, "logout", "err", err)
 		writeError(w, http.StatusInternalServerError, fmt.Errorf("log out: %w", err))
 		return

@@ -462,3 +462,40 @@ func FuzzParseLogin(f *testing.F) {
 		}
 	})
 }
+
+// TestTrustedProxies: behind a proxy named in server.trusted_proxies the
+// client is the nearest untrusted address of X-Forwarded-For — audit rows
+// and login throttling see it; from anywhere else the header is ignored,
+// so it cannot be used to dodge the throttle.
+func TestTrustedProxies(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		proxies []string
+		xff     string
+		want    string
+	}{
+		{"no proxies: the header is ignored", nil, "198.51.100.7", "127.0.0.1"},
+		{"a trusted proxy", []string{"127.0.0.1/32"}, "198.51.100.7", "198.51.100.7"},
+		{"a chain of trusted proxies", []string{"127.0.0.0/8", "10.0.0.0/8"}, "198.51.100.7, 10.1.2.3", "198.51.100.7"},
+		{"a spoofed hop before the real client", []string{"127.0.0.1/32"}, "203.0.113.66, 198.51.100.7", "198.51.100.7"},
+		{"garbage in the header", []string{"127.0.0.1/32"}, "not-an-address", "127.0.0.1"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			s := inventorytest.Open(t, "sqlite")
+			mustLocalUser(t, s, "erin", "reader", "correct horse battery")
+			ts := start(t, s, func(o *Options) { o.Limits.TrustedProxies = c.proxies })
+			req, _ := http.NewRequest(http.MethodPost, ts.url+"/login", strings.NewReader(`{"user":"erin","password":"wrong"}`))
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("X-Forwarded-For", c.xff)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			recs, err := s.Audits(context.Background(), inventory.AuditFilter{Action: inventory.AuditLogin})
+			if err != nil || len(recs) != 1 || recs[0].RemoteAddr != c.want {
+				t.Fatalf("audit: %+v %v, want the login from %s", recs, err, c.want)
+			}
+		})
+	}
+}

@@ -67,7 +67,7 @@ func (s *Server) authenticatePage(next http.Handler) http.Handler {
 			s.refuse(w, err)
 			return
 		}
-		ctx := context.WithValue(access.WithPrincipal(r.Context(), p), remoteAddrKey{}, remoteIP(r))
+		ctx := context.WithValue(access.WithPrincipal(r.Context(), p), remoteAddrKey{}, s.remoteIP(r))
 		ctx = context.WithValue(ctx, csrfKey{}, csrf)
 		next.ServeHTTP(w, r.WithContext(withAccess(ctx)))
 	})
@@ -81,7 +81,7 @@ func (s *Server) viewer(r *http.Request) (web.Viewer, bool) {
 		return web.Viewer{}, false
 	}
 	csrf, _ := ctx.Value(csrfKey{}).(string)
-	v := web.Viewer{Name: p.Name, Kind: p.Kind, Role: p.Role, Teams: p.Teams, CSRF: csrf, Session: csrf != "", Open: p.Source == "open"}
+	v := web.Viewer{Name: p.Name, Kind: p.Kind, Role: p.Role, Teams: p.Teams, CSRF: csrf, Session: csrf != "", Open: p.Source == "open", Addr: RemoteAddr(ctx)}
 	if acc, err := accessOf(ctx, s.store); err == nil {
 		v.Admin, v.MayWrite = acc.IsAdmin(), acc.MayWrite()
 	}

@@ -156,15 +156,7 @@ func (u *UI) admin(w http.ResponseWriter, r *http.Request) bool {
 // by is who makes a change, for the audit log.
 func (u *UI) by(r *http.Request) inventory.By {
 	v, _ := u.opts.Viewer(r)
-	return inventory.By{Actor: v.Name, RemoteAddr: remoteIP(r)}
-}
-
-func remoteIP(r *http.Request) string {
-	host := r.RemoteAddr
-	if i := strings.LastIndexByte(host, ':'); i > 0 {
-		host = strings.Trim(host[:i], "[]")
-	}
-	return host
+	return inventory.By{Actor: v.Name, RemoteAddr: v.Addr}
 }
 
 type tokensView struct {

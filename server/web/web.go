@@ -43,6 +43,7 @@ type Viewer struct {
 	Open     bool   // an open server: nobody needs to log in
 	Admin    bool
 	MayWrite bool
+	Addr     string // where the request came from, for audit rows
 }
 
 // Options are what the UI needs from the server.

@@ -81,6 +81,17 @@ func fetch(t *testing.T, c *http.Client, method, url, token string, form url.Val
 	return p
 }
 
+// flash is the message a redirect left for the next page.
+func (p page) flash() string {
+	for _, c := range (&http.Response{Header: p.header}).Cookies() {
+		if c.Name == "tana_flash" {
+			v, _ := url.QueryUnescape(c.Value)
+			return v
+		}
+	}
+	return ""
+}
+
 // texts are the trimmed texts of what sel selects.
 func (p page) texts(sel string) []string {
 	var out []string
@@ -245,7 +256,10 @@ func TestWebPages(t *testing.T) {
 		if p.status != http.StatusSeeOther || !strings.HasPrefix(p.loc, "/e/") {
 			t.Fatalf("create: %d %q %v", p.status, p.loc, p.texts(".notice"))
 		}
-		web03 := strings.SplitN(strings.TrimPrefix(p.loc, "/e/"), "?", 2)[0]
+		web03 := strings.TrimPrefix(p.loc, "/e/")
+		if p.flash() != "created vm web03" {
+			t.Errorf("create's message: %q", p.flash())
+		}
 		e, err := s.GetByName(context.Background(), "vm", "web03")
 		if err != nil || fmt.Sprint(e.Attrs["tags"]) != "[a b]" || e.Attrs["cpus"] != int64(2) {
 			t.Fatalf("created: %v %v", e, err)
@@ -323,13 +337,13 @@ func TestWebPages(t *testing.T) {
 		if p.status != http.StatusSeeOther || !strings.HasPrefix(p.loc, "/plans/") {
 			t.Fatalf("plan: %d %q %v", p.status, p.loc, p.texts(".notice"))
 		}
-		planPath := strings.SplitN(p.loc, "?", 2)[0]
+		planPath := p.loc
 		p = get(planPath)
 		if fixes := p.texts("main tbody tr"); p.status != 200 || len(fixes) == 0 || p.doc.Find(`form[action$="/apply"] button`).Length() != 1 {
 			t.Fatalf("plan page: %d %q", p.status, fixes)
 		}
-		if p := post(planPath+"/apply", url.Values{}); p.status != http.StatusSeeOther || !strings.Contains(p.loc, "applied") {
-			t.Fatalf("apply: %d %q %v", p.status, p.loc, p.texts(".notice"))
+		if p := post(planPath+"/apply", url.Values{}); p.status != http.StatusSeeOther || !strings.Contains(p.flash(), "applied") {
+			t.Fatalf("apply: %d %q %v", p.status, p.flash(), p.texts(".notice"))
 		}
 		if p := get(planPath); !strings.Contains(p.doc.Find("main p").First().Text(), "applied") || p.doc.Find(`form[action$="/apply"]`).Length() != 0 {
 			t.Errorf("an applied plan: %q", p.doc.Find("main p").First().Text())
@@ -391,8 +405,8 @@ func TestWebPages(t *testing.T) {
 		if len(ids) == 0 || !strings.Contains(p.body, "entry.created") {
 			t.Fatalf("events page: %d %v", p.status, p.texts(".notice"))
 		}
-		if p := post("/events/"+ids[0]+"/redeliver", url.Values{}); p.status != http.StatusSeeOther || !strings.Contains(p.loc, "sent+again") {
-			t.Errorf("redeliver: %d %q %v", p.status, p.loc, p.texts(".notice"))
+		if p := post("/events/"+ids[0]+"/redeliver", url.Values{}); p.status != http.StatusSeeOther || !strings.Contains(p.flash(), "sent again") {
+			t.Errorf("redeliver: %d %q %v", p.status, p.flash(), p.texts(".notice"))
 		}
 		// A grant with a bad subject is refused naming it.
 		if p := post("/permissions", url.Values{"level": {"read"}, "subject": {"team:nope"}, "type": {"vm"}}); p.status != 400 || !strings.Contains(p.body, "no team named") {
@@ -440,8 +454,16 @@ func TestWebLogin(t *testing.T) {
 		t.Errorf("a form without the CSRF token: %d, want 403 and a page that says why", p.status)
 	}
 	form.Set("csrf_token", csrf)
-	if p := fetch(t, c, http.MethodPost, ts.url+"/t/vm", "", form); p.status != http.StatusSeeOther {
-		t.Errorf("a form with the CSRF token: %d %v", p.status, p.texts(".notice"))
+	p = fetch(t, c, http.MethodPost, ts.url+"/t/vm", "", form)
+	if p.status != http.StatusSeeOther {
+		t.Fatalf("a form with the CSRF token: %d %v", p.status, p.texts(".notice"))
+	}
+	// The message is the next page's, once; a link cannot put one there.
+	if got := fetch(t, c, http.MethodGet, ts.url+p.loc, "", nil).texts(`.notice[role="status"]`); len(got) != 1 || got[0] != "created vm vm1" {
+		t.Errorf("after creating: %q", got)
+	}
+	if got := fetch(t, c, http.MethodGet, ts.url+p.loc+"?flash=Call+555-0100+to+verify+your+account", "", nil).texts(".notice"); len(got) != 0 {
+		t.Errorf("a link put words on the page: %q", got)
 	}
 	if p := fetch(t, c, http.MethodPost, ts.url+"/logout", "", url.Values{"csrf_token": {csrf}}); p.status != http.StatusSeeOther || p.loc != "/login" {
 		t.Errorf("logout: %d %q", p.status, p.loc)

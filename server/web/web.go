@@ -186,7 +186,7 @@ type view struct {
 // render writes page name with data.
 func (u *UI) render(w http.ResponseWriter, r *http.Request, status int, name, title string, data any) {
 	v, _ := u.opts.Viewer(r)
-	u.renderAs(w, r, status, name, view{Title: title, Nav: navOf(name), Viewer: v, UI: u, Flash: r.URL.Query().Get("flash"), Data: data})
+	u.renderAs(w, r, status, name, view{Title: title, Nav: navOf(name), Viewer: v, UI: u, Flash: takeFlash(w, r), Data: data})
 }
 
 func (u *UI) renderAs(w http.ResponseWriter, r *http.Request, status int, name string, v view) {
@@ -307,16 +307,31 @@ func statusOf(err error) int {
 	return http.StatusInternalServerError
 }
 
+// flashCookie carries the message a redirect leaves for the next page:
+// in a cookie, not the URL, so a link cannot put words on a tana page.
+const flashCookie = "tana_flash"
+
 // redirect answers a form post with 303 to path, with a short message.
 func redirect(w http.ResponseWriter, r *http.Request, path, flash string) {
 	if flash != "" {
-		sep := "?"
-		if strings.Contains(path, "?") {
-			sep = "&"
-		}
-		path += sep + "flash=" + url.QueryEscape(flash)
+		http.SetCookie(w, &http.Cookie{Name: flashCookie, Value: url.QueryEscape(flash), Path: "/", MaxAge: 60,
+			HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: r.TLS != nil})
 	}
 	http.Redirect(w, r, path, http.StatusSeeOther)
+}
+
+// takeFlash reads the message a redirect left, and clears it.
+func takeFlash(w http.ResponseWriter, r *http.Request) string {
+	c, err := r.Cookie(flashCookie)
+	if err != nil {
+		return ""
+	}
+	http.SetCookie(w, &http.Cookie{Name: flashCookie, Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: r.TLS != nil})
+	msg, err := url.QueryUnescape(c.Value)
+	if err != nil || len(msg) > 1000 {
+		return ""
+	}
+	return msg
 }
 
 // SafeNext is a local path to go to after logging in: anything else, a

@@ -56,12 +56,21 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			s.refuse(w, err)
 			return
 		}
-		ctx := context.WithValue(access.WithPrincipal(r.Context(), p), remoteAddrKey{}, s.remoteIP(r))
-		next.ServeHTTP(w, r.WithContext(withAccess(ctx)))
+		next.ServeHTTP(w, s.withCaller(r, p, ""))
 	})
 }
 
+// withCaller gives an authenticated request its principal, address,
+// session CSRF token ("" without a session) and lazily computed access.
+func (s *Server) withCaller(r *http.Request, p *access.Principal, csrf string) *http.Request {
+	ctx := context.WithValue(access.WithPrincipal(r.Context(), p), remoteAddrKey{}, s.remoteIP(r))
+	ctx = context.WithValue(ctx, csrfKey{}, csrf)
+	return r.WithContext(withAccess(ctx))
+}
+
 type remoteAddrKey struct{}
+
+type csrfKey struct{}
 
 // RemoteAddr returns the address an authenticated request came from
 // (without its port), for audit records written by resolvers; "" outside

@@ -43,8 +43,6 @@ func (s *Server) Query(ctx context.Context, query string, vars map[string]any) *
 	return res
 }
 
-type csrfKey struct{}
-
 // authenticatePage is authenticate for pages: who may not see them is
 // sent to the login page instead of getting an error as JSON.
 func (s *Server) authenticatePage(next http.Handler) http.Handler {
@@ -67,9 +65,7 @@ func (s *Server) authenticatePage(next http.Handler) http.Handler {
 			s.refuse(w, err)
 			return
 		}
-		ctx := context.WithValue(access.WithPrincipal(r.Context(), p), remoteAddrKey{}, s.remoteIP(r))
-		ctx = context.WithValue(ctx, csrfKey{}, csrf)
-		next.ServeHTTP(w, r.WithContext(withAccess(ctx)))
+		next.ServeHTTP(w, s.withCaller(r, p, csrf))
 	})
 }
 

@@ -37,18 +37,7 @@ func (b *builder) eventFields(configured []events.Subscription) (queries, mutati
 		"preset": {"preset", s}, "secretEnv": {"secret_env", s}, "apiKeyEnv": {"api_key_env", s},
 		"origin": {"origin", s}, "createdBy": {"created_by", s},
 	})
-	admin := func(fn func(ctx context.Context, a map[string]any) (any, error)) graphql.FieldResolveFn {
-		return func(p graphql.ResolveParams) (any, error) {
-			if err := requireRole(p.Context, inventory.RoleAdmin); err != nil {
-				return nil, CodedError(err)
-			}
-			v, err := fn(p.Context, p.Args)
-			if err != nil {
-				return nil, CodedError(err)
-			}
-			return asJSON(v)
-		}
-	}
+	admin := func(fn argsFunc) graphql.FieldResolveFn { return jsonResolver(needRole(inventory.RoleAdmin, fn)) }
 	queries = graphql.Fields{
 		"eventDeliveries": {Type: graphql.NewList(delivery), Description: "The delivery log, newest first (admins only).",
 			Args: graphql.FieldConfigArgument{

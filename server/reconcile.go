@@ -144,6 +144,31 @@ func limitArg(args map[string]any, def int) int {
 	return def
 }
 
+// argsFunc resolves a field from its arguments.
+type argsFunc func(ctx context.Context, args map[string]any) (any, error)
+
+// jsonResolver resolves a field with fn, its value as encoding/json sees
+// it (for jsonObject types), its error with its code.
+func jsonResolver(fn argsFunc) graphql.FieldResolveFn {
+	return func(p graphql.ResolveParams) (any, error) {
+		v, err := fn(p.Context, p.Args)
+		if err != nil {
+			return nil, CodedError(err)
+		}
+		return asJSON(v)
+	}
+}
+
+// needRole runs fn only for a caller of at least role.
+func needRole(role string, fn argsFunc) argsFunc {
+	return func(ctx context.Context, a map[string]any) (any, error) {
+		if err := requireRole(ctx, role); err != nil {
+			return nil, err
+		}
+		return fn(ctx, a)
+	}
+}
+
 // planWithLimits is a plan with the safety limit its apply would trip.
 type planWithLimits struct {
 	*reconcile.Plan
@@ -154,25 +179,9 @@ type planWithLimits struct {
 func (b *builder) reconcileFields(opts Options) (graphql.Fields, graphql.Fields) {
 	e := opts.Reconcile
 	drift, plan, run, report, source, apply, collect := b.reconcileTypes()
-	resolve := func(fn func(ctx context.Context, args map[string]any) (any, error)) graphql.FieldResolveFn {
-		return func(p graphql.ResolveParams) (any, error) {
-			v, err := fn(p.Context, p.Args)
-			if err != nil {
-				return nil, CodedError(err)
-			}
-			return asJSON(v)
-		}
-	}
 	// operator wraps what acts on the whole store and reality, beyond
 	// any one entry a grant names: it needs the writer role.
-	operator := func(fn func(ctx context.Context, args map[string]any) (any, error)) graphql.FieldResolveFn {
-		return resolve(func(ctx context.Context, a map[string]any) (any, error) {
-			if err := requireRole(ctx, inventory.RoleWriter); err != nil {
-				return nil, err
-			}
-			return fn(ctx, a)
-		})
-	}
+	operator := func(fn argsFunc) graphql.FieldResolveFn { return jsonResolver(needRole(inventory.RoleWriter, fn)) }
 	driftArgs := graphql.FieldConfigArgument{
 		"resolved": {Type: graphql.Boolean},
 		"first":    {Type: graphql.Int, Description: fmt.Sprintf("at most this many; without it, more than %d is an error", listBound)},
@@ -182,7 +191,7 @@ func (b *builder) reconcileFields(opts Options) (graphql.Fields, graphql.Fields)
 	}
 	queries := graphql.Fields{
 		"drift": {Type: graphql.NewList(drift), Args: driftArgs, Description: "Open drift (or resolved, with resolved: true).",
-			Resolve: resolve(func(ctx context.Context, a map[string]any) (any, error) {
+			Resolve: jsonResolver(func(ctx context.Context, a map[string]any) (any, error) {
 				recs, err := e.Drift(ctx, driftFilter(a))
 				if err != nil {
 					return nil, err
@@ -196,7 +205,7 @@ func (b *builder) reconcileFields(opts Options) (graphql.Fields, graphql.Fields)
 				return recs, overBound(len(recs), fmt.Sprintf("there are more than %d drift records", listBound), b.lim.maxPage)
 			})},
 		"plans": {Type: graphql.NewList(plan), Args: graphql.FieldConfigArgument{"limit": {Type: graphql.Int}},
-			Resolve: resolve(func(ctx context.Context, a map[string]any) (any, error) {
+			Resolve: jsonResolver(func(ctx context.Context, a map[string]any) (any, error) {
 				recs, err := e.Plans(ctx, limitArg(a, 20))
 				if err != nil {
 					return nil, err
@@ -218,7 +227,7 @@ func (b *builder) reconcileFields(opts Options) (graphql.Fields, graphql.Fields)
 				return out, nil
 			})},
 		"plan": {Type: plan, Args: graphql.FieldConfigArgument{"id": {Type: graphql.NewNonNull(graphql.String)}},
-			Resolve: resolve(func(ctx context.Context, a map[string]any) (any, error) {
+			Resolve: jsonResolver(func(ctx context.Context, a map[string]any) (any, error) {
 				p, err := e.Plan(ctx, a["id"].(string))
 				if err != nil {
 					return nil, err
@@ -236,13 +245,13 @@ func (b *builder) reconcileFields(opts Options) (graphql.Fields, graphql.Fields)
 				return planWithLimits{p, limits}, nil
 			})},
 		"runs": {Type: graphql.NewList(run), Args: graphql.FieldConfigArgument{"kind": {Type: graphql.String}, "source": {Type: graphql.String}, "limit": {Type: graphql.Int}},
-			Resolve: resolve(func(ctx context.Context, a map[string]any) (any, error) {
+			Resolve: jsonResolver(func(ctx context.Context, a map[string]any) (any, error) {
 				k, _ := a["kind"].(string)
 				src, _ := a["source"].(string)
 				return e.Runs(ctx, inventory.RunFilter{Kind: k, Source: src, Limit: limitArg(a, 50)})
 			})},
 		"reports": {Type: graphql.NewList(report), Args: graphql.FieldConfigArgument{"limit": {Type: graphql.Int}},
-			Resolve: resolve(func(ctx context.Context, a map[string]any) (any, error) {
+			Resolve: jsonResolver(func(ctx context.Context, a map[string]any) (any, error) {
 				recs, err := e.Reports(ctx, limitArg(a, 20))
 				if err != nil {
 					return nil, err
@@ -263,7 +272,7 @@ func (b *builder) reconcileFields(opts Options) (graphql.Fields, graphql.Fields)
 				return out, nil
 			})},
 		"sources": {Type: graphql.NewList(source), Description: "Configured sources with their last collection.",
-			Resolve: resolve(func(ctx context.Context, _ map[string]any) (any, error) { return sources(ctx, e, opts.Sources) })},
+			Resolve: jsonResolver(func(ctx context.Context, _ map[string]any) (any, error) { return sources(ctx, e, opts.Sources) })},
 	}
 	mutations := graphql.Fields{
 		"collect": {Type: graphql.NewList(collect), Args: graphql.FieldConfigArgument{"source": {Type: graphql.NewNonNull(graphql.String)}},

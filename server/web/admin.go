@@ -40,11 +40,11 @@ type allocateView struct {
 }
 
 func (u *UI) pools(r *http.Request, av *allocateView) error {
-	var data struct{ Pools []pool }
-	if err := u.query(r.Context(), `{ pools { name type size granted held free utilisation problem } }`, nil, &data); err != nil {
+	pools, err := u.loadPools(r.Context())
+	if err != nil {
 		return err
 	}
-	for _, p := range data.Pools {
+	for _, p := range pools {
 		if p.Type == "name_pool" {
 			av.NamePools = append(av.NamePools, p)
 		} else {

@@ -2,6 +2,7 @@ package web
 
 import (
 	"cmp"
+	"context"
 	"net/http"
 	"net/url"
 	"slices"
@@ -78,6 +79,27 @@ func (p pool) FreeText() string {
 	}
 }
 
+// loadPools reads every pool's use that the caller may see.
+func (u *UI) loadPools(ctx context.Context) ([]pool, error) {
+	var data struct{ Pools []pool }
+	err := u.query(ctx, `{ pools { name type size granted held free utilisation problem } }`, nil, &data)
+	return data.Pools, err
+}
+
+// groupBy splits items by key, keys in the order they first appear.
+func groupBy[K comparable, T any](items []T, key func(T) K) ([]K, map[K][]T) {
+	var keys []K
+	groups := map[K][]T{}
+	for _, it := range items {
+		k := key(it)
+		if _, ok := groups[k]; !ok {
+			keys = append(keys, k)
+		}
+		groups[k] = append(groups[k], it)
+	}
+	return keys, groups
+}
+
 // count is one line of a tally.
 type count struct {
 	Key string
@@ -129,12 +151,11 @@ func (u *UI) dashboard(w http.ResponseWriter, r *http.Request) {
 		dv.BySource = tally(data.Drift, func(d driftItem) string { return d.Source })
 	}
 	if u.opts.Allocate {
-		var data struct{ Pools []pool }
-		if err := u.query(r.Context(), `{ pools { name type size granted held free utilisation problem } }`, nil, &data); err != nil {
+		var err error
+		if dv.Pools, err = u.loadPools(r.Context()); err != nil {
 			u.fail(w, r, statusOf(err), err)
 			return
 		}
-		dv.Pools = data.Pools
 	}
 	u.render(w, r, http.StatusOK, "dashboard", "Dashboard", dv)
 }
@@ -178,16 +199,9 @@ func (u *UI) drift(w http.ResponseWriter, r *http.Request) {
 		items, dv.More = items[:bound], true
 	}
 	dv.Total = len(items)
-	idx := map[[2]string]int{}
-	for _, it := range items {
-		k := [2]string{it.Kind, it.Scope}
-		i, ok := idx[k]
-		if !ok {
-			i = len(dv.Groups)
-			idx[k] = i
-			dv.Groups = append(dv.Groups, driftGroup{Kind: it.Kind, Scope: it.Scope})
-		}
-		dv.Groups[i].Items = append(dv.Groups[i].Items, it)
+	keys, groups := groupBy(items, func(it driftItem) [2]string { return [2]string{it.Kind, it.Scope} })
+	for _, k := range keys {
+		dv.Groups = append(dv.Groups, driftGroup{Kind: k[0], Scope: k[1], Items: groups[k]})
 	}
 	slices.SortFunc(dv.Groups, func(a, b driftGroup) int {
 		return cmp.Or(strings.Compare(a.Kind, b.Kind), strings.Compare(a.Scope, b.Scope))
@@ -270,16 +284,9 @@ func (u *UI) plan(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	pv := planView{Plan: *data.Plan, Open: data.Plan.Status == "proposed" || data.Plan.Status == "interrupted"}
-	idx := map[string]int{}
-	for _, f := range data.Plan.Fixes {
-		action := f.group()
-		i, ok := idx[action]
-		if !ok {
-			i = len(pv.Groups)
-			idx[action] = i
-			pv.Groups = append(pv.Groups, planGroup{Action: action})
-		}
-		pv.Groups[i].Fixes = append(pv.Groups[i].Fixes, f)
+	actions, fixes := groupBy(data.Plan.Fixes, planFix.group)
+	for _, a := range actions {
+		pv.Groups = append(pv.Groups, planGroup{Action: a, Fixes: fixes[a]})
 	}
 	order := map[string]int{"create": 0, "update": 1, "rename": 2, "fix": 3, "delete": 4}
 	slices.SortFunc(pv.Groups, func(a, b planGroup) int { return order[a.Action] - order[b.Action] })

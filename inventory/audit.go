@@ -137,15 +137,7 @@ func (s *Store) Audits(ctx context.Context, f AuditFilter) ([]AuditRecord, error
 	if f.Before > 0 {
 		add("id < ?", f.Before)
 	}
-	q := "SELECT id, at, actor, action, target, detail, remote_addr, success FROM audit"
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
-	}
-	limit := f.Limit
-	if limit <= 0 || limit > MaxAuditPage {
-		limit = MaxAuditPage
-	}
-	q += fmt.Sprintf(" ORDER BY id DESC LIMIT %d", limit)
+	q := newestFirst("SELECT id, at, actor, action, target, detail, remote_addr, success FROM audit", where, "id", f.Limit, MaxAuditPage)
 	out := []AuditRecord{}
 	if err := sqlx.SelectContext(ctx, s.db, &out, s.db.Rebind(q), args...); err != nil {
 		return nil, fmt.Errorf("read the audit log: %w", mapError(err))
@@ -171,4 +163,16 @@ func (s *Store) FailedLogins(ctx context.Context, name, addr string, since time.
 		return 0, 0, fmt.Errorf("count failed logins: %w", mapError(err))
 	}
 	return n.ForName, n.FromAddr, nil
+}
+
+// newestFirst completes a log's query: its conditions, newest first by
+// idCol, at most limit rows (0 or more than most: most).
+func newestFirst(query string, where []string, idCol string, limit, most int) string {
+	if len(where) > 0 {
+		query += " WHERE " + strings.Join(where, " AND ")
+	}
+	if limit <= 0 || limit > most {
+		limit = most
+	}
+	return query + fmt.Sprintf(" ORDER BY %s DESC LIMIT %d", idCol, limit)
 }

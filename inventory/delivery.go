@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -334,15 +333,7 @@ func (s *Store) Deliveries(ctx context.Context, f DeliveryFilter) ([]Delivery, e
 	if f.Before > 0 {
 		add("d.id < ?", f.Before)
 	}
-	q := "SELECT " + deliveryCols + deliveryFrom
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
-	}
-	limit := f.Limit
-	if limit <= 0 || limit > MaxDeliveryPage {
-		limit = MaxDeliveryPage
-	}
-	q += fmt.Sprintf(" ORDER BY d.id DESC LIMIT %d", limit)
+	q := newestFirst("SELECT "+deliveryCols+deliveryFrom, where, "d.id", f.Limit, MaxDeliveryPage)
 	out := []Delivery{}
 	if err := sqlx.SelectContext(ctx, s.db, &out, s.db.Rebind(q), args...); err != nil {
 		return nil, fmt.Errorf("read the delivery log: %w", mapError(err))

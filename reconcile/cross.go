@@ -203,18 +203,10 @@ func (ex explained) add(d *dnsView, vm *inventory.Entry, name string) {
 // right. A person settles it by declaring dns_name on the owner (or
 // another name on the others); a stale candidate drops out once deleted.
 func settleNames(claims []*claim) []Item {
-	byName := map[string][]*claim{}
-	for _, c := range claims {
-		if c.name != "" {
-			byName[c.name] = append(byName[c.name], c)
-		}
-	}
+	byName := sharing(claims, func(c *claim) string { return c.name })
 	var out []Item
 	for _, name := range sortedKeys(byName) {
 		cs := byName[name]
-		if len(cs) < 2 {
-			continue
-		}
 		var owners []*claim
 		for _, c := range cs {
 			if c.declared {
@@ -245,18 +237,10 @@ func settleNames(claims []*claim) []Item {
 // address (and its PTR) belongs to is unknown, so their claims make no
 // fix that writes it.
 func sharedAddresses(claims []*claim) []Item {
-	byIP := map[string][]*claim{}
-	for _, c := range claims {
-		if c.ip != "" {
-			byIP[c.ip] = append(byIP[c.ip], c)
-		}
-	}
+	byIP := sharing(claims, func(c *claim) string { return c.ip })
 	var out []Item
 	for _, ip := range sortedKeys(byIP) {
 		cs := byIP[ip]
-		if len(cs) < 2 {
-			continue
-		}
 		who := make([]string, len(cs))
 		for i, c := range cs {
 			who[i] = c.vm.Name
@@ -266,6 +250,23 @@ func sharedAddresses(claims []*claim) []Item {
 			Attr: "ip", Message: fmt.Sprintf("%d VMs have the address %s: %s; no DNS fix writes it until one is settled", len(cs), ip, strings.Join(who, ", "))})
 	}
 	return out
+}
+
+// sharing groups the claims by a value ("" is none), keeping the values
+// more than one claim has.
+func sharing(claims []*claim, value func(*claim) string) map[string][]*claim {
+	by := map[string][]*claim{}
+	for _, c := range claims {
+		if v := value(c); v != "" {
+			by[v] = append(by[v], c)
+		}
+	}
+	for v, cs := range by {
+		if len(cs) < 2 {
+			delete(by, v)
+		}
+	}
+	return by
 }
 
 func (c *claim) describe() string {

@@ -45,18 +45,32 @@ func (c *Config) Check() []Problem {
 	return ps
 }
 
+// checkName checks the name of the list item at f: given, well formed
+// (bad, if set, says what is wrong with it), and not one of names, to
+// which it is added.
+func (c *Config) checkName(names map[string]bool, f, kind, name string, bad func(string) string) []Problem {
+	why := ""
+	switch {
+	case name == "":
+		why = "missing"
+	case bad != nil && bad(name) != "":
+		why = bad(name)
+	case names[name]:
+		why = fmt.Sprintf("%s %q defined twice", kind, name)
+	}
+	names[name] = true
+	if why == "" {
+		return nil
+	}
+	return []Problem{c.Problem(f+".name", "%s", why)}
+}
+
 func (c *Config) checkSources() []Problem {
 	var ps []Problem
 	names := map[string]bool{}
 	for i, s := range c.Sources {
 		f := fmt.Sprintf("sources[%d]", i)
-		switch {
-		case s.Name == "":
-			ps = append(ps, c.Problem(f+".name", "missing"))
-		case names[s.Name]:
-			ps = append(ps, c.Problem(f+".name", "source %q defined twice", s.Name))
-		}
-		names[s.Name] = true
+		ps = append(ps, c.checkName(names, f, "source", s.Name, nil)...)
 		switch s.Type {
 		case "vsphere":
 			ps = append(ps, c.checkVSphere(f, s)...)
@@ -111,13 +125,7 @@ func (c *Config) checkSchedules() []Problem {
 	names := map[string]bool{}
 	for i, s := range c.Schedules {
 		f := fmt.Sprintf("schedules[%d]", i)
-		switch {
-		case s.Name == "":
-			ps = append(ps, c.Problem(f+".name", "missing"))
-		case names[s.Name]:
-			ps = append(ps, c.Problem(f+".name", "schedule %q defined twice", s.Name))
-		}
-		names[s.Name] = true
+		ps = append(ps, c.checkName(names, f, "schedule", s.Name, nil)...)
 		if s.Cron == "" {
 			ps = append(ps, c.Problem(f+".cron", "missing"))
 		} else if _, err := cronParser.Parse(s.Cron); err != nil {

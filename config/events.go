@@ -58,15 +58,12 @@ func (c *Config) checkEvents() []Problem {
 	names := map[string]bool{}
 	for i, s := range c.Events.Subscriptions {
 		f := fmt.Sprintf("events.subscriptions[%d]", i)
-		switch {
-		case s.Name == "":
-			ps = append(ps, c.Problem(f+".name", "missing"))
-		case strings.ContainsAny(s.Name, " \t\n/"):
-			ps = append(ps, c.Problem(f+".name", "want a name without spaces or slashes, got %q", s.Name))
-		case names[s.Name]:
-			ps = append(ps, c.Problem(f+".name", "subscription %q defined twice", s.Name))
-		}
-		names[s.Name] = true
+		ps = append(ps, c.checkName(names, f, "subscription", s.Name, func(n string) string {
+			if strings.ContainsAny(n, " \t\n/") {
+				return fmt.Sprintf("want a name without spaces or slashes, got %q", n)
+			}
+			return ""
+		})...)
 		if s.URL == "" {
 			ps = append(ps, c.Problem(f+".url", "missing"))
 		} else if err := checkHTTPURL(s.URL); err != nil {

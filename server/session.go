@@ -23,6 +23,10 @@ const maxLoginBody = 16 << 10
 type loginRequest struct {
 	User     string `json:"user"`
 	Password string `json:"password"`
+	// next and page: a form from the login page, which is answered with
+	// pages (then next), not JSON.
+	next string
+	page bool
 }
 
 // loginAnswer is what a login returns: who logged in, and the CSRF token
@@ -52,16 +56,15 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	req, err := parseLogin(r.Header.Get("Content-Type"), body)
-	page := fromLoginPage(r, body)
 	if err != nil {
-		s.loginFailed(w, r, page, req.User, err)
+		s.loginFailed(w, r, req, err)
 		return
 	}
 	ctx, addr := r.Context(), s.remoteIP(r)
 	p, err := s.auth.Login(ctx, req.User, req.Password, addr)
 	if err != nil {
 		s.log.InfoContext(ctx, "login refused", "user", req.User, "addr", addr, "err", err)
-		s.loginFailed(w, r, page, req.User, err)
+		s.loginFailed(w, r, req, err)
 		return
 	}
 	se, err := s.auth.StartSession(ctx, p, addr)
@@ -71,8 +74,8 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.SetCookie(w, s.cookie(r, se.Secret, se.ExpiresAt))
-	if page != nil {
-		http.Redirect(w, r, web.SafeNext(page.Get("next")), http.StatusSeeOther)
+	if req.page {
+		http.Redirect(w, r, web.SafeNext(req.next), http.StatusSeeOther)
 		return
 	}
 	teams := p.Teams
@@ -160,6 +163,7 @@ func parseLoginForm(body string) (loginRequest, error) {
 	if err != nil {
 		return req, schema.Errorf(schema.EINVALID, "bad login form: %v", err)
 	}
+	req = loginRequest{User: form.Get("user"), Password: form.Get("password"), next: form.Get("next"), page: form.Has("next")}
 	for k, vs := range form {
 		switch {
 		case k != "user" && k != "password" && k != "next":
@@ -168,7 +172,7 @@ func parseLoginForm(body string) (loginRequest, error) {
 			return req, schema.FieldErrorf(schema.EINVALID, k, "given %d times", len(vs))
 		}
 	}
-	return loginRequest{User: form.Get("user"), Password: form.Get("password")}, nil
+	return req, nil
 }
 
 // logout serves POST /logout: it ends the session of the cookie (which

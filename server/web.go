@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 
@@ -99,31 +98,15 @@ func csrfToken(r *http.Request) string {
 	return r.PostFormValue("csrf_token")
 }
 
-// fromLoginPage returns the login form's fields when a login came from
-// the login page (a form with next), else nil: such a login answers with
-// pages, not JSON.
-func fromLoginPage(r *http.Request, body []byte) url.Values {
-	if !isForm(r) {
-		return nil
-	}
-	f, err := url.ParseQuery(string(body))
-	if err != nil || !f.Has("next") {
-		return nil
-	}
-	return f
-}
-
 // loginFailed answers a refused login: JSON to a script, the login page
 // again (with why) to a person.
-func (s *Server) loginFailed(w http.ResponseWriter, r *http.Request, page url.Values, user string, err error) {
+func (s *Server) loginFailed(w http.ResponseWriter, r *http.Request, req loginRequest, err error) {
 	if loginStatus(err) == http.StatusTooManyRequests {
 		w.Header().Set("Retry-After", strconv.Itoa(int(access.ThrottleWindow.Seconds())))
 	}
-	if page == nil {
+	if !req.page {
 		writeError(w, loginStatus(err), err)
 		return
 	}
-	r.Form = page
-	r.PostForm = page
-	s.ui.LoginPage(w, r, loginStatus(err), user, err.Error())
+	s.ui.LoginPage(w, r, loginStatus(err), req.User, req.next, err.Error())
 }

@@ -291,14 +291,11 @@ type loginView struct {
 }
 
 func (u *UI) loginPage(w http.ResponseWriter, r *http.Request) {
-	u.LoginPage(w, r, http.StatusOK, "", "")
+	u.LoginPage(w, r, http.StatusOK, "", r.URL.Query().Get("next"), "")
 }
 
-// LoginPage renders the login form, with an error after a refused login.
-func (u *UI) LoginPage(w http.ResponseWriter, r *http.Request, status int, user, msg string) {
-	next := r.URL.Query().Get("next")
-	if r.Method == http.MethodPost {
-		next = r.PostFormValue("next")
-	}
+// LoginPage renders the login form, with an error after a refused login;
+// next is where a good login goes.
+func (u *UI) LoginPage(w http.ResponseWriter, r *http.Request, status int, user, next, msg string) {
 	u.renderAs(w, r, status, "login", view{Title: "Log in", UI: u, Data: loginView{Next: SafeNext(next), User: user, Error: msg}})
 }
